@@ -1,0 +1,3 @@
+#include "ns_error.h"
+
+G_DEFINE_QUARK (ns-error-quark, ns_error)

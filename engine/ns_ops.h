@@ -1,0 +1,103 @@
+/* Tensor ops, NCHW float32, batch >= 1.  Each op is a pair of plain functions
+ * in its own file (op_NAME.c): NAME_forward and NAME_backward.
+ *
+ * Argument order: outputs, saved activations, inputs and weights, then sizes,
+ * then workspace.  Every backward ADDS into its gradient outputs (din, dw, ...),
+ * so a tensor used twice (residual paths) just gets both contributions; the
+ * caller zeroes gradient buffers before a backward pass.  A NULL gradient
+ * output means "not needed" (for example din of the first layer).
+ * No op allocates or fails: sizes are validated by whoever builds the model. */
+#pragma once
+#include <glib.h>
+#include <stddef.h>
+
+G_BEGIN_DECLS
+
+/* ---- conv2d (op_conv2d.c): im2col + cblas_sgemm ------------------------- */
+
+typedef enum { NS_PAD_ZERO, NS_PAD_REFLECT } NsPad;
+
+typedef struct
+{
+  int n, in_c, h, w;        /* input */
+  int out_c, k, stride;     /* k odd, 1..9; stride 1 or 2 */
+  NsPad pad;                /* "same" padding of k/2 on every side */
+  int out_h, out_w;         /* derived by ns_conv2d_shape */
+} NsConv2dShape;
+
+/* Fills s and derives out_h/out_w: out = (in + 2*(k/2) - k) / stride + 1.
+ * Reflection padding works for any input size (mirrors repeatedly when the
+ * pad is wider than the image, e.g. a 1x1 input). */
+void   ns_conv2d_shape (NsConv2dShape *s, int n, int in_c, int h, int w,
+                        int out_c, int k, int stride, NsPad pad);
+/* floats of workspace both passes need (im2col buffer for one image) */
+size_t ns_conv2d_workspace (const NsConv2dShape *s);
+/* w: [out_c][in_c][k][k]; b: [out_c] or NULL */
+void   ns_conv2d_forward  (float *out, const float *in, const float *w,
+                           const float *b, const NsConv2dShape *s, float *ws);
+/* din, dw, db may each be NULL */
+void   ns_conv2d_backward (float *din, float *dw, float *db, const float *dout,
+                           const float *in, const float *w,
+                           const NsConv2dShape *s, float *ws);
+
+/* ---- instance normalisation (op_instnorm.c) ---------------------------- *
+ * out = gamma[c] * (in - mean[n,c]) * rstd[n,c] + beta[c]; mean and rstd
+ * ([n*c] each) are saved for backward.  eps = NS_INSTNORM_EPS. */
+#define NS_INSTNORM_EPS 1e-5f
+void ns_instnorm_forward  (float *out, float *mean, float *rstd,
+                           const float *in, const float *gamma, const float *beta,
+                           int n, int c, int hw);
+void ns_instnorm_backward (float *din, float *dgamma, float *dbeta,
+                           const float *dout, const float *in,
+                           const float *mean, const float *rstd,
+                           const float *gamma, int n, int c, int hw);
+
+/* ---- conditional instance normalisation (op_cond_instnorm.c) ----------- *
+ * gammas, betas: [n_styles][c].  mix: [n_styles] weights (one-hot picks a
+ * style, a convex mix blends them); gamma_eff = sum_s mix[s] * gammas[s].
+ * gamma_eff/beta_eff ([c] each) are saved for backward.  Backward gives
+ * dgammas/dbetas for every style (scaled by its mix weight). */
+void ns_cond_instnorm_forward  (float *out, float *mean, float *rstd,
+                                float *gamma_eff, float *beta_eff,
+                                const float *in, const float *gammas,
+                                const float *betas, const float *mix,
+                                int n_styles, int n, int c, int hw);
+void ns_cond_instnorm_backward (float *din, float *dgammas, float *dbetas,
+                                const float *dout, const float *in,
+                                const float *mean, const float *rstd,
+                                const float *gamma_eff, const float *mix,
+                                int n_styles, int n, int c, int hw);
+
+/* ---- activations (op_act.c) --------------------------------------------- */
+typedef enum { NS_ACT_RELU, NS_ACT_LEAKY_RELU, NS_ACT_TANH, NS_ACT_SIGMOID } NsAct;
+/* in-place is allowed (out == in) for forward; slope is for LEAKY_RELU */
+void ns_act_forward  (float *out, const float *in, size_t len, NsAct act, float slope);
+/* needs both in and out (tanh/sigmoid use out, relus use in) */
+void ns_act_backward (float *din, const float *dout, const float *in,
+                      const float *out, size_t len, NsAct act, float slope);
+
+/* ---- residual add (op_add.c): out = a + b ------------------------------- */
+void ns_add_forward  (float *out, const float *a, const float *b, size_t len);
+void ns_add_backward (float *da, float *db, const float *dout, size_t len);
+
+/* ---- nearest-neighbour x2 upsampling (op_upsample.c) -------------------- *
+ * in [n][c][h][w] -> out [n][c][2h][2w] */
+void ns_upsample2x_forward  (float *out, const float *in, int n, int c, int h, int w);
+void ns_upsample2x_backward (float *din, const float *dout, int n, int c, int h, int w);
+
+/* ---- 2x2 average pooling (op_avgpool.c) --------------------------------- *
+ * in [n][c][h][w] -> out [n][c][h/2][w/2]; an odd last row/column is dropped */
+void ns_avgpool2x2_forward  (float *out, const float *in, int n, int c, int h, int w);
+void ns_avgpool2x2_backward (float *din, const float *dout, int n, int c, int h, int w);
+
+/* ---- reductions (op_reduce.c) ------------------------------------------- *
+ * mean((a-b)^2) and mean(|a-b|) over len values; backward adds
+ * scale * d/da into da (and the opposite into db when db != NULL). */
+double ns_mse_forward  (const float *a, const float *b, size_t len);
+void   ns_mse_backward (float *da, float *db, const float *a, const float *b,
+                        size_t len, float scale);
+double ns_mae_forward  (const float *a, const float *b, size_t len);
+void   ns_mae_backward (float *da, float *db, const float *a, const float *b,
+                        size_t len, float scale);
+
+G_END_DECLS
