@@ -1,0 +1,261 @@
+/* Colour statistics and transfer, luminance/chroma, planar <-> interleaved. */
+#include "ns_imgproc.h"
+#include "ns_error.h"
+#include <math.h>
+#include <string.h>
+
+/* Variance floor: a flat image (std below ~0.01) is treated as that faint
+ * texture, so the maps below never divide by zero. */
+#define NS_COLOUR_VAR_EPS 1e-4
+
+NsPlanes *
+ns_planes_new (int c, int h, int w, GError **error)
+{
+  gsize n = (gsize) c * h * w;
+  float *data = g_try_malloc0_n (n ? n : 1, sizeof (float));
+  if (!data)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
+                   "Out of memory for %d planes of %d x %d", c, w, h);
+      return NULL;
+    }
+  NsPlanes *p = g_new (NsPlanes, 1);
+  *p = (NsPlanes) { c, h, w, data };
+  return p;
+}
+
+void
+ns_planes_free (NsPlanes *p)
+{
+  if (!p)
+    return;
+  g_free (p->data);
+  g_free (p);
+}
+
+NsPlanes *
+ns_planes_from_image_rgb (const NsImage *img, GError **error)
+{
+  NsPlanes *rgb = ns_planes_new (3, img->height, img->width, error);
+  if (!rgb)
+    return NULL;
+  size_t n = (size_t) img->width * img->height;
+  int ch = img->channels;
+  gboolean grey = ch < 3;
+  for (size_t i = 0; i < n; i++)
+    {
+      const float *px = img->data + i * ch;
+      for (int c = 0; c < 3; c++)
+        rgb->data[c * n + i] = grey ? px[0] : px[c];
+    }
+  return rgb;
+}
+
+static inline float
+clamp01 (float v)
+{
+  return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+}
+
+void
+ns_planes_to_image_rgb (const NsPlanes *rgb, NsImage *img)
+{
+  size_t n = (size_t) img->width * img->height;
+  int ch = img->channels;
+  const float *r = rgb->data, *g = r + n, *b = g + n;
+  for (size_t i = 0; i < n; i++)
+    {
+      float *px = img->data + i * ch;
+      if (ch < 3)
+        px[0] = clamp01 (0.299f * r[i] + 0.587f * g[i] + 0.114f * b[i]);
+      else
+        {
+          px[0] = clamp01 (r[i]);
+          px[1] = clamp01 (g[i]);
+          px[2] = clamp01 (b[i]);
+        }
+    }
+}
+
+void
+ns_colour_stats (const float *rgb, size_t n, size_t step,
+                 double mean[3], double cov[9])
+{
+  double s[3] = { 0 }, ss[9] = { 0 };
+  size_t count = 0;
+  if (step < 1)
+    step = 1;
+  for (size_t i = 0; i < n; i += step, count++)
+    {
+      double v[3] = { rgb[i], rgb[n + i], rgb[2 * n + i] };
+      for (int a = 0; a < 3; a++)
+        {
+          s[a] += v[a];
+          for (int b = 0; b < 3; b++)
+            ss[a * 3 + b] += v[a] * v[b];
+        }
+    }
+  double inv = count ? 1.0 / count : 0.0;
+  for (int a = 0; a < 3; a++)
+    mean[a] = s[a] * inv;
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 3; b++)
+      cov[a * 3 + b] = ss[a * 3 + b] * inv - mean[a] * mean[b];
+}
+
+/* Eigen-decomposition of a symmetric 3x3 matrix by cyclic Jacobi rotations:
+ * a = v diag(e) v^T, eigenvectors in the columns of v. */
+static void
+sym3_eigen (const double a_in[9], double e[3], double v[9])
+{
+  double a[9];
+  memcpy (a, a_in, sizeof a);
+  for (int i = 0; i < 9; i++)
+    v[i] = (i % 4 == 0) ? 1.0 : 0.0;
+  for (int sweep = 0; sweep < 50; sweep++)
+    {
+      double off = fabs (a[1]) + fabs (a[2]) + fabs (a[5]);
+      if (off < 1e-30)
+        break;
+      for (int p = 0; p < 2; p++)
+        for (int q = p + 1; q < 3; q++)
+          {
+            double apq = a[p * 3 + q];
+            if (fabs (apq) < 1e-300)
+              continue;
+            double theta = (a[q * 3 + q] - a[p * 3 + p]) / (2.0 * apq);
+            double t = (theta >= 0 ? 1.0 : -1.0)
+                       / (fabs (theta) + sqrt (theta * theta + 1.0));
+            double c = 1.0 / sqrt (t * t + 1.0), s = t * c;
+            for (int k = 0; k < 3; k++)
+              {
+                /* columns p and q of a */
+                double akp = a[k * 3 + p], akq = a[k * 3 + q];
+                a[k * 3 + p] = c * akp - s * akq;
+                a[k * 3 + q] = s * akp + c * akq;
+              }
+            for (int k = 0; k < 3; k++)
+              {
+                /* rows p and q of a */
+                double apk = a[p * 3 + k], aqk = a[q * 3 + k];
+                a[p * 3 + k] = c * apk - s * aqk;
+                a[q * 3 + k] = s * apk + c * aqk;
+              }
+            for (int k = 0; k < 3; k++)
+              {
+                double vkp = v[k * 3 + p], vkq = v[k * 3 + q];
+                v[k * 3 + p] = c * vkp - s * vkq;
+                v[k * 3 + q] = s * vkp + c * vkq;
+              }
+          }
+    }
+  for (int i = 0; i < 3; i++)
+    e[i] = a[i * 4];
+}
+
+/* out = v diag(f(e)) v^T */
+static void
+sym3_rebuild (const double e[3], const double v[9], double out[9])
+{
+  for (int r = 0; r < 3; r++)
+    for (int c = 0; c < 3; c++)
+      {
+        double s = 0;
+        for (int k = 0; k < 3; k++)
+          s += v[r * 3 + k] * e[k] * v[c * 3 + k];
+        out[r * 3 + c] = s;
+      }
+}
+
+static void
+mat3_mul (const double a[9], const double b[9], double out[9])
+{
+  double t[9];
+  for (int r = 0; r < 3; r++)
+    for (int c = 0; c < 3; c++)
+      t[r * 3 + c] = a[r * 3] * b[c] + a[r * 3 + 1] * b[3 + c] + a[r * 3 + 2] * b[6 + c];
+  memcpy (out, t, sizeof t);
+}
+
+void
+ns_colour_transfer_map (const double mean_a[3], const double cov_a[9],
+                        const double mean_b[3], const double cov_b[9],
+                        double m[9], double off[3])
+{
+  double ca[9], cb[9], e[3], v[9], sq[3], isq[3];
+  memcpy (ca, cov_a, sizeof ca);
+  memcpy (cb, cov_b, sizeof cb);
+  for (int i = 0; i < 3; i++)
+    {
+      ca[i * 4] += NS_COLOUR_VAR_EPS;
+      cb[i * 4] += NS_COLOUR_VAR_EPS;
+    }
+  /* m = A^-1/2 (A^1/2 B A^1/2)^1/2 A^-1/2 */
+  double a_half[9], a_ihalf[9], mid[9], mid_half[9];
+  sym3_eigen (ca, e, v);
+  for (int i = 0; i < 3; i++)
+    {
+      double ev = MAX (e[i], NS_COLOUR_VAR_EPS);
+      sq[i] = sqrt (ev);
+      isq[i] = 1.0 / sq[i];
+    }
+  sym3_rebuild (sq, v, a_half);
+  sym3_rebuild (isq, v, a_ihalf);
+  mat3_mul (a_half, cb, mid);
+  mat3_mul (mid, a_half, mid);
+  sym3_eigen (mid, e, v);
+  for (int i = 0; i < 3; i++)
+    sq[i] = sqrt (MAX (e[i], 0.0));
+  sym3_rebuild (sq, v, mid_half);
+  mat3_mul (a_ihalf, mid_half, m);
+  mat3_mul (m, a_ihalf, m);
+  for (int r = 0; r < 3; r++)
+    off[r] = mean_b[r] - (m[r * 3] * mean_a[0] + m[r * 3 + 1] * mean_a[1]
+                          + m[r * 3 + 2] * mean_a[2]);
+}
+
+void
+ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[3])
+{
+  float mf[9], of[3];
+  for (int i = 0; i < 9; i++)
+    mf[i] = (float) m[i];
+  for (int i = 0; i < 3; i++)
+    of[i] = (float) off[i];
+  float *r = rgb, *g = rgb + n, *b = rgb + 2 * n;
+  for (size_t i = 0; i < n; i++)
+    {
+      float x = r[i], y = g[i], z = b[i];
+      r[i] = mf[0] * x + mf[1] * y + mf[2] * z + of[0];
+      g[i] = mf[3] * x + mf[4] * y + mf[5] * z + of[1];
+      b[i] = mf[6] * x + mf[7] * y + mf[8] * z + of[2];
+    }
+}
+
+void
+ns_rgb_to_ycc (float *planes, size_t n)
+{
+  float *r = planes, *g = planes + n, *b = planes + 2 * n;
+  for (size_t i = 0; i < n; i++)
+    {
+      float y = 0.299f * r[i] + 0.587f * g[i] + 0.114f * b[i];
+      float cb = 0.564f * (b[i] - y), cr = 0.713f * (r[i] - y);
+      r[i] = y;
+      g[i] = cb;
+      b[i] = cr;
+    }
+}
+
+void
+ns_ycc_to_rgb (float *planes, size_t n)
+{
+  float *yp = planes, *cbp = planes + n, *crp = planes + 2 * n;
+  for (size_t i = 0; i < n; i++)
+    {
+      float y = yp[i], cb = cbp[i], cr = crp[i];
+      float r = y + 1.402f * cr, b = y + 1.772f * cb;
+      yp[i] = r;
+      cbp[i] = (y - 0.299f * r - 0.114f * b) / 0.587f;
+      crp[i] = b;
+    }
+}
