@@ -1,0 +1,35 @@
+/* The network architectures a weight file can hold, and the exact tensors
+ * (names and shapes) each one needs.  Documented in weights/FORMAT.md. */
+#pragma once
+#include <glib.h>
+#include "ns_weights.h"
+
+G_BEGIN_DECLS
+
+/* Johnson-style generator with conditional instance norm.  Keys:
+ * "base_channels" (c), "res_blocks" (R); the style list gives n_styles. */
+#define NS_ARCH_GENERATOR     "ns-generator-1"
+/* PatchGAN discriminator of odd-kernel convs.  Keys: "base_channels" (c),
+ * "layers" (number of 3x3 stride-2 convs). */
+#define NS_ARCH_DISCRIMINATOR "ns-discriminator-1"
+
+typedef struct
+{
+  gchar *name;                          /* e.g. "res0.conv1.weight" */
+  int    ndim;
+  int    dims[NS_WEIGHTS_MAX_DIMS];
+} NsArchTensor;
+
+/* The tensors w's architecture needs for its hyper-parameters and styles, in
+ * canonical order: a GPtrArray of NsArchTensor that frees them with itself.
+ * A trainer can allocate its parameter block from it.  NULL with
+ * NS_ERROR_FORMAT for an unknown architecture or a missing or out-of-range
+ * hyper-parameter. */
+GPtrArray *ns_arch_tensors (const NsWeights *w, GError **error);
+
+/* TRUE when w holds exactly the tensors ns_arch_tensors lists, with those
+ * shapes; NS_ERROR_SHAPE naming the first missing, extra or wrong-shaped
+ * tensor; NS_ERROR_FORMAT as ns_arch_tensors. */
+gboolean   ns_arch_check   (const NsWeights *w, GError **error);
+
+G_END_DECLS
