@@ -1311,8 +1311,12 @@ describe_value (GString *s, const Kv *kv)
       break;
     case KV_DOUBLE:
       {
+        /* the shortest of %.15g / %.17g that reads back as the same double */
         char buf[G_ASCII_DTOSTR_BUF_SIZE];
-        g_string_append (s, g_ascii_dtostr (buf, sizeof buf, kv->v.d));
+        g_ascii_formatd (buf, sizeof buf, "%.15g", kv->v.d);
+        if (g_ascii_strtod (buf, NULL) != kv->v.d)
+          g_ascii_formatd (buf, sizeof buf, "%.17g", kv->v.d);
+        g_string_append (s, buf);
         break;
       }
     case KV_STRING:
