@@ -30,7 +30,9 @@ typedef struct
  * pad is wider than the image, e.g. a 1x1 input). */
 void   ns_conv2d_shape (NsConv2dShape *s, int n, int in_c, int h, int w,
                         int out_c, int k, int stride, NsPad pad);
-/* floats of workspace both passes need (im2col buffer for one image) */
+/* floats of workspace both passes need: im2col columns for one band of
+ * output rows (a few MiB, at least one row), whatever the image size;
+ * 0 for a 1x1 stride-1 conv, which needs none (ws may then be NULL) */
 size_t ns_conv2d_workspace (const NsConv2dShape *s);
 /* w: [out_c][in_c][k][k]; b: [out_c] or NULL */
 void   ns_conv2d_forward  (float *out, const float *in, const float *w,
@@ -42,7 +44,8 @@ void   ns_conv2d_backward (float *din, float *dw, float *db, const float *dout,
 
 /* ---- instance normalisation (op_instnorm.c) ---------------------------- *
  * out = gamma[c] * (in - mean[n,c]) * rstd[n,c] + beta[c]; mean and rstd
- * ([n*c] each) are saved for backward.  eps = NS_INSTNORM_EPS. */
+ * ([n*c] each) are saved for backward.  eps = NS_INSTNORM_EPS.
+ * gamma and beta may be NULL (no affine: 1 and 0; dgamma/dbeta then unused). */
 #define NS_INSTNORM_EPS 1e-5f
 void ns_instnorm_forward  (float *out, float *mean, float *rstd,
                            const float *in, const float *gamma, const float *beta,

@@ -51,12 +51,18 @@ ns_cond_instnorm_backward (float *din, float *dgammas, float *dbetas,
         {
           size_t plane = (size_t) i * c + ch;
           const float *x = in + plane * hw, *g = dout + plane * hw;
-          float m = mean[plane], r = rstd[plane];
+          float m = mean[plane];
+          /* centred as in ns_instnorm_backward: exact despite a float mean */
+          double sum_d = 0.0, plane_g = 0.0, sum_gd = 0.0;
           for (int j = 0; j < hw; j++)
             {
-              sum_g += g[j];
-              sum_gx += (double) g[j] * ((x[j] - m) * r);
+              float d = x[j] - m;
+              sum_d += d;
+              plane_g += g[j];
+              sum_gd += (double) g[j] * d;
             }
+          sum_g += plane_g;
+          sum_gx += rstd[plane] * (sum_gd - sum_d / hw * plane_g);
         }
       for (int s = 0; s < n_styles; s++)
         {

@@ -29,15 +29,19 @@ ns_instnorm_forward (float *out, float *mean, float *rstd,
       rstd[i] = r;
       float scale = (gamma ? gamma[ch] : 1.0f) * r;
       float shift = beta ? beta[ch] : 0.0f;
-      float m = (float) mu;
+      /* centre with the double mean: the float one is off by up to half an
+       * ulp of the mean, which is large next to a small spread */
       for (int j = 0; j < hw; j++)
-        y[j] = (x[j] - m) * scale + shift;
+        y[j] = (float) (x[j] - mu) * scale + shift;
     }
 }
 
 /* With xhat = (x - mean) * rstd and g = dout:
  *   dbeta  = sum g,  dgamma = sum g * xhat,
- *   din    = gamma * rstd * (g - mean(g) - xhat * mean(g * xhat)). */
+ *   din    = gamma * rstd * (g - mean(g) - xhat * mean(g * xhat)).
+ * The saved mean is a float, off the true one by up to half an ulp; the
+ * first pass measures that offset exactly (delta = mean(x - m), with x - m
+ * exact in float for x near m) and centres with m + delta. */
 void
 ns_instnorm_backward (float *din, float *dgamma, float *dbeta,
                       const float *dout, const float *in,
@@ -51,12 +55,16 @@ ns_instnorm_backward (float *din, float *dgamma, float *dbeta,
       int ch = i % c;
       float m = mean[i], r = rstd[i];
 
-      double sum_g = 0.0, sum_gx = 0.0;
+      double sum_d = 0.0, sum_g = 0.0, sum_gd = 0.0;
       for (int j = 0; j < hw; j++)
         {
+          float d = x[j] - m;
+          sum_d += d;
           sum_g += g[j];
-          sum_gx += (double) g[j] * ((x[j] - m) * r);
+          sum_gd += (double) g[j] * d;
         }
+      double delta = sum_d / hw;
+      double sum_gx = r * (sum_gd - delta * sum_g); /* sum g * xhat */
       if (dbeta)
         dbeta[ch] += (float) sum_g;
       if (dgamma)
@@ -67,7 +75,8 @@ ns_instnorm_backward (float *din, float *dgamma, float *dbeta,
       float *dx = din + (size_t) i * hw;
       float scale = (gamma ? gamma[ch] : 1.0f) * r;
       float mean_g = (float) (sum_g / hw), mean_gx = (float) (sum_gx / hw);
+      float fdelta = (float) delta;
       for (int j = 0; j < hw; j++)
-        dx[j] += scale * (g[j] - mean_g - (x[j] - m) * r * mean_gx);
+        dx[j] += scale * (g[j] - mean_g - ((x[j] - m) - fdelta) * r * mean_gx);
     }
 }

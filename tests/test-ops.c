@@ -1,0 +1,971 @@
+/* Tensor op tests: every forward against a naive double-precision reference,
+ * every backward (every input and parameter) against central differences of
+ * that reference, on random small shapes from a fixed seed.
+ *
+ * Each backward runs twice into the same gradient buffers: the first result
+ * (from zeroed buffers) is checked against the numeric gradient, the second
+ * must have doubled it, which checks that backward passes ADD. */
+#include "ns_ops.h"
+#include "ns_rng.h"
+#include "gradcheck.h"
+#include <string.h>
+
+#define SEED 20240611u
+
+/* forward vs reference: |got - want| <= FWD_RTOL * scale + FWD_ATOL */
+#define FWD_RTOL 1e-5
+#define FWD_ATOL 1e-6
+
+/* Instance norm centres exactly even when the plane's mean is far from 0
+ * (a float mean alone costs ~2e-4 at 100 +- 0.01); measured error ~2e-7, so
+ * a bound well under GC_TOLERANCE keeps that property tested. */
+#define NORM_TOLERANCE 1e-5
+
+static const char *
+pad_name (NsPad pad)
+{
+  return pad == NS_PAD_ZERO ? "zero" : "reflect";
+}
+
+/* Largest |got - want| / (rtol * scale + atol); <= 1 passes.  scale is the
+ * magnitude each value is made of (NULL: |want|). */
+static double
+forward_violation (const float *got, const double *want, const double *scale,
+                   size_t len, double rtol, double atol)
+{
+  double worst = 0.0;
+  for (size_t j = 0; j < len; j++)
+    {
+      double s = scale ? scale[j] : fabs (want[j]);
+      double v = fabs (got[j] - want[j]) / (rtol * s + atol);
+      if (!(v <= worst))
+        worst = isnan (v) ? INFINITY : v;
+    }
+  return worst;
+}
+
+/* The second backward into the same buffers must give twice the first. */
+static double
+accumulation_error (const float *twice, const float *once, size_t len)
+{
+  double diff = 0.0, norm = 0.0;
+  for (size_t j = 0; j < len; j++)
+    {
+      double d = twice[j] - 2.0 * once[j];
+      diff += d * d;
+      norm += 4.0 * once[j] * once[j];
+    }
+  return norm > 1e-30 ? sqrt (diff / norm) : sqrt (diff);
+}
+
+static float *
+copy_floats (const float *x, size_t len)
+{
+  float *copy = g_new (float, MAX (len, 1));
+  memcpy (copy, x, sizeof (float) * len);
+  return copy;
+}
+
+/* ======================================================================== */
+/* conv2d                                                                    */
+
+/* Reflection written differently from the engine's periodic formula: fold
+ * at the edges until the index lands inside. */
+static int
+ref_reflect (int i, int n)
+{
+  if (n == 1)
+    return 0;
+  while (i < 0 || i >= n)
+    {
+      if (i < 0)
+        i = -i;
+      if (i >= n)
+        i = 2 * (n - 1) - i;
+    }
+  return i;
+}
+
+static void
+ref_conv2d (double *out, const double *in, const double *w, const double *b,
+            const NsConv2dShape *s)
+{
+  const int k = s->k, p = k / 2;
+  for (int n = 0; n < s->n; n++)
+    for (int oc = 0; oc < s->out_c; oc++)
+      for (int oy = 0; oy < s->out_h; oy++)
+        for (int ox = 0; ox < s->out_w; ox++)
+          {
+            double acc = b ? b[oc] : 0.0;
+            for (int ic = 0; ic < s->in_c; ic++)
+              for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++)
+                  {
+                    int iy = oy * s->stride - p + ky, ix = ox * s->stride - p + kx;
+                    if (s->pad == NS_PAD_ZERO)
+                      {
+                        if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                          continue;
+                      }
+                    else
+                      {
+                        iy = ref_reflect (iy, s->h);
+                        ix = ref_reflect (ix, s->w);
+                      }
+                    acc += w[((oc * s->in_c + ic) * k + ky) * k + kx]
+                           * in[(((size_t) n * s->in_c + ic) * s->h + iy) * s->w + ix];
+                  }
+            out[(((size_t) n * s->out_c + oc) * s->out_h + oy) * s->out_w + ox] = acc;
+          }
+}
+
+typedef struct
+{
+  NsConv2dShape s;
+  double *in, *w, *b, *out;
+  const float *r; /* the fixed random dL/dout */
+} ConvCase;
+
+static size_t conv_in_len (const NsConv2dShape *s) { return (size_t) s->n * s->in_c * s->h * s->w; }
+static size_t conv_w_len (const NsConv2dShape *s) { return (size_t) s->out_c * s->in_c * s->k * s->k; }
+static size_t conv_out_len (const NsConv2dShape *s) { return (size_t) s->n * s->out_c * s->out_h * s->out_w; }
+
+static double
+conv_loss (gpointer data)
+{
+  ConvCase *c = data;
+  ref_conv2d (c->out, c->in, c->w, c->b, &c->s);
+  return gc_dot (c->out, c->r, conv_out_len (&c->s));
+}
+
+/* Checks forward and all three gradients of one shape. */
+static void
+check_conv2d_case (NsRng *rng, const NsConv2dShape *s, gboolean bias,
+                   GcWorst *fwd, GcWorst *worst_in, GcWorst *worst_w,
+                   GcWorst *worst_b, GcWorst *accum)
+{
+  const size_t in_len = conv_in_len (s), w_len = conv_w_len (s), out_len = conv_out_len (s);
+  float *in = g_new (float, in_len), *w = g_new (float, w_len);
+  float *b = g_new (float, s->out_c), *r = g_new (float, out_len);
+  float *out = g_new (float, out_len);
+  gc_fill_uniform (rng, in, in_len, -1, 1);
+  gc_fill_uniform (rng, w, w_len, -1, 1);
+  gc_fill_uniform (rng, b, s->out_c, -1, 1);
+  gc_fill_uniform (rng, r, out_len, -1, 1);
+  size_t ws_len = ns_conv2d_workspace (s);
+  /* a pointwise conv needs no workspace: NULL proves it is not touched */
+  float *ws = ws_len ? g_new (float, ws_len) : NULL;
+  char where[160];
+  g_snprintf (where, sizeof where, "n=%d c=%d->%d %dx%d k=%d s=%d %s%s",
+              s->n, s->in_c, s->out_c, s->h, s->w, s->k, s->stride,
+              pad_name (s->pad), bias ? " bias" : "");
+
+  ConvCase c = { *s, gc_to_double (in, in_len), gc_to_double (w, w_len),
+                 bias ? gc_to_double (b, s->out_c) : NULL,
+                 g_new (double, out_len), r };
+
+  /* forward; the bound scales with sum |w*x| + |b|, i.e. the conv of |.| */
+  ns_conv2d_forward (out, in, w, bias ? b : NULL, s, ws);
+  double *want = g_new (double, out_len), *mag = g_new (double, out_len);
+  ref_conv2d (want, c.in, c.w, c.b, s);
+  {
+    ConvCase a = { *s, gc_to_double (in, in_len), gc_to_double (w, w_len),
+                   bias ? gc_to_double (b, s->out_c) : NULL, NULL, NULL };
+    for (size_t j = 0; j < in_len; j++) a.in[j] = fabs (a.in[j]);
+    for (size_t j = 0; j < w_len; j++) a.w[j] = fabs (a.w[j]);
+    for (int j = 0; bias && j < s->out_c; j++) a.b[j] = fabs (a.b[j]);
+    ref_conv2d (mag, a.in, a.w, a.b, s);
+    g_free (a.in); g_free (a.w); g_free (a.b);
+  }
+  gc_worst_update (fwd, forward_violation (out, want, mag, out_len, FWD_RTOL, FWD_ATOL),
+                   "%s", where);
+
+  /* backward twice: zeroed buffers, then accumulate */
+  float *din = g_new0 (float, in_len), *dw = g_new0 (float, w_len);
+  float *db = g_new0 (float, s->out_c);
+  ns_conv2d_backward (din, dw, bias ? db : NULL, r, in, w, s, ws);
+  float *din1 = copy_floats (din, in_len), *dw1 = copy_floats (dw, w_len);
+  float *db1 = copy_floats (db, s->out_c);
+  ns_conv2d_backward (din, dw, bias ? db : NULL, r, in, w, s, ws);
+  double acc = MAX (accumulation_error (din, din1, in_len),
+                    accumulation_error (dw, dw1, w_len));
+  if (bias)
+    acc = MAX (acc, accumulation_error (db, db1, s->out_c));
+  gc_worst_update (accum, acc, "%s", where);
+
+  double *num = g_new (double, MAX (in_len, w_len));
+  gc_numeric_grad (num, c.in, in_len, conv_loss, &c);
+  gc_worst_update (worst_in, gc_rel_error (din1, num, in_len), "%s", where);
+  gc_numeric_grad (num, c.w, w_len, conv_loss, &c);
+  gc_worst_update (worst_w, gc_rel_error (dw1, num, w_len), "%s", where);
+  if (bias)
+    {
+      gc_numeric_grad (num, c.b, s->out_c, conv_loss, &c);
+      gc_worst_update (worst_b, gc_rel_error (db1, num, s->out_c), "%s", where);
+    }
+
+  g_free (num); g_free (din); g_free (dw); g_free (db);
+  g_free (din1); g_free (dw1); g_free (db1); g_free (want); g_free (mag);
+  g_free (c.in); g_free (c.w); g_free (c.b); g_free (c.out);
+  g_free (in); g_free (w); g_free (b); g_free (r); g_free (out); g_free (ws);
+}
+
+static void
+test_conv2d (void)
+{
+  static const int kernels[] = { 1, 3, 5, 9 };
+  NsRng rng;
+  ns_rng_init (&rng, SEED);
+  GcWorst fwd = { 0 }, g_in = { 0 }, g_w = { 0 }, g_b = { 0 }, accum = { 0 };
+  int cases = 0;
+
+  for (guint ki = 0; ki < G_N_ELEMENTS (kernels); ki++)
+    for (int stride = 1; stride <= 2; stride++)
+      for (int pad = NS_PAD_ZERO; pad <= NS_PAD_REFLECT; pad++)
+        for (int rep = 0; rep < 3; rep++)
+          {
+            int k = kernels[ki];
+            /* rep 0: batch 2 with bias; rep 1: random; rep 2: a 1x1 image */
+            int n = rep == 0 ? 2 : 1 + (int) ns_rng_below (&rng, 2);
+            int in_c = 1 + ns_rng_below (&rng, 3), out_c = 1 + ns_rng_below (&rng, 4);
+            int max_side = k == 9 ? 7 : 9;
+            int h = rep == 2 ? 1 : 1 + ns_rng_below (&rng, max_side);
+            int w = rep == 2 ? 1 : 1 + ns_rng_below (&rng, max_side);
+            gboolean bias = rep == 0 || ns_rng_below (&rng, 2);
+            NsConv2dShape s;
+            ns_conv2d_shape (&s, n, in_c, h, w, out_c, k, stride, pad);
+            check_conv2d_case (&rng, &s, bias, &fwd, &g_in, &g_w, &g_b, &accum);
+            cases++;
+          }
+  g_test_message ("conv2d: %d shapes", cases);
+  gc_worst_report (&fwd, "conv2d forward violation of 1e-5*sum|w*x| + 1e-6 (<= 1 passes)", 1.0);
+  gc_worst_report (&accum, "conv2d accumulation error (second backward vs 2x first)", 1e-5);
+  gc_worst_report (&g_in, "conv2d din gradient error", GC_TOLERANCE);
+  gc_worst_report (&g_w, "conv2d dw gradient error", GC_TOLERANCE);
+  gc_worst_report (&g_b, "conv2d db gradient error", GC_TOLERANCE);
+}
+
+/* Shapes with out_h and out_w from the shape formula, reflection of a 1x1
+ * image and a pad wider than the image, against hand-derived values. */
+static void
+test_conv2d_shape_and_reflection (void)
+{
+  NsConv2dShape s;
+  ns_conv2d_shape (&s, 1, 1, 7, 6, 1, 3, 2, NS_PAD_REFLECT);
+  g_assert_cmpint (s.out_h, ==, 4);
+  g_assert_cmpint (s.out_w, ==, 3);
+  ns_conv2d_shape (&s, 1, 1, 1, 1, 1, 9, 1, NS_PAD_REFLECT);
+  g_assert_cmpint (s.out_h, ==, 1);
+  g_assert_cmpint (s.out_w, ==, 1);
+
+  /* 1x1 image, 9x9 kernel of ones, reflection: every tap reads the pixel */
+  float px = 0.5f, w[81], out = 0.0f;
+  for (int j = 0; j < 81; j++)
+    w[j] = 1.0f;
+  float *ws = g_new (float, ns_conv2d_workspace (&s));
+  ns_conv2d_forward (&out, &px, w, NULL, &s, ws);
+  g_assert_cmpfloat_with_epsilon (out, 40.5f, 1e-5f);
+  /* and every tap's gradient lands on it */
+  float din = 0.0f, one = 1.0f;
+  ns_conv2d_backward (&din, NULL, NULL, &one, &px, w, &s, ws);
+  g_assert_cmpfloat_with_epsilon (din, 81.0f, 1e-5f);
+  g_free (ws);
+
+  /* a row [1 2 3] under a 1x7 horizontal tap picking offset +3 (kernel 7x7
+   * with a single one at (3, 6)): reflection with period 4 reads
+   * index 3 -> 1, 4 -> 0, 5 -> 1 for outputs 0, 1, 2 */
+  float row[3] = { 1, 2, 3 }, w7[49] = { 0 }, out3[3];
+  w7[3 * 7 + 6] = 1.0f;
+  ns_conv2d_shape (&s, 1, 1, 1, 3, 1, 7, 1, NS_PAD_REFLECT);
+  ws = g_new (float, ns_conv2d_workspace (&s));
+  ns_conv2d_forward (out3, row, w7, NULL, &s, ws);
+  g_assert_cmpfloat (out3[0], ==, 2.0f);
+  g_assert_cmpfloat (out3[1], ==, 1.0f);
+  g_assert_cmpfloat (out3[2], ==, 2.0f);
+  g_free (ws);
+}
+
+/* Images big enough to span many im2col bands and long interior runs:
+ * forward against the reference, backward by the adjoint identities
+ * <conv(x; w), r> = <x, din> = <w, dw> (no bias), which hold for any r. */
+static void
+test_conv2d_large (void)
+{
+  static const struct { int in_c, h, w, out_c, k, stride; NsPad pad; } shapes[] = {
+    { 16, 61, 130, 3, 9, 1, NS_PAD_REFLECT },
+    { 16, 64, 129, 2, 9, 2, NS_PAD_ZERO },
+    { 48, 40, 200, 4, 3, 1, NS_PAD_ZERO },
+    { 24, 66, 300, 5, 5, 2, NS_PAD_REFLECT },
+  };
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      NsConv2dShape s;
+      ns_conv2d_shape (&s, 1, shapes[i].in_c, shapes[i].h, shapes[i].w,
+                       shapes[i].out_c, shapes[i].k, shapes[i].stride, shapes[i].pad);
+      size_t in_len = conv_in_len (&s), w_len = conv_w_len (&s), out_len = conv_out_len (&s);
+      size_t ws_len = ns_conv2d_workspace (&s);
+      /* the workspace is a band, not the whole image's columns */
+      size_t full = (size_t) s.in_c * s.k * s.k * s.out_h * s.out_w;
+      g_assert_cmpuint (ws_len, <, full);
+
+      float *in = g_new (float, in_len), *w = g_new (float, w_len);
+      float *r = g_new (float, out_len), *out = g_new (float, out_len);
+      float *ws = g_new (float, ws_len);
+      gc_fill_uniform (&rng, in, in_len, -1, 1);
+      gc_fill_uniform (&rng, w, w_len, -1, 1);
+      gc_fill_uniform (&rng, r, out_len, -1, 1);
+
+      ns_conv2d_forward (out, in, w, NULL, &s, ws);
+      double *din_in = gc_to_double (in, in_len), *dw_in = gc_to_double (w, w_len);
+      double *want = g_new (double, out_len), *mag = g_new (double, out_len);
+      ref_conv2d (want, din_in, dw_in, NULL, &s);
+      for (size_t j = 0; j < in_len; j++) din_in[j] = fabs (din_in[j]);
+      for (size_t j = 0; j < w_len; j++) dw_in[j] = fabs (dw_in[j]);
+      ref_conv2d (mag, din_in, dw_in, NULL, &s);
+      double v = forward_violation (out, want, mag, out_len, FWD_RTOL, FWD_ATOL);
+      g_test_message ("large conv %d: forward violation %.3g", i, v);
+      g_assert_cmpfloat (v, <=, 1.0);
+
+      float *din = g_new0 (float, in_len), *dw = g_new0 (float, w_len);
+      ns_conv2d_backward (din, dw, NULL, r, in, w, &s, ws);
+      double lhs = gc_dot (want, r, out_len), mag_lhs = 0.0, mag_in = 0.0, mag_w = 0.0;
+      double rhs_in = 0.0, rhs_w = 0.0;
+      for (size_t j = 0; j < out_len; j++)
+        mag_lhs += fabs (want[j] * r[j]);
+      for (size_t j = 0; j < in_len; j++)
+        {
+          rhs_in += (double) din[j] * in[j];
+          mag_in += fabs ((double) din[j] * in[j]);
+        }
+      for (size_t j = 0; j < w_len; j++)
+        {
+          rhs_w += (double) dw[j] * w[j];
+          mag_w += fabs ((double) dw[j] * w[j]);
+        }
+      double err_in = fabs (lhs - rhs_in) / MAX (mag_lhs, mag_in);
+      double err_w = fabs (lhs - rhs_w) / MAX (mag_lhs, mag_w);
+      g_test_message ("large conv %d: adjoint error din %.3g, dw %.3g", i, err_in, err_w);
+      g_assert_cmpfloat (err_in, <=, 1e-5);
+      g_assert_cmpfloat (err_w, <=, 1e-5);
+
+      g_free (in); g_free (w); g_free (r); g_free (out); g_free (ws);
+      g_free (din_in); g_free (dw_in); g_free (want); g_free (mag);
+      g_free (din); g_free (dw);
+    }
+
+  /* a 64-channel 3x3 layer on a 4096^2 image needs one band of at most a
+   * row or a few MiB, not the 38 GB of the whole image's columns */
+  NsConv2dShape big;
+  ns_conv2d_shape (&big, 1, 64, 4096, 4096, 64, 3, 1, NS_PAD_REFLECT);
+  g_assert_cmpuint (ns_conv2d_workspace (&big), <=, (size_t) 64 * 9 * 4096);
+  ns_conv2d_shape (&big, 1, 64, 4096, 256, 64, 3, 1, NS_PAD_REFLECT);
+  g_assert_cmpuint (ns_conv2d_workspace (&big) * sizeof (float), <=, 4u << 20);
+}
+
+/* NULL gradients are skipped and do not change the others. */
+static void
+test_conv2d_null_gradients (void)
+{
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 2);
+  NsConv2dShape s;
+  ns_conv2d_shape (&s, 2, 3, 6, 5, 4, 3, 1, NS_PAD_REFLECT);
+  size_t in_len = conv_in_len (&s), w_len = conv_w_len (&s), out_len = conv_out_len (&s);
+  float *in = g_new (float, in_len), *w = g_new (float, w_len), *r = g_new (float, out_len);
+  float *ws = g_new (float, ns_conv2d_workspace (&s));
+  gc_fill_uniform (&rng, in, in_len, -1, 1);
+  gc_fill_uniform (&rng, w, w_len, -1, 1);
+  gc_fill_uniform (&rng, r, out_len, -1, 1);
+
+  float *din = g_new0 (float, in_len), *dw = g_new0 (float, w_len), *db = g_new0 (float, 4);
+  ns_conv2d_backward (din, dw, db, r, in, w, &s, ws);
+  float *din_only = g_new0 (float, in_len), *dw_only = g_new0 (float, w_len);
+  float *db_only = g_new0 (float, 4);
+  ns_conv2d_backward (din_only, NULL, NULL, r, in, w, &s, ws);
+  ns_conv2d_backward (NULL, dw_only, NULL, r, in, w, &s, ws);
+  ns_conv2d_backward (NULL, NULL, db_only, r, in, w, &s, ws);
+  ns_conv2d_backward (NULL, NULL, NULL, r, in, w, &s, ws);
+  for (size_t j = 0; j < in_len; j++)
+    g_assert_cmpfloat_with_epsilon (din_only[j], din[j], 1e-6f);
+  for (size_t j = 0; j < w_len; j++)
+    g_assert_cmpfloat_with_epsilon (dw_only[j], dw[j], 1e-5f);
+  for (int j = 0; j < 4; j++)
+    g_assert_cmpfloat_with_epsilon (db_only[j], db[j], 1e-5f);
+
+  g_free (in); g_free (w); g_free (r); g_free (ws); g_free (din); g_free (dw);
+  g_free (db); g_free (din_only); g_free (dw_only); g_free (db_only);
+}
+
+/* ======================================================================== */
+/* instance norm and conditional instance norm                              */
+
+static void
+ref_instnorm (double *out, const double *in, const double *gamma,
+              const double *beta, int n, int c, int hw)
+{
+  for (int i = 0; i < n * c; i++)
+    {
+      const double *x = in + (size_t) i * hw;
+      double mean = 0.0, var = 0.0;
+      for (int j = 0; j < hw; j++)
+        mean += x[j] / hw;
+      for (int j = 0; j < hw; j++)
+        var += (x[j] - mean) * (x[j] - mean) / hw;
+      double inv = 1.0 / sqrt (var + (double) NS_INSTNORM_EPS);
+      for (int j = 0; j < hw; j++)
+        out[(size_t) i * hw + j] = gamma[i % c] * (x[j] - mean) * inv + beta[i % c];
+    }
+}
+
+typedef struct
+{
+  int n, c, hw, n_styles;
+  double *in, *gamma, *beta, *mix, *out; /* cond: gamma/beta are [n_styles][c] */
+  const float *r;
+} NormCase;
+
+static double
+instnorm_loss (gpointer data)
+{
+  NormCase *t = data;
+  ref_instnorm (t->out, t->in, t->gamma, t->beta, t->n, t->c, t->hw);
+  return gc_dot (t->out, t->r, (size_t) t->n * t->c * t->hw);
+}
+
+static void
+mix_styles (double *eff, const double *rows, const double *mix, int n_styles, int c)
+{
+  for (int ch = 0; ch < c; ch++)
+    {
+      eff[ch] = 0.0;
+      for (int s = 0; s < n_styles; s++)
+        eff[ch] += mix[s] * rows[s * c + ch];
+    }
+}
+
+#define MAX_NORM_C 3
+
+static double
+cond_instnorm_loss (gpointer data)
+{
+  NormCase *t = data;
+  double gamma[MAX_NORM_C], beta[MAX_NORM_C];
+  mix_styles (gamma, t->gamma, t->mix, t->n_styles, t->c);
+  mix_styles (beta, t->beta, t->mix, t->n_styles, t->c);
+  ref_instnorm (t->out, t->in, gamma, beta, t->n, t->c, t->hw);
+  return gc_dot (t->out, t->r, (size_t) t->n * t->c * t->hw);
+}
+
+/* Random sizes: a few planes of 1..7 x 1..7 pixels, the first of one pixel
+ * (its din is exactly 0).  Two-pixel planes are left out: they normalise to
+ * +-1 whatever the input, so their true din is O(eps / var), smaller than the
+ * float rounding of rstd times the O(1) terms it is computed from; a relative
+ * error there measures that conditioning, not the backward. */
+static void
+random_norm_shape (NsRng *rng, int index, int *n, int *c, int *hw)
+{
+  *n = index % 2 ? 2 : 1;
+  *c = 1 + ns_rng_below (rng, MAX_NORM_C);
+  do
+    *hw = index == 0 ? 1 : (1 + ns_rng_below (rng, 7)) * (1 + ns_rng_below (rng, 7));
+  while (*hw == 2);
+}
+
+static void
+test_instnorm (void)
+{
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 3);
+  GcWorst fwd = { 0 }, g_in = { 0 }, g_gamma = { 0 }, g_beta = { 0 }, accum = { 0 };
+
+  for (int t = 0; t < 12; t++)
+    {
+      int n, c, hw;
+      random_norm_shape (&rng, t, &n, &c, &hw);
+      size_t len = (size_t) n * c * hw;
+      /* an offset and a spread per case: the variance must be computed
+       * stably, not as E[x^2] - E[x]^2 */
+      float offset = t % 3 == 2 ? 100.0f : 0.0f, spread = t % 4 == 3 ? 0.01f : 1.0f;
+      float *in = g_new (float, len), *gamma = g_new (float, c), *beta = g_new (float, c);
+      float *r = g_new (float, len), *out = g_new (float, len);
+      float *mean = g_new (float, n * c), *rstd = g_new (float, n * c);
+      gc_fill_uniform (&rng, in, len, offset - spread, offset + spread);
+      gc_fill_uniform (&rng, gamma, c, 0.5f, 1.5f);
+      gc_fill_uniform (&rng, beta, c, -1, 1);
+      gc_fill_uniform (&rng, r, len, -1, 1);
+      char where[96];
+      g_snprintf (where, sizeof where, "n=%d c=%d hw=%d offset=%g spread=%g",
+                  n, c, hw, offset, spread);
+
+      NormCase nc = { n, c, hw, 1, gc_to_double (in, len), gc_to_double (gamma, c),
+                      gc_to_double (beta, c), NULL, g_new (double, len), r };
+      ns_instnorm_forward (out, mean, rstd, in, gamma, beta, n, c, hw);
+      instnorm_loss (&nc);
+      gc_worst_update (&fwd, forward_violation (out, nc.out, NULL, len, FWD_RTOL, FWD_ATOL),
+                       "%s", where);
+
+      float *din = g_new0 (float, len), *dgamma = g_new0 (float, c), *dbeta = g_new0 (float, c);
+      ns_instnorm_backward (din, dgamma, dbeta, r, in, mean, rstd, gamma, n, c, hw);
+      float *din1 = copy_floats (din, len), *dgamma1 = copy_floats (dgamma, c);
+      float *dbeta1 = copy_floats (dbeta, c);
+      ns_instnorm_backward (din, dgamma, dbeta, r, in, mean, rstd, gamma, n, c, hw);
+      gc_worst_update (&accum, MAX (accumulation_error (din, din1, len),
+                                    MAX (accumulation_error (dgamma, dgamma1, c),
+                                         accumulation_error (dbeta, dbeta1, c))),
+                       "%s", where);
+
+      double *num = g_new (double, len);
+      gc_numeric_grad (num, nc.in, len, instnorm_loss, &nc);
+      gc_worst_update (&g_in, gc_rel_error (din1, num, len), "%s", where);
+      gc_numeric_grad (num, nc.gamma, c, instnorm_loss, &nc);
+      gc_worst_update (&g_gamma, gc_rel_error (dgamma1, num, c), "%s", where);
+      gc_numeric_grad (num, nc.beta, c, instnorm_loss, &nc);
+      gc_worst_update (&g_beta, gc_rel_error (dbeta1, num, c), "%s", where);
+
+      g_free (num); g_free (din); g_free (dgamma); g_free (dbeta);
+      g_free (din1); g_free (dgamma1); g_free (dbeta1);
+      g_free (nc.in); g_free (nc.gamma); g_free (nc.beta); g_free (nc.out);
+      g_free (in); g_free (gamma); g_free (beta); g_free (r); g_free (out);
+      g_free (mean); g_free (rstd);
+    }
+  /* NULL gamma and beta mean no affine transform */
+  {
+    float x[6] = { 1, 2, 4, -1, 0, 7 }, y[6], y_affine[6], mean[1], rstd[1];
+    float one = 1.0f, zero = 0.0f, dx[6] = { 0 }, dx_affine[6] = { 0 }, g[6] = { 1, -2, 0, 3, 1, 1 };
+    ns_instnorm_forward (y, mean, rstd, x, NULL, NULL, 1, 1, 6);
+    ns_instnorm_forward (y_affine, mean, rstd, x, &one, &zero, 1, 1, 6);
+    g_assert_cmpmem (y, sizeof y, y_affine, sizeof y_affine);
+    ns_instnorm_backward (dx, NULL, NULL, g, x, mean, rstd, NULL, 1, 1, 6);
+    ns_instnorm_backward (dx_affine, NULL, NULL, g, x, mean, rstd, &one, 1, 1, 6);
+    g_assert_cmpmem (dx, sizeof dx, dx_affine, sizeof dx_affine);
+  }
+  gc_worst_report (&fwd, "instnorm forward violation (<= 1 passes)", 1.0);
+  gc_worst_report (&accum, "instnorm accumulation error", 1e-5);
+  gc_worst_report (&g_in, "instnorm din gradient error", NORM_TOLERANCE);
+  gc_worst_report (&g_gamma, "instnorm dgamma gradient error", NORM_TOLERANCE);
+  gc_worst_report (&g_beta, "instnorm dbeta gradient error", GC_TOLERANCE);
+}
+
+static void
+test_cond_instnorm (void)
+{
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 4);
+  GcWorst fwd = { 0 }, g_in = { 0 }, g_gammas = { 0 }, g_betas = { 0 }, accum = { 0 };
+
+  for (int t = 0; t < 12; t++)
+    {
+      int n, c, hw;
+      random_norm_shape (&rng, t, &n, &c, &hw);
+      int styles = 1 + t % 3;
+      float offset = t % 3 == 2 ? 100.0f : 0.0f, spread = t % 4 == 3 ? 0.01f : 1.0f;
+      size_t len = (size_t) n * c * hw, plen = (size_t) styles * c;
+      float *in = g_new (float, len), *gammas = g_new (float, plen);
+      float *betas = g_new (float, plen), *mix = g_new (float, styles);
+      float *r = g_new (float, len), *out = g_new (float, len);
+      float *mean = g_new (float, n * c), *rstd = g_new (float, n * c);
+      float *gamma_eff = g_new (float, c), *beta_eff = g_new (float, c);
+      gc_fill_uniform (&rng, in, len, offset - spread, offset + spread);
+      gc_fill_uniform (&rng, gammas, plen, 0.5f, 1.5f);
+      gc_fill_uniform (&rng, betas, plen, -1, 1);
+      gc_fill_uniform (&rng, r, len, -1, 1);
+      /* alternately one-hot (pick the last style) and a convex mix */
+      float total = 0.0f;
+      for (int s = 0; s < styles; s++)
+        {
+          if (t % 2)
+            mix[s] = s == styles - 1 ? 1.0f : 0.0f;
+          else
+            mix[s] = 0.1f + ns_rng_uniform (&rng);
+          total += mix[s];
+        }
+      for (int s = 0; s < styles; s++)
+        mix[s] /= total;
+      char where[96];
+      g_snprintf (where, sizeof where, "n=%d c=%d hw=%d offset=%g spread=%g styles=%d %s",
+                  n, c, hw, offset, spread, styles, t % 2 ? "one-hot" : "mixed");
+
+      NormCase nc = { n, c, hw, styles, gc_to_double (in, len), gc_to_double (gammas, plen),
+                      gc_to_double (betas, plen), gc_to_double (mix, styles),
+                      g_new (double, len), r };
+      ns_cond_instnorm_forward (out, mean, rstd, gamma_eff, beta_eff, in, gammas,
+                                betas, mix, styles, n, c, hw);
+      cond_instnorm_loss (&nc);
+      double v = forward_violation (out, nc.out, NULL, len, FWD_RTOL, FWD_ATOL);
+      double gamma_want[MAX_NORM_C], beta_want[MAX_NORM_C];
+      mix_styles (gamma_want, nc.gamma, nc.mix, styles, c);
+      mix_styles (beta_want, nc.beta, nc.mix, styles, c);
+      v = MAX (v, forward_violation (gamma_eff, gamma_want, NULL, c, FWD_RTOL, FWD_ATOL));
+      v = MAX (v, forward_violation (beta_eff, beta_want, NULL, c, FWD_RTOL, FWD_ATOL));
+      gc_worst_update (&fwd, v, "%s", where);
+
+      float *din = g_new0 (float, len), *dgammas = g_new0 (float, plen);
+      float *dbetas = g_new0 (float, plen);
+      ns_cond_instnorm_backward (din, dgammas, dbetas, r, in, mean, rstd, gamma_eff,
+                                 mix, styles, n, c, hw);
+      float *din1 = copy_floats (din, len), *dgammas1 = copy_floats (dgammas, plen);
+      float *dbetas1 = copy_floats (dbetas, plen);
+      ns_cond_instnorm_backward (din, dgammas, dbetas, r, in, mean, rstd, gamma_eff,
+                                 mix, styles, n, c, hw);
+      gc_worst_update (&accum, MAX (accumulation_error (din, din1, len),
+                                    MAX (accumulation_error (dgammas, dgammas1, plen),
+                                         accumulation_error (dbetas, dbetas1, plen))),
+                       "%s", where);
+
+      double *num = g_new (double, MAX (len, plen));
+      gc_numeric_grad (num, nc.in, len, cond_instnorm_loss, &nc);
+      gc_worst_update (&g_in, gc_rel_error (din1, num, len), "%s", where);
+      gc_numeric_grad (num, nc.gamma, plen, cond_instnorm_loss, &nc);
+      gc_worst_update (&g_gammas, gc_rel_error (dgammas1, num, plen), "%s", where);
+      gc_numeric_grad (num, nc.beta, plen, cond_instnorm_loss, &nc);
+      gc_worst_update (&g_betas, gc_rel_error (dbetas1, num, plen), "%s", where);
+
+      g_free (num); g_free (din); g_free (dgammas); g_free (dbetas);
+      g_free (din1); g_free (dgammas1); g_free (dbetas1);
+      g_free (nc.in); g_free (nc.gamma); g_free (nc.beta); g_free (nc.mix); g_free (nc.out);
+      g_free (in); g_free (gammas); g_free (betas); g_free (mix); g_free (r); g_free (out);
+      g_free (mean); g_free (rstd); g_free (gamma_eff); g_free (beta_eff);
+    }
+  gc_worst_report (&fwd, "cond_instnorm forward violation (<= 1 passes)", 1.0);
+  gc_worst_report (&accum, "cond_instnorm accumulation error", 1e-5);
+  gc_worst_report (&g_in, "cond_instnorm din gradient error", NORM_TOLERANCE);
+  gc_worst_report (&g_gammas, "cond_instnorm dgammas gradient error", NORM_TOLERANCE);
+  gc_worst_report (&g_betas, "cond_instnorm dbetas gradient error", GC_TOLERANCE);
+}
+
+/* ======================================================================== */
+/* element-wise and resampling ops, through one generic single-input case  */
+
+typedef void (*RefUnary) (double *out, const double *in, gconstpointer params);
+
+typedef struct
+{
+  RefUnary ref;
+  gconstpointer params;
+  double *in, *out;
+  size_t out_len;
+  const float *r;
+} UnaryCase;
+
+static double
+unary_loss (gpointer data)
+{
+  UnaryCase *u = data;
+  u->ref (u->out, u->in, u->params);
+  return gc_dot (u->out, u->r, u->out_len);
+}
+
+typedef struct { NsAct act; float slope; size_t len; } ActParams;
+
+static void
+ref_act (double *out, const double *in, gconstpointer params)
+{
+  const ActParams *p = params;
+  for (size_t j = 0; j < p->len; j++)
+    {
+      double x = in[j];
+      switch (p->act)
+        {
+        case NS_ACT_RELU: out[j] = x > 0 ? x : 0; break;
+        case NS_ACT_LEAKY_RELU: out[j] = x > 0 ? x : p->slope * x; break;
+        case NS_ACT_TANH: out[j] = tanh (x); break;
+        case NS_ACT_SIGMOID: out[j] = 1.0 / (1.0 + exp (-x)); break;
+        }
+    }
+}
+
+static void
+test_act (gconstpointer data)
+{
+  const NsAct act = GPOINTER_TO_INT (data);
+  static const char *names[] = { "relu", "leaky_relu", "tanh", "sigmoid" };
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 5 + act);
+  GcWorst fwd = { 0 }, g_in = { 0 }, accum = { 0 };
+
+  for (int t = 0; t < 6; t++)
+    {
+      ActParams p = { act, 0.2f, 1 + ns_rng_below (&rng, 300) };
+      float *in = g_new (float, p.len), *out = g_new (float, p.len), *r = g_new (float, p.len);
+      /* 0.01 keeps the finite difference (step 1e-6) off the ReLU kink */
+      gc_fill_away_from_zero (&rng, in, p.len, 4.0f, 0.01f);
+      gc_fill_uniform (&rng, r, p.len, -1, 1);
+      UnaryCase u = { ref_act, &p, gc_to_double (in, p.len), g_new (double, p.len), p.len, r };
+
+      ns_act_forward (out, in, p.len, act, p.slope);
+      unary_loss (&u);
+      gc_worst_update (&fwd, forward_violation (out, u.out, NULL, p.len, FWD_RTOL, FWD_ATOL),
+                       "len=%zu", p.len);
+      /* in-place forward gives the same */
+      float *inplace = copy_floats (in, p.len);
+      ns_act_forward (inplace, inplace, p.len, act, p.slope);
+      g_assert_cmpmem (inplace, sizeof (float) * p.len, out, sizeof (float) * p.len);
+
+      float *din = g_new0 (float, p.len);
+      ns_act_backward (din, r, in, out, p.len, act, p.slope);
+      float *din1 = copy_floats (din, p.len);
+      ns_act_backward (din, r, in, out, p.len, act, p.slope);
+      gc_worst_update (&accum, accumulation_error (din, din1, p.len), "len=%zu", p.len);
+      double *num = g_new (double, p.len);
+      gc_numeric_grad (num, u.in, p.len, unary_loss, &u);
+      gc_worst_update (&g_in, gc_rel_error (din1, num, p.len), "len=%zu", p.len);
+
+      g_free (num); g_free (din); g_free (din1); g_free (inplace);
+      g_free (u.in); g_free (u.out); g_free (in); g_free (out); g_free (r);
+    }
+
+  /* saturation: no NaN or overflow far out */
+  float far[4] = { -100.0f, -30.0f, 30.0f, 100.0f }, far_out[4];
+  ns_act_forward (far_out, far, 4, act, 0.2f);
+  for (int j = 0; j < 4; j++)
+    g_assert_true (isfinite (far_out[j]));
+
+  char label[64];
+  g_snprintf (label, sizeof label, "%s forward violation (<= 1 passes)", names[act]);
+  gc_worst_report (&fwd, label, 1.0);
+  g_snprintf (label, sizeof label, "%s accumulation error", names[act]);
+  gc_worst_report (&accum, label, 1e-5);
+  g_snprintf (label, sizeof label, "%s din gradient error", names[act]);
+  gc_worst_report (&g_in, label, GC_TOLERANCE);
+}
+
+typedef struct { int n, c, h, w; } PlaneParams;
+
+static void
+ref_upsample (double *out, const double *in, gconstpointer params)
+{
+  const PlaneParams *p = params;
+  for (int i = 0; i < p->n * p->c; i++)
+    for (int y = 0; y < 2 * p->h; y++)
+      for (int x = 0; x < 2 * p->w; x++)
+        out[((size_t) i * 2 * p->h + y) * 2 * p->w + x] =
+          in[((size_t) i * p->h + y / 2) * p->w + x / 2];
+}
+
+static void
+ref_avgpool (double *out, const double *in, gconstpointer params)
+{
+  const PlaneParams *p = params;
+  int oh = p->h / 2, ow = p->w / 2;
+  for (int i = 0; i < p->n * p->c; i++)
+    for (int y = 0; y < oh; y++)
+      for (int x = 0; x < ow; x++)
+        {
+          double sum = 0.0;
+          for (int dy = 0; dy < 2; dy++)
+            for (int dx = 0; dx < 2; dx++)
+              sum += in[((size_t) i * p->h + 2 * y + dy) * p->w + 2 * x + dx];
+          out[((size_t) i * oh + y) * ow + x] = sum / 4;
+        }
+}
+
+typedef void (*PlaneForward) (float *out, const float *in, int n, int c, int h, int w);
+typedef void (*PlaneBackward) (float *din, const float *dout, int n, int c, int h, int w);
+
+static void
+check_resample (const char *name, PlaneForward forward, PlaneBackward backward,
+                RefUnary ref, gboolean up, guint64 seed)
+{
+  NsRng rng;
+  ns_rng_init (&rng, seed);
+  GcWorst fwd = { 0 }, g_in = { 0 }, accum = { 0 };
+
+  for (int t = 0; t < 8; t++)
+    {
+      /* odd sizes, 1x1 and single rows included */
+      PlaneParams p = { t % 2 ? 2 : 1, 1 + ns_rng_below (&rng, 3),
+                        t == 0 ? 1 : 1 + ns_rng_below (&rng, 9),
+                        t == 0 ? 1 : 1 + ns_rng_below (&rng, 9) };
+      size_t in_len = (size_t) p.n * p.c * p.h * p.w;
+      size_t out_len = up ? 4 * in_len : (size_t) p.n * p.c * (p.h / 2) * (p.w / 2);
+      float *in = g_new (float, in_len), *out = g_new (float, MAX (out_len, 1));
+      float *r = g_new (float, MAX (out_len, 1));
+      gc_fill_uniform (&rng, in, in_len, -1, 1);
+      gc_fill_uniform (&rng, r, out_len, -1, 1);
+      UnaryCase u = { ref, &p, gc_to_double (in, in_len), g_new (double, MAX (out_len, 1)),
+                      out_len, r };
+
+      forward (out, in, p.n, p.c, p.h, p.w);
+      unary_loss (&u);
+      gc_worst_update (&fwd, forward_violation (out, u.out, NULL, out_len, FWD_RTOL, FWD_ATOL),
+                       "n=%d c=%d %dx%d", p.n, p.c, p.h, p.w);
+
+      float *din = g_new0 (float, in_len);
+      backward (din, r, p.n, p.c, p.h, p.w);
+      float *din1 = copy_floats (din, in_len);
+      backward (din, r, p.n, p.c, p.h, p.w);
+      backward (NULL, r, p.n, p.c, p.h, p.w);
+      gc_worst_update (&accum, accumulation_error (din, din1, in_len),
+                       "n=%d c=%d %dx%d", p.n, p.c, p.h, p.w);
+      double *num = g_new (double, in_len);
+      gc_numeric_grad (num, u.in, in_len, unary_loss, &u);
+      gc_worst_update (&g_in, gc_rel_error (din1, num, in_len),
+                       "n=%d c=%d %dx%d", p.n, p.c, p.h, p.w);
+
+      g_free (num); g_free (din); g_free (din1);
+      g_free (u.in); g_free (u.out); g_free (in); g_free (out); g_free (r);
+    }
+  char label[64];
+  g_snprintf (label, sizeof label, "%s forward violation (<= 1 passes)", name);
+  gc_worst_report (&fwd, label, 1.0);
+  g_snprintf (label, sizeof label, "%s accumulation error", name);
+  gc_worst_report (&accum, label, 1e-5);
+  g_snprintf (label, sizeof label, "%s din gradient error", name);
+  gc_worst_report (&g_in, label, GC_TOLERANCE);
+}
+
+static void
+test_upsample (void)
+{
+  check_resample ("upsample2x", ns_upsample2x_forward, ns_upsample2x_backward,
+                  ref_upsample, TRUE, SEED + 10);
+}
+
+static void
+test_avgpool (void)
+{
+  check_resample ("avgpool2x2", ns_avgpool2x2_forward, ns_avgpool2x2_backward,
+                  ref_avgpool, FALSE, SEED + 11);
+}
+
+/* ======================================================================== */
+/* two-input ops: residual add, MSE, MAE                                     */
+
+typedef struct
+{
+  int op; /* 0 add, 1 mse, 2 mae */
+  size_t len;
+  double *a, *b, *out;
+  const float *r;
+  float scale;
+} BinaryCase;
+
+static double
+binary_loss (gpointer data)
+{
+  BinaryCase *t = data;
+  double sum = 0.0;
+  switch (t->op)
+    {
+    case 0:
+      for (size_t j = 0; j < t->len; j++)
+        t->out[j] = t->a[j] + t->b[j];
+      return gc_dot (t->out, t->r, t->len);
+    case 1:
+      for (size_t j = 0; j < t->len; j++)
+        sum += (t->a[j] - t->b[j]) * (t->a[j] - t->b[j]);
+      return t->scale * sum / t->len;
+    default:
+      for (size_t j = 0; j < t->len; j++)
+        sum += fabs (t->a[j] - t->b[j]);
+      return t->scale * sum / t->len;
+    }
+}
+
+static void
+test_binary (gconstpointer data)
+{
+  const int op = GPOINTER_TO_INT (data);
+  static const char *names[] = { "add", "mse", "mae" };
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 20 + op);
+  GcWorst fwd = { 0 }, g_a = { 0 }, g_b = { 0 }, accum = { 0 };
+
+  for (int t = 0; t < 6; t++)
+    {
+      size_t len = 1 + ns_rng_below (&rng, 400);
+      float scale = 0.5f + 2.0f * ns_rng_uniform (&rng);
+      float *a = g_new (float, len), *b = g_new (float, len);
+      float *r = g_new (float, len), *out = g_new (float, len);
+      gc_fill_uniform (&rng, a, len, -1, 1);
+      gc_fill_uniform (&rng, r, len, -1, 1);
+      /* b = a + d with |d| >= 0.01: MAE's kink at a == b stays out of reach */
+      gc_fill_away_from_zero (&rng, b, len, 1.0f, 0.01f);
+      for (size_t j = 0; j < len; j++)
+        b[j] += a[j];
+      BinaryCase bc = { op, len, gc_to_double (a, len), gc_to_double (b, len),
+                        g_new (double, len), r, scale };
+
+      double v;
+      if (op == 0)
+        {
+          ns_add_forward (out, a, b, len);
+          binary_loss (&bc);
+          v = forward_violation (out, bc.out, NULL, len, FWD_RTOL, FWD_ATOL);
+        }
+      else
+        {
+          double got = op == 1 ? ns_mse_forward (a, b, len) : ns_mae_forward (a, b, len);
+          double want = binary_loss (&bc) / scale;
+          v = fabs (got - want) / (1e-12 * fabs (want) + 1e-15);
+        }
+      gc_worst_update (&fwd, v, "len=%zu", len);
+
+      float *da = g_new0 (float, len), *db = g_new0 (float, len);
+      for (int pass = 0; pass < 2; pass++)
+        {
+          if (op == 0)
+            ns_add_backward (da, db, r, len);
+          else if (op == 1)
+            ns_mse_backward (da, db, a, b, len, scale);
+          else
+            ns_mae_backward (da, db, a, b, len, scale);
+          if (pass == 0)
+            {
+              double *num = g_new (double, len);
+              gc_numeric_grad (num, bc.a, len, binary_loss, &bc);
+              gc_worst_update (&g_a, gc_rel_error (da, num, len), "len=%zu", len);
+              gc_numeric_grad (num, bc.b, len, binary_loss, &bc);
+              gc_worst_update (&g_b, gc_rel_error (db, num, len), "len=%zu", len);
+              g_free (num);
+            }
+        }
+      /* twice the first pass; a NULL db is skipped */
+      float *da1 = g_new0 (float, len), *db1 = g_new0 (float, len);
+      if (op == 0)
+        ns_add_backward (da1, NULL, r, len), ns_add_backward (NULL, db1, r, len);
+      else if (op == 1)
+        ns_mse_backward (da1, NULL, a, b, len, scale), ns_mse_backward (NULL, db1, a, b, len, scale);
+      else
+        ns_mae_backward (da1, NULL, a, b, len, scale), ns_mae_backward (NULL, db1, a, b, len, scale);
+      gc_worst_update (&accum, MAX (accumulation_error (da, da1, len),
+                                    accumulation_error (db, db1, len)), "len=%zu", len);
+
+      g_free (da); g_free (db); g_free (da1); g_free (db1);
+      g_free (bc.a); g_free (bc.b); g_free (bc.out); g_free (a); g_free (b);
+      g_free (r); g_free (out);
+    }
+  char label[64];
+  g_snprintf (label, sizeof label, "%s forward violation (<= 1 passes)", names[op]);
+  gc_worst_report (&fwd, label, 1.0);
+  g_snprintf (label, sizeof label, "%s accumulation error", names[op]);
+  gc_worst_report (&accum, label, 1e-5);
+  g_snprintf (label, sizeof label, "%s da gradient error", names[op]);
+  gc_worst_report (&g_a, label, GC_TOLERANCE);
+  g_snprintf (label, sizeof label, "%s db gradient error", names[op]);
+  gc_worst_report (&g_b, label, GC_TOLERANCE);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/ops/conv2d/gradients", test_conv2d);
+  g_test_add_func ("/ops/conv2d/shape-and-reflection", test_conv2d_shape_and_reflection);
+  g_test_add_func ("/ops/conv2d/large", test_conv2d_large);
+  g_test_add_func ("/ops/conv2d/null-gradients", test_conv2d_null_gradients);
+  g_test_add_func ("/ops/instnorm", test_instnorm);
+  g_test_add_func ("/ops/cond-instnorm", test_cond_instnorm);
+  g_test_add_data_func ("/ops/act/relu", GINT_TO_POINTER (NS_ACT_RELU), test_act);
+  g_test_add_data_func ("/ops/act/leaky-relu", GINT_TO_POINTER (NS_ACT_LEAKY_RELU), test_act);
+  g_test_add_data_func ("/ops/act/tanh", GINT_TO_POINTER (NS_ACT_TANH), test_act);
+  g_test_add_data_func ("/ops/act/sigmoid", GINT_TO_POINTER (NS_ACT_SIGMOID), test_act);
+  g_test_add_func ("/ops/upsample2x", test_upsample);
+  g_test_add_func ("/ops/avgpool2x2", test_avgpool);
+  g_test_add_data_func ("/ops/add", GINT_TO_POINTER (0), test_binary);
+  g_test_add_data_func ("/ops/mse", GINT_TO_POINTER (1), test_binary);
+  g_test_add_data_func ("/ops/mae", GINT_TO_POINTER (2), test_binary);
+  return g_test_run ();
+}
