@@ -1,0 +1,619 @@
+/* The feed-forward generator: a table of conv layers walked forward and
+ * backward over one parameter block and one activation arena.  See
+ * ns_generator.h for the architecture. */
+#include "ns_generator.h"
+#include "ns_error.h"
+#include "ns_ops.h"
+#include "ns_rng.h"
+#include <math.h>
+#include <string.h>
+
+/* Same bounds as arch.c, so whatever is built here can be saved. */
+#define MAX_BASE_CHANNELS 256
+#define MAX_RES_BLOCKS    32
+#define MAX_STYLES        256
+
+/* The photo enters the output through logit (clamp (x, EPS, 1 - EPS)):
+ * a wider clamp would leave the sigmoid almost flat on white and black
+ * pixels and the network unable to change them. */
+#define SKIP_EPS 0.02f
+/* 'out' starts this much smaller than He initialisation: an untrained
+ * network is then close to the identity on the photo. */
+#define OUT_INIT_SCALE 0.1f
+
+typedef struct
+{
+  char     name[24];
+  int      in_c, out_c, k, stride;
+  gboolean norm;            /* conditional instance norm after the conv */
+  gboolean relu;            /* ReLU after the norm */
+  gboolean upsample_in;     /* x2 nearest upsampling of the previous output */
+  int      residual_layer;  /* -1, or the layer whose output is added back */
+  size_t   w_off, b_off, gamma_off, beta_off;
+
+  /* planned for the current input size */
+  NsConv2dShape shape;
+  int      in_slot, y_slot, z_slot, out_slot;
+  size_t   stats_off;       /* mean, rstd [n*out_c], gamma_eff, beta_eff [out_c] */
+} GenLayer;
+
+struct NsGenerator
+{
+  NsGeneratorConfig cfg;
+  GenLayer *layers;
+  int       n_layers;
+
+  size_t    n_params;
+  float    *block;          /* params | grads | adam m | adam v */
+
+  /* the plan */
+  int       plan_n, plan_h, plan_w;   /* 0 when unplanned */
+  gboolean  plan_training;
+  int       pad_h, pad_w;             /* h, w rounded up to multiples of 4 */
+  int       n_slots;
+  size_t   *slot_off, *slot_len;
+  float    *acts, *dacts, *stats, *ws;
+  float    *mix_copy;                 /* the last forward's mix */
+};
+
+/* ---- layer table ---------------------------------------------------------- */
+
+static void
+add_layer (GArray *layers, const char *name, int in_c, int out_c, int k,
+           int stride, gboolean norm, gboolean relu, gboolean upsample_in,
+           int residual_layer)
+{
+  GenLayer l = { 0 };
+  g_strlcpy (l.name, name, sizeof l.name);
+  l.in_c = in_c;
+  l.out_c = out_c;
+  l.k = k;
+  l.stride = stride;
+  l.norm = norm;
+  l.relu = relu;
+  l.upsample_in = upsample_in;
+  l.residual_layer = residual_layer;
+  g_array_append_val (layers, l);
+}
+
+/* The layers and their parameter offsets, in ns_arch_tensors' order:
+ * NAME.weight, NAME.bias, NAME.norm.gamma, NAME.norm.beta. */
+static void
+build_layers (NsGenerator *g)
+{
+  const int c = g->cfg.base_channels, S = g->cfg.n_styles;
+  GArray *layers = g_array_new (FALSE, TRUE, sizeof (GenLayer));
+
+  add_layer (layers, "enc1", 3, c, 9, 1, TRUE, TRUE, FALSE, -1);
+  add_layer (layers, "enc2", c, 2 * c, 3, 2, TRUE, TRUE, FALSE, -1);
+  add_layer (layers, "enc3", 2 * c, 4 * c, 3, 2, TRUE, TRUE, FALSE, -1);
+  for (int i = 0; i < g->cfg.res_blocks; i++)
+    {
+      char name[24];
+      int block_input = (int) layers->len - 1;
+      g_snprintf (name, sizeof name, "res%d.conv1", i);
+      add_layer (layers, name, 4 * c, 4 * c, 3, 1, TRUE, TRUE, FALSE, -1);
+      g_snprintf (name, sizeof name, "res%d.conv2", i);
+      add_layer (layers, name, 4 * c, 4 * c, 3, 1, TRUE, FALSE, FALSE, block_input);
+    }
+  add_layer (layers, "dec1", 4 * c, 2 * c, 3, 1, TRUE, TRUE, TRUE, -1);
+  add_layer (layers, "dec2", 2 * c, c, 3, 1, TRUE, TRUE, TRUE, -1);
+  add_layer (layers, "out", c, 3, 9, 1, FALSE, FALSE, FALSE, -1);
+
+  size_t off = 0;
+  for (guint i = 0; i < layers->len; i++)
+    {
+      GenLayer *l = &g_array_index (layers, GenLayer, i);
+      l->w_off = off;
+      off += (size_t) l->out_c * l->in_c * l->k * l->k;
+      l->b_off = off;
+      off += l->out_c;
+      if (l->norm)
+        {
+          l->gamma_off = off;
+          off += (size_t) S * l->out_c;
+          l->beta_off = off;
+          off += (size_t) S * l->out_c;
+        }
+    }
+  g->n_params = off;
+  g->n_layers = (int) layers->len;
+  g->layers = (GenLayer *) g_array_free (layers, FALSE);
+}
+
+static gboolean
+check_config (const NsGeneratorConfig *cfg, GError **error)
+{
+  if (cfg->base_channels < 1 || cfg->base_channels > MAX_BASE_CHANNELS
+      || cfg->res_blocks < 0 || cfg->res_blocks > MAX_RES_BLOCKS
+      || cfg->n_styles < 1 || cfg->n_styles > MAX_STYLES)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
+                   "generator needs base_channels 1..%d, res_blocks 0..%d and "
+                   "1..%d styles (got %d, %d, %d)", MAX_BASE_CHANNELS,
+                   MAX_RES_BLOCKS, MAX_STYLES, cfg->base_channels,
+                   cfg->res_blocks, cfg->n_styles);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static NsGenerator *
+generator_alloc (const NsGeneratorConfig *cfg, GError **error)
+{
+  if (!check_config (cfg, error))
+    return NULL;
+  NsGenerator *g = g_new0 (NsGenerator, 1);
+  g->cfg = *cfg;
+  build_layers (g);
+  g->block = g_try_new0 (float, 4 * g->n_params);
+  g->mix_copy = g_new0 (float, cfg->n_styles);
+  if (!g->block)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
+                   "no memory for %zu generator parameters", g->n_params);
+      ns_generator_free (g);
+      return NULL;
+    }
+  return g;
+}
+
+NsGenerator *
+ns_generator_new (const NsGeneratorConfig *cfg, guint64 seed, GError **error)
+{
+  NsGenerator *g = generator_alloc (cfg, error);
+  if (!g)
+    return NULL;
+  NsRng rng;
+  ns_rng_init (&rng, seed);
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      const GenLayer *l = &g->layers[i];
+      size_t fan_in = (size_t) l->in_c * l->k * l->k;
+      float std = sqrtf (2.0f / fan_in);
+      if (!l->norm)
+        std *= OUT_INIT_SCALE;
+      float *w = g->block + l->w_off;
+      for (size_t j = 0; j < fan_in * l->out_c; j++)
+        w[j] = std * ns_rng_normal (&rng);
+      /* biases and betas stay 0 */
+      if (l->norm)
+        for (size_t j = 0; j < (size_t) cfg->n_styles * l->out_c; j++)
+          g->block[l->gamma_off + j] = 1.0f;
+    }
+  return g;
+}
+
+void
+ns_generator_free (NsGenerator *g)
+{
+  if (!g)
+    return;
+  g_free (g->layers);
+  g_free (g->block);
+  g_free (g->slot_off);
+  g_free (g->slot_len);
+  g_free (g->acts);
+  g_free (g->dacts);
+  g_free (g->stats);
+  g_free (g->ws);
+  g_free (g->mix_copy);
+  g_free (g);
+}
+
+/* ---- weight files ----------------------------------------------------------- */
+
+static gboolean
+copy_tensor_in (float *dst, size_t len, const NsWeights *w, const char *name,
+                GError **error)
+{
+  int dims[NS_WEIGHTS_MAX_DIMS], ndim;
+  const float *src = ns_weights_tensor (w, name, dims, &ndim);
+  size_t have = 1;
+  if (src)
+    for (int i = 0; i < ndim; i++)
+      have *= dims[i];
+  if (!src || have != len)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_SHAPE,
+                   "generator tensor %s is %s", name,
+                   src ? "the wrong size" : "missing");
+      return FALSE;
+    }
+  memcpy (dst, src, sizeof (float) * len);
+  return TRUE;
+}
+
+NsGenerator *
+ns_generator_new_from_weights (const NsWeights *w, GError **error)
+{
+  gint64 c, r;
+  if (g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0
+      || !ns_weights_get_int (w, "base_channels", &c)
+      || !ns_weights_get_int (w, "res_blocks", &r)
+      || c < 1 || c > MAX_BASE_CHANNELS || r < 0 || r > MAX_RES_BLOCKS)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+                   "not an ns-generator-1 weight file with valid "
+                   "base_channels and res_blocks");
+      return NULL;
+    }
+  NsGeneratorConfig cfg = { (int) c, (int) r, ns_weights_n_styles (w) };
+  g_autoptr (NsGenerator) g = generator_alloc (&cfg, error);
+  if (!g)
+    return NULL;
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      const GenLayer *l = &g->layers[i];
+      char name[64];
+      size_t S = cfg.n_styles;
+      g_snprintf (name, sizeof name, "%s.weight", l->name);
+      if (!copy_tensor_in (g->block + l->w_off, l->b_off - l->w_off, w, name, error))
+        return NULL;
+      g_snprintf (name, sizeof name, "%s.bias", l->name);
+      if (!copy_tensor_in (g->block + l->b_off, l->out_c, w, name, error))
+        return NULL;
+      if (!l->norm)
+        continue;
+      g_snprintf (name, sizeof name, "%s.norm.gamma", l->name);
+      if (!copy_tensor_in (g->block + l->gamma_off, S * l->out_c, w, name, error))
+        return NULL;
+      g_snprintf (name, sizeof name, "%s.norm.beta", l->name);
+      if (!copy_tensor_in (g->block + l->beta_off, S * l->out_c, w, name, error))
+        return NULL;
+    }
+  return g_steal_pointer (&g);
+}
+
+void
+ns_generator_to_weights (const NsGenerator *g, NsWeights *w)
+{
+  const int S = g->cfg.n_styles;
+  ns_weights_set_int (w, "base_channels", g->cfg.base_channels);
+  ns_weights_set_int (w, "res_blocks", g->cfg.res_blocks);
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      const GenLayer *l = &g->layers[i];
+      char name[64];
+      g_snprintf (name, sizeof name, "%s.weight", l->name);
+      ns_weights_add_tensor (w, name, 4, (int[]) { l->out_c, l->in_c, l->k, l->k },
+                             g->block + l->w_off);
+      g_snprintf (name, sizeof name, "%s.bias", l->name);
+      ns_weights_add_tensor (w, name, 1, (int[]) { l->out_c }, g->block + l->b_off);
+      if (!l->norm)
+        continue;
+      g_snprintf (name, sizeof name, "%s.norm.gamma", l->name);
+      ns_weights_add_tensor (w, name, 2, (int[]) { S, l->out_c },
+                             g->block + l->gamma_off);
+      g_snprintf (name, sizeof name, "%s.norm.beta", l->name);
+      ns_weights_add_tensor (w, name, 2, (int[]) { S, l->out_c },
+                             g->block + l->beta_off);
+    }
+}
+
+/* ---- accessors -------------------------------------------------------------- */
+
+const NsGeneratorConfig *
+ns_generator_config (const NsGenerator *g)
+{
+  return &g->cfg;
+}
+
+size_t ns_generator_n_params (const NsGenerator *g) { return g->n_params; }
+float *ns_generator_params (NsGenerator *g) { return g->block; }
+float *ns_generator_grads  (NsGenerator *g) { return g->block + g->n_params; }
+float *ns_generator_adam_m (NsGenerator *g) { return g->block + 2 * g->n_params; }
+float *ns_generator_adam_v (NsGenerator *g) { return g->block + 3 * g->n_params; }
+
+void
+ns_generator_style_mask (const NsGenerator *g, int style, guint8 *mask)
+{
+  memset (mask, 0, g->n_params);
+  if (style < 0 || style >= g->cfg.n_styles)
+    return;
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      const GenLayer *l = &g->layers[i];
+      if (!l->norm)
+        continue;
+      size_t row = (size_t) style * l->out_c;
+      memset (mask + l->gamma_off + row, 1, l->out_c);
+      memset (mask + l->beta_off + row, 1, l->out_c);
+    }
+}
+
+double
+ns_generator_flops (const NsGenerator *g, int h, int w)
+{
+  double flops = 0.0;
+  h = (h + 3) & ~3;
+  w = (w + 3) & ~3;
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      const GenLayer *l = &g->layers[i];
+      if (l->upsample_in)
+        {
+          h *= 2;
+          w *= 2;
+        }
+      int oh = (h - 1) / l->stride + 1, ow = (w - 1) / l->stride + 1;
+      flops += 2.0 * l->in_c * l->k * l->k * l->out_c * oh * ow;
+      h = oh;
+      w = ow;
+    }
+  return flops;
+}
+
+/* ---- planning --------------------------------------------------------------- */
+
+static int
+new_slot (GArray *lens, size_t len)
+{
+  g_array_append_val (lens, len);
+  return (int) lens->len - 1;
+}
+
+static void
+drop_plan (NsGenerator *g)
+{
+  g_clear_pointer (&g->slot_off, g_free);
+  g_clear_pointer (&g->slot_len, g_free);
+  g_clear_pointer (&g->acts, g_free);
+  g_clear_pointer (&g->dacts, g_free);
+  g_clear_pointer (&g->stats, g_free);
+  g_clear_pointer (&g->ws, g_free);
+  g->plan_n = g->plan_h = g->plan_w = 0;
+}
+
+gboolean
+ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
+                   GError **error)
+{
+  if (n < 1 || h < 1 || w < 1 || (double) n * h * w > (double) (1u << 28))
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
+                   "generator input of %d x %d x %d is out of range", n, h, w);
+      return FALSE;
+    }
+  if (g->plan_n == n && g->plan_h == h && g->plan_w == w
+      && (g->plan_training || !training))
+    return TRUE;
+  drop_plan (g);
+
+  g->pad_h = (h + 3) & ~3;
+  g->pad_w = (w + 3) & ~3;
+  g_autoptr (GArray) lens = g_array_new (FALSE, FALSE, sizeof (size_t));
+  int cur_h = g->pad_h, cur_w = g->pad_w;
+  int prev_out = new_slot (lens, (size_t) n * 3 * cur_h * cur_w);  /* padded photo */
+  size_t stats_len = 0, ws_len = 0;
+
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      GenLayer *l = &g->layers[i];
+      if (l->upsample_in)
+        {
+          cur_h *= 2;
+          cur_w *= 2;
+          l->in_slot = new_slot (lens, (size_t) n * l->in_c * cur_h * cur_w);
+        }
+      else
+        l->in_slot = prev_out;
+      ns_conv2d_shape (&l->shape, n, l->in_c, cur_h, cur_w, l->out_c, l->k,
+                       l->stride, NS_PAD_REFLECT);
+      size_t len = (size_t) n * l->out_c * l->shape.out_h * l->shape.out_w;
+      l->y_slot = new_slot (lens, len);
+      l->z_slot = new_slot (lens, len);
+      l->out_slot = l->residual_layer >= 0 ? new_slot (lens, len) : l->z_slot;
+      l->stats_off = stats_len;
+      stats_len += 2 * (size_t) n * l->out_c + 2 * (size_t) l->out_c;
+      ws_len = MAX (ws_len, ns_conv2d_workspace (&l->shape));
+      cur_h = l->shape.out_h;
+      cur_w = l->shape.out_w;
+      prev_out = l->out_slot;
+    }
+
+  g->n_slots = (int) lens->len;
+  g->slot_len = g_memdup2 (lens->data, sizeof (size_t) * lens->len);
+  g->slot_off = g_new (size_t, lens->len);
+  size_t total = 0;
+  for (int i = 0; i < g->n_slots; i++)
+    {
+      g->slot_off[i] = total;
+      total += (g->slot_len[i] + 15) & ~(size_t) 15;   /* 64-byte aligned */
+    }
+  g->acts = g_try_new (float, total);
+  g->dacts = training ? g_try_new (float, total) : NULL;
+  g->stats = g_try_new (float, stats_len);
+  g->ws = g_try_new (float, MAX (ws_len, 1));
+  if (!g->acts || (training && !g->dacts) || !g->stats || !g->ws)
+    {
+      drop_plan (g);
+      g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
+                   "no memory for the generator's activations on %d x %d x %d "
+                   "(%.0f MiB)", n, h, w, total * (training ? 2 : 1) * 4.0 / 1048576);
+      return FALSE;
+    }
+  g->plan_n = n;
+  g->plan_h = h;
+  g->plan_w = w;
+  g->plan_training = training;
+  return TRUE;
+}
+
+/* ---- forward / backward ---------------------------------------------------- */
+
+/* mirror index (period 2(n-1)), as the conv's reflection padding */
+static inline int
+reflect (int i, int n)
+{
+  if (i < n)
+    return i;
+  if (n == 1)
+    return 0;
+  int period = 2 * (n - 1);
+  i %= period;
+  return i < n ? i : period - i;
+}
+
+static inline float *
+act (NsGenerator *g, int slot)
+{
+  return g->acts + g->slot_off[slot];
+}
+
+static inline float *
+dact (NsGenerator *g, int slot)
+{
+  return g->dacts + g->slot_off[slot];
+}
+
+static inline float
+skip_logit (float x)
+{
+  x = CLAMP (x, SKIP_EPS, 1.0f - SKIP_EPS);
+  return logf (x / (1.0f - x));
+}
+
+gboolean
+ns_generator_forward (NsGenerator *g, float *out, const float *in,
+                      const float *mix, int n, int h, int w, gboolean training,
+                      GError **error)
+{
+  if (!ns_generator_plan (g, n, h, w, training, error))
+    return FALSE;
+  const int S = g->cfg.n_styles, ph = g->pad_h, pw = g->pad_w;
+  const float *P = g->block;
+  memcpy (g->mix_copy, mix, sizeof (float) * S);
+
+  /* the photo, padded on the bottom and right by reflection */
+  float *x = act (g, 0);
+  for (int p = 0; p < n * 3; p++)
+    for (int y = 0; y < ph; y++)
+      {
+        const float *src = in + ((size_t) p * h + reflect (y, h)) * w;
+        float *dst = x + ((size_t) p * ph + y) * pw;
+        memcpy (dst, src, sizeof (float) * w);
+        for (int xx = w; xx < pw; xx++)
+          dst[xx] = src[reflect (xx, w)];
+      }
+
+  const float *prev = x;
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      GenLayer *l = &g->layers[i];
+      const NsConv2dShape *s = &l->shape;
+      const int hw = s->out_h * s->out_w;
+      const size_t len = (size_t) n * l->out_c * hw;
+      float *y = act (g, l->y_slot), *z = act (g, l->z_slot);
+      float *st = g->stats + l->stats_off;
+
+      if (l->upsample_in)
+        {
+          ns_upsample2x_forward (act (g, l->in_slot), prev, n, l->in_c,
+                                 s->h / 2, s->w / 2);
+          prev = act (g, l->in_slot);
+        }
+      ns_conv2d_forward (y, prev, P + l->w_off, P + l->b_off, s, g->ws);
+      if (l->norm)
+        {
+          ns_cond_instnorm_forward (z, st, st + n * l->out_c,
+                                    st + 2 * n * l->out_c,
+                                    st + 2 * n * l->out_c + l->out_c, y,
+                                    P + l->gamma_off, P + l->beta_off, mix,
+                                    S, n, l->out_c, hw);
+          if (l->relu)
+            ns_act_forward (z, z, len, NS_ACT_RELU, 0.0f);
+        }
+      else
+        {
+          /* the output layer: a change over the photo's logit */
+          for (size_t j = 0; j < len; j++)
+            y[j] += skip_logit (x[j]);
+          ns_act_forward (z, y, len, NS_ACT_SIGMOID, 0.0f);
+        }
+      if (l->residual_layer >= 0)
+        ns_add_forward (act (g, l->out_slot), z,
+                        act (g, g->layers[l->residual_layer].out_slot), len);
+      prev = act (g, l->out_slot);
+    }
+
+  /* crop the padding away */
+  for (int p = 0; p < n * 3; p++)
+    for (int y = 0; y < h; y++)
+      memcpy (out + ((size_t) p * h + y) * w, prev + ((size_t) p * ph + y) * pw,
+              sizeof (float) * w);
+  return TRUE;
+}
+
+void
+ns_generator_backward (NsGenerator *g, float *din, const float *dout)
+{
+  g_return_if_fail (g->plan_n > 0 && g->plan_training);
+  const int n = g->plan_n, h = g->plan_h, w = g->plan_w;
+  const int S = g->cfg.n_styles, ph = g->pad_h, pw = g->pad_w;
+  const float *P = g->block;
+  float *G = ns_generator_grads (g);
+  const float *mix = g->mix_copy;
+  const GenLayer *last = &g->layers[g->n_layers - 1];
+
+  memset (g->dacts, 0, sizeof (float) * (g->slot_off[g->n_slots - 1]
+                                         + g->slot_len[g->n_slots - 1]));
+  float *dz_last = dact (g, last->out_slot);
+  for (int p = 0; p < n * 3; p++)
+    for (int y = 0; y < h; y++)
+      memcpy (dz_last + ((size_t) p * ph + y) * pw, dout + ((size_t) p * h + y) * w,
+              sizeof (float) * w);
+
+  const float *x = act (g, 0);
+  float *dx = dact (g, 0);
+  for (int i = g->n_layers - 1; i >= 0; i--)
+    {
+      const GenLayer *l = &g->layers[i];
+      const NsConv2dShape *s = &l->shape;
+      const int hw = s->out_h * s->out_w;
+      const size_t len = (size_t) n * l->out_c * hw;
+      const float *y = act (g, l->y_slot), *z = act (g, l->z_slot);
+      float *dy = dact (g, l->y_slot), *dz = dact (g, l->z_slot);
+      const float *st = g->stats + l->stats_off;
+
+      if (l->residual_layer >= 0)
+        ns_add_backward (dz, dact (g, g->layers[l->residual_layer].out_slot),
+                         dact (g, l->out_slot), len);
+      if (l->norm)
+        {
+          /* ReLU in place: z > 0 exactly where its input was */
+          if (l->relu)
+            for (size_t j = 0; j < len; j++)
+              if (!(z[j] > 0.0f))
+                dz[j] = 0.0f;
+          ns_cond_instnorm_backward (dy, G + l->gamma_off, G + l->beta_off, dz, y,
+                                     st, st + n * l->out_c, st + 2 * n * l->out_c,
+                                     mix, S, n, l->out_c, hw);
+        }
+      else
+        {
+          ns_act_backward (dy, dz, y, z, len, NS_ACT_SIGMOID, 0.0f);
+          for (size_t j = 0; j < len; j++)
+            if (x[j] > SKIP_EPS && x[j] < 1.0f - SKIP_EPS)
+              dx[j] += dy[j] / (x[j] * (1.0f - x[j]));
+        }
+      const int in_slot = l->in_slot;
+      ns_conv2d_backward (dact (g, in_slot), G + l->w_off, G + l->b_off, dy,
+                          act (g, in_slot), P + l->w_off, s, g->ws);
+      if (l->upsample_in)
+        ns_upsample2x_backward (dact (g, g->layers[i - 1].out_slot),
+                                dact (g, in_slot), n, l->in_c, s->h / 2, s->w / 2);
+    }
+
+  if (!din)
+    return;
+  /* adjoint of the reflection padding: mirrored pixels fold back */
+  for (int p = 0; p < n * 3; p++)
+    for (int y = 0; y < ph; y++)
+      {
+        const float *src = dx + ((size_t) p * ph + y) * pw;
+        float *dst = din + ((size_t) p * h + reflect (y, h)) * w;
+        for (int xx = 0; xx < pw; xx++)
+          dst[reflect (xx, w)] += src[xx];
+      }
+}

@@ -1,0 +1,86 @@
+/* The fast path's feed-forward generator ("ns-generator-1", see ns_arch.h):
+ *
+ *   enc1 9x9 3->c, enc2 3x3/2 c->2c, enc3 3x3/2 2c->4c,
+ *   R residual blocks (3x3 4c->4c twice), dec1 (x2 nearest, 3x3 4c->2c),
+ *   dec2 (x2 nearest, 3x3 2c->c), out 9x9 c->3,
+ *
+ * reflection padding everywhere, conditional instance norm (one gamma/beta
+ * row per style) and ReLU after every conv but 'out' (the second conv of a
+ * residual block has no ReLU).  The output is
+ *   sigmoid (out(h) + logit (photo))
+ * so the network learns a change over the photo: with 'out' initialised
+ * small an untrained network returns the photo, and the result always lies
+ * in (0, 1).
+ *
+ * Images are planar float RGB in [0, 1], [n][3][h][w], any h, w >= 1 (sizes
+ * that are not multiples of 4 are reflection-padded inside and cropped).
+ *
+ * The model owns ONE contiguous block of parameters, in the canonical tensor
+ * order of ns_arch_tensors; the gradients and the two Adam moments are
+ * parallel blocks of the same layout.  Activations (and their gradients
+ * when training) live in one arena planned for an input size and reused
+ * while the size stays; one im2col workspace serves every layer. */
+#pragma once
+#include <glib.h>
+#include <stddef.h>
+#include "ns_weights.h"
+
+G_BEGIN_DECLS
+
+typedef struct NsGenerator NsGenerator;
+
+typedef struct
+{
+  int base_channels;   /* c */
+  int res_blocks;      /* R */
+  int n_styles;        /* rows of every gamma/beta */
+} NsGeneratorConfig;
+
+/* A new network with freshly initialised parameters (He-normal convs,
+ * gamma 1, beta 0, 'out' scaled down) drawn from seed.
+ * NS_ERROR_INVALID_ARGUMENT for sizes outside arch.c's ranges. */
+NsGenerator *ns_generator_new  (const NsGeneratorConfig *cfg, guint64 seed,
+                                GError **error);
+/* From a loaded "ns-generator-1" weight file (already shape-checked). */
+NsGenerator *ns_generator_new_from_weights (const NsWeights *w, GError **error);
+void         ns_generator_free (NsGenerator *g);
+
+/* Writes every tensor, the architecture keys and nothing else into w, which
+ * must be an "ns-generator-1" NsWeights holding the config's styles. */
+void         ns_generator_to_weights (const NsGenerator *g, NsWeights *w);
+
+const NsGeneratorConfig *ns_generator_config (const NsGenerator *g);
+
+/* The parameter block and its parallel blocks (n floats each).  grads and
+ * the moments are zero after creation. */
+size_t  ns_generator_n_params (const NsGenerator *g);
+float  *ns_generator_params   (NsGenerator *g);
+float  *ns_generator_grads    (NsGenerator *g);
+float  *ns_generator_adam_m   (NsGenerator *g);
+float  *ns_generator_adam_v   (NsGenerator *g);
+/* mask[i] = 1 where parameter i is a gamma/beta entry of style s, else 0
+ * (add-style training updates only those). */
+void    ns_generator_style_mask (const NsGenerator *g, int style, guint8 *mask);
+
+/* Floating-point operations of one forward pass on an h x w image. */
+double  ns_generator_flops (const NsGenerator *g, int h, int w);
+
+/* Sizes the arena for n images of h x w; with training, also room for the
+ * activation gradients.  Cheap when nothing changed; forward calls it. */
+gboolean ns_generator_plan (NsGenerator *g, int n, int h, int w,
+                            gboolean training, GError **error);
+
+/* out = G(in) for n planar RGB images; mix has n_styles weights (one-hot: a
+ * preset; two non-zero: a blend of styles).  out may not alias in.  With
+ * training the activations are kept for ns_generator_backward. */
+gboolean ns_generator_forward (NsGenerator *g, float *out, const float *in,
+                               const float *mix, int n, int h, int w,
+                               gboolean training, GError **error);
+
+/* After a training forward: ADDS dL/dparams into the grads block and, when
+ * din is not NULL, dL/din into din, given dout = dL/dout. */
+void    ns_generator_backward (NsGenerator *g, float *din, const float *dout);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsGenerator, ns_generator_free)
+
+G_END_DECLS

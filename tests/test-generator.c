@@ -1,0 +1,292 @@
+/* The generator: its whole backward (every parameter and the input) against
+ * central differences of its forward on a tiny network, style mixing, the
+ * identity start, and the weight-file round trip. */
+#include "ns_generator.h"
+#include "ns_error.h"
+#include "ns_rng.h"
+#include "ns_weights.h"
+#include <math.h>
+#include <string.h>
+
+/* The forward is float32, so the differences are taken with a step large
+ * enough to swamp its rounding (loss summed in double) and small enough
+ * that few steps cross a ReLU kink.  Errors are norm-wise per tensor, so a
+ * mistake in a small tensor (one layer's gammas) cannot hide among the
+ * large ones; with this step the float noise floor is ~1e-2. */
+#define FD_STEP 1e-4f
+#define GRAD_TOLERANCE 5e-2
+/* a tensor whose true gradient is 0 (a bias right before an instance norm)
+ * must come out below this fraction of the whole gradient's norm */
+#define ZERO_TOLERANCE 1e-3
+
+typedef struct
+{
+  NsGenerator *g;
+  int n, h, w;
+  float *in, *out, *weight, *mix;
+} Probe;
+
+/* L = sum (out * weight): dL/dout = weight */
+static double
+probe_loss (Probe *p)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = ns_generator_forward (p->g, p->out, p->in, p->mix, p->n, p->h,
+                                      p->w, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  double sum = 0.0;
+  for (size_t j = 0; j < (size_t) p->n * 3 * p->h * p->w; j++)
+    sum += (double) p->out[j] * p->weight[j];
+  return sum;
+}
+
+static double
+central_difference (Probe *p, float *x, float step)
+{
+  float saved = *x;
+  *x = saved + step;
+  double up = probe_loss (p);
+  *x = saved - step;
+  double down = probe_loss (p);
+  *x = saved;
+  return (up - down) / (2.0 * step);
+}
+
+static double
+norm2 (const float *x, size_t len)
+{
+  double sum = 0.0;
+  for (size_t j = 0; j < len; j++)
+    sum += (double) x[j] * x[j];
+  return sqrt (sum);
+}
+
+/* Checks analytic against central differences for x[0..len); returns the
+ * relative error, or for a zero gradient the numeric norm over total. */
+static double
+check_tensor (Probe *p, float *x, const float *analytic, size_t len,
+              double total, const char *what)
+{
+  double diff = 0.0, nn = 0.0, na = norm2 (analytic, len);
+  for (size_t j = 0; j < len; j++)
+    {
+      double num = central_difference (p, x + j, FD_STEP);
+      diff += (analytic[j] - num) * (analytic[j] - num);
+      nn += num * num;
+    }
+  nn = sqrt (nn);
+  diff = sqrt (diff);
+  if (MAX (na, nn) < ZERO_TOLERANCE * total)
+    {
+      g_test_message ("%-22s zero gradient (|numeric| %.2g of %.2g)", what, nn, total);
+      return 0.0;
+    }
+  double err = diff / MAX (na, nn);
+  g_test_message ("%-22s relative error %.3g (|grad| %.3g)", what, err, na);
+  if (!(err < GRAD_TOLERANCE))
+    {
+      g_test_message ("FAIL: %s error %.3g exceeds %.3g", what, err, GRAD_TOLERANCE);
+      g_test_fail ();
+    }
+  return err;
+}
+
+static void
+test_backward (void)
+{
+  NsGeneratorConfig cfg = { .base_channels = 2, .res_blocks = 1, .n_styles = 2 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 7, &error);
+  g_assert_no_error (error);
+
+  /* 14 x 18 is not a multiple of 4: the padding and its adjoint are checked */
+  Probe p = { .g = g, .n = 2, .h = 14, .w = 18 };
+  size_t len = (size_t) p.n * 3 * p.h * p.w, np = ns_generator_n_params (g);
+  p.in = g_new (float, len);
+  p.out = g_new (float, len);
+  p.weight = g_new (float, len);
+  p.mix = (float[]) { 0.3f, 0.7f };
+  NsRng rng;
+  ns_rng_init (&rng, 11);
+  for (size_t j = 0; j < len; j++)
+    {
+      p.in[j] = 0.05f + 0.9f * ns_rng_uniform (&rng);  /* off the logit clamp */
+      p.weight[j] = 2.0f * ns_rng_uniform (&rng) - 1.0f;
+    }
+  /* a livelier network than the near-identity start: every layer matters */
+  float *params = ns_generator_params (g);
+  for (size_t j = 0; j < np; j++)
+    params[j] += 0.2f * ns_rng_normal (&rng);
+
+  g_assert_true (ns_generator_forward (g, p.out, p.in, p.mix, p.n, p.h, p.w,
+                                       TRUE, &error));
+  float *din = g_new0 (float, len);
+  memset (ns_generator_grads (g), 0, sizeof (float) * np);
+  ns_generator_backward (g, din, p.weight);
+  float *grads = g_memdup2 (ns_generator_grads (g), sizeof (float) * np);
+
+  /* tensor boundaries from the weight-file view of the same block */
+  g_autoptr (NsWeights) view = ns_weights_new ("ns-generator-1");
+  g_assert_true (ns_weights_add_style (view, "a", NULL, NULL, 0, &error));
+  g_assert_true (ns_weights_add_style (view, "b", NULL, NULL, 0, &error));
+  ns_generator_to_weights (g, view);
+  double total = norm2 (grads, np), worst = 0.0;
+  size_t off = 0;
+  for (int t = 0; t < ns_weights_n_tensors (view); t++)
+    {
+      const char *name = ns_weights_tensor_name (view, t);
+      int dims[NS_WEIGHTS_MAX_DIMS], ndim;
+      ns_weights_tensor (view, name, dims, &ndim);
+      size_t size = 1;
+      for (int d = 0; d < ndim; d++)
+        size *= dims[d];
+      worst = MAX (worst, check_tensor (&p, params + off, grads + off, size,
+                                        total, name));
+      off += size;
+    }
+  g_assert_cmpuint (off, ==, np);
+  worst = MAX (worst, check_tensor (&p, p.in, din, len, norm2 (din, len), "input"));
+  g_test_message ("worst generator gradient error %.3g", worst);
+
+  /* a second backward adds the same again */
+  g_assert_true (ns_generator_forward (g, p.out, p.in, p.mix, p.n, p.h, p.w,
+                                       TRUE, &error));
+  ns_generator_backward (g, NULL, p.weight);
+  const float *twice = ns_generator_grads (g);
+  for (size_t j = 0; j < np; j++)
+    g_assert_cmpfloat (fabsf (twice[j] - 2.0f * grads[j]), <=,
+                       1e-4f * (1.0f + fabsf (grads[j])));
+
+  g_free (grads);
+  g_free (din);
+  g_free (p.in);
+  g_free (p.out);
+  g_free (p.weight);
+}
+
+/* Fresh networks return (nearly) the photo; outputs stay in (0, 1). */
+static void
+test_identity_start (void)
+{
+  NsGeneratorConfig cfg = { 8, 2, 1 };
+  g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 1, NULL);
+  const int h = 33, w = 47;
+  size_t len = 3 * h * w;
+  g_autofree float *in = g_new (float, len), *out = g_new (float, len);
+  NsRng rng;
+  ns_rng_init (&rng, 3);
+  for (size_t j = 0; j < len; j++)
+    in[j] = 0.1f + 0.8f * ns_rng_uniform (&rng);
+  g_assert_true (ns_generator_forward (g, out, in, (float[]) { 1.0f }, 1, h, w,
+                                       FALSE, NULL));
+  double mae = 0.0;
+  for (size_t j = 0; j < len; j++)
+    {
+      g_assert_cmpfloat (out[j], >, 0.0f);
+      g_assert_cmpfloat (out[j], <, 1.0f);
+      mae += fabs (out[j] - in[j]);
+    }
+  mae /= len;
+  g_test_message ("untrained generator: mean |out - in| = %.4f", mae);
+  g_assert_cmpfloat (mae, <, 0.05);
+  g_assert_cmpfloat (mae, >, 0.0);
+}
+
+/* A one-hot mix is the preset; mixing two presets lands between them; the
+ * result is independent of the plan (a second size, then back). */
+static void
+test_style_mix (void)
+{
+  NsGeneratorConfig cfg = { 4, 1, 2 };
+  g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 5, NULL);
+  float *params = ns_generator_params (g);
+  size_t np = ns_generator_n_params (g);
+  g_autofree guint8 *mask = g_new (guint8, np);
+  NsRng rng;
+  ns_rng_init (&rng, 9);
+  /* give style 1 its own gamma/beta */
+  ns_generator_style_mask (g, 1, mask);
+  size_t in_mask = 0;
+  for (size_t j = 0; j < np; j++)
+    if (mask[j])
+      {
+        params[j] += 0.5f * ns_rng_normal (&rng);
+        in_mask++;
+      }
+  /* every norm layer (all but 'out') has c' gammas and betas per style */
+  g_assert_cmpuint (in_mask, ==, 2 * (4 + 8 + 16 + 16 + 16 + 8 + 4));
+
+  const int h = 16, w = 12;
+  size_t len = 3 * h * w;
+  g_autofree float *in = g_new (float, len), *a = g_new (float, len),
+                   *b = g_new (float, len), *m = g_new (float, len),
+                   *a2 = g_new (float, len), *big = g_new (float, 3 * 40 * 40);
+  for (size_t j = 0; j < len; j++)
+    in[j] = ns_rng_uniform (&rng);
+  for (size_t j = 0; j < 3 * 40 * 40; j++)
+    big[j] = ns_rng_uniform (&rng);
+  g_assert_true (ns_generator_forward (g, a, in, (float[]) { 1, 0 }, 1, h, w, FALSE, NULL));
+  g_assert_true (ns_generator_forward (g, b, in, (float[]) { 0, 1 }, 1, h, w, FALSE, NULL));
+  g_assert_true (ns_generator_forward (g, m, in, (float[]) { 0.5f, 0.5f }, 1, h, w, FALSE, NULL));
+  g_autofree float *big_out = g_new (float, 3 * 40 * 40);
+  g_assert_true (ns_generator_forward (g, big_out, big, (float[]) { 1, 0 }, 1, 40, 40, FALSE, NULL));
+  g_assert_true (ns_generator_forward (g, a2, in, (float[]) { 1, 0 }, 1, h, w, FALSE, NULL));
+  double dab = 0.0, dam = 0.0, dbm = 0.0;
+  for (size_t j = 0; j < len; j++)
+    {
+      g_assert_cmpfloat (a[j], ==, a2[j]);
+      dab += fabs (a[j] - b[j]);
+      dam += fabs (a[j] - m[j]);
+      dbm += fabs (b[j] - m[j]);
+    }
+  g_test_message ("style distances: |a-b| %.4f |a-mix| %.4f |b-mix| %.4f",
+                  dab / len, dam / len, dbm / len);
+  g_assert_cmpfloat (dab / len, >, 1e-3);
+  g_assert_cmpfloat (dam, <, dab);
+  g_assert_cmpfloat (dbm, <, dab);
+}
+
+static void
+test_weights_round_trip (void)
+{
+  NsGeneratorConfig cfg = { 3, 2, 2 };
+  g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 2, NULL);
+  g_autoptr (NsWeights) w = ns_weights_new ("ns-generator-1");
+  g_autoptr (GError) error = NULL;
+  g_assert_true (ns_weights_add_style (w, "one", NULL, NULL, 0, &error));
+  g_assert_true (ns_weights_add_style (w, "two", NULL, NULL, 0, &error));
+  ns_generator_to_weights (g, w);
+  g_autoptr (GBytes) bytes = ns_weights_to_bytes (w, &error);
+  g_assert_no_error (error);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  g_autoptr (NsWeights) back = ns_weights_load_from_data (data, size, "mem", &error);
+  g_assert_no_error (error);
+  g_autoptr (NsGenerator) g2 = ns_generator_new_from_weights (back, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (ns_generator_n_params (g2), ==, ns_generator_n_params (g));
+  g_assert_cmpmem (ns_generator_params (g2), ns_generator_n_params (g) * 4,
+                   ns_generator_params (g), ns_generator_n_params (g) * 4);
+}
+
+static void
+test_bad_config (void)
+{
+  NsGeneratorConfig cfg = { 0, 2, 1 };
+  g_autoptr (GError) error = NULL;
+  g_assert_null (ns_generator_new (&cfg, 1, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/generator/backward", test_backward);
+  g_test_add_func ("/generator/identity-start", test_identity_start);
+  g_test_add_func ("/generator/style-mix", test_style_mix);
+  g_test_add_func ("/generator/weights-round-trip", test_weights_round_trip);
+  g_test_add_func ("/generator/bad-config", test_bad_config);
+  return g_test_run ();
+}
