@@ -334,6 +334,17 @@ test_arch_shapes (void)
   assert_shape (list, "out.bias", 1, (int[]) { 3 });
   g_assert_cmpint (shape_index (list, "out.norm.gamma"), ==, -1);
   g_assert_cmpint (shape_index (list, "res5.conv1.weight"), ==, -1);
+  /* parameter count documented in weights/FORMAT.md: 1676035 + 3200 per style */
+  guint64 params = 0;
+  for (guint i = 0; i < list->len; i++)
+    {
+      const NsArchTensor *t = list->pdata[i];
+      guint64 n = 1;
+      for (int k = 0; k < t->ndim; k++)
+        n *= t->dims[k];
+      params += n;
+    }
+  g_assert_cmpuint (params, ==, 1676035 + 3200 * 3);
 
   g_autoptr (NsWeights) d = ns_weights_new (NS_ARCH_DISCRIMINATOR);
   ns_weights_set_int (d, "base_channels", 16);
