@@ -865,6 +865,18 @@ binary_loss (gpointer data)
 }
 
 static void
+binary_backward (int op, float *da, float *db, const float *a, const float *b,
+                 const float *r, size_t len, float scale)
+{
+  if (op == 0)
+    ns_add_backward (da, db, r, len);
+  else if (op == 1)
+    ns_mse_backward (da, db, a, b, len, scale);
+  else
+    ns_mae_backward (da, db, a, b, len, scale);
+}
+
+static void
 test_binary (gconstpointer data)
 {
   const int op = GPOINTER_TO_INT (data);
@@ -904,32 +916,20 @@ test_binary (gconstpointer data)
       gc_worst_update (&fwd, v, "len=%zu", len);
 
       float *da = g_new0 (float, len), *db = g_new0 (float, len);
-      for (int pass = 0; pass < 2; pass++)
-        {
-          if (op == 0)
-            ns_add_backward (da, db, r, len);
-          else if (op == 1)
-            ns_mse_backward (da, db, a, b, len, scale);
-          else
-            ns_mae_backward (da, db, a, b, len, scale);
-          if (pass == 0)
-            {
-              double *num = g_new (double, len);
-              gc_numeric_grad (num, bc.a, len, binary_loss, &bc);
-              gc_worst_update (&g_a, gc_rel_error (da, num, len), "len=%zu", len);
-              gc_numeric_grad (num, bc.b, len, binary_loss, &bc);
-              gc_worst_update (&g_b, gc_rel_error (db, num, len), "len=%zu", len);
-              g_free (num);
-            }
-        }
-      /* twice the first pass; a NULL db is skipped */
+      binary_backward (op, da, db, a, b, r, len, scale);
+      double *num = g_new (double, len);
+      gc_numeric_grad (num, bc.a, len, binary_loss, &bc);
+      gc_worst_update (&g_a, gc_rel_error (da, num, len), "len=%zu", len);
+      gc_numeric_grad (num, bc.b, len, binary_loss, &bc);
+      gc_worst_update (&g_b, gc_rel_error (db, num, len), "len=%zu", len);
+      g_free (num);
+
+      /* a second pass adds as much again; each gradient alone (the other
+       * NULL) equals the first pass's */
+      binary_backward (op, da, db, a, b, r, len, scale);
       float *da1 = g_new0 (float, len), *db1 = g_new0 (float, len);
-      if (op == 0)
-        ns_add_backward (da1, NULL, r, len), ns_add_backward (NULL, db1, r, len);
-      else if (op == 1)
-        ns_mse_backward (da1, NULL, a, b, len, scale), ns_mse_backward (NULL, db1, a, b, len, scale);
-      else
-        ns_mae_backward (da1, NULL, a, b, len, scale), ns_mae_backward (NULL, db1, a, b, len, scale);
+      binary_backward (op, da1, NULL, a, b, r, len, scale);
+      binary_backward (op, NULL, db1, a, b, r, len, scale);
       gc_worst_update (&accum, MAX (accumulation_error (da, da1, len),
                                     accumulation_error (db, db1, len)), "len=%zu", len);
 
