@@ -100,22 +100,16 @@ tensor_free (gpointer p)
   g_free (t);
 }
 
-NsWeights *
-ns_weights_new (const char *arch)
+/* no keys at all, not even "arch" (the loader reads that from the file) */
+static NsWeights *
+weights_new_empty (void)
 {
-  g_return_val_if_fail (arch != NULL && g_utf8_validate (arch, -1, NULL), NULL);
   NsWeights *w = g_new0 (NsWeights, 1);
+  /* kvs and tensors own the entries; the indexes borrow their names */
   w->kvs = g_ptr_array_new_with_free_func (kv_free);
   w->kv_index = g_hash_table_new (g_str_hash, g_str_equal);
   w->tensors = g_ptr_array_new_with_free_func (tensor_free);
   w->tensor_index = g_hash_table_new (g_str_hash, g_str_equal);
-  /* kvs and tensors own the entries; the indexes borrow their names */
-  Kv *kv = g_new0 (Kv, 1);
-  kv->key = g_strdup ("arch");
-  kv->type = KV_STRING;
-  kv->v.s = g_strdup (arch);
-  g_ptr_array_add (w->kvs, kv);
-  g_hash_table_insert (w->kv_index, kv->key, kv);
   return w;
 }
 
@@ -168,6 +162,15 @@ kv_slot (NsWeights *w, const char *key, KvType type)
     }
   kv->type = type;
   return kv;
+}
+
+NsWeights *
+ns_weights_new (const char *arch)
+{
+  g_return_val_if_fail (arch != NULL && g_utf8_validate (arch, -1, NULL), NULL);
+  NsWeights *w = weights_new_empty ();
+  kv_slot (w, "arch", KV_STRING)->v.s = g_strdup (arch);
+  return w;
 }
 
 static const Kv *
@@ -773,7 +776,7 @@ cursor_string (Cursor *c, gsize max_len, gchar **out, const char *what, GError *
     {
       g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
                    "%s at offset %" G_GSIZE_FORMAT " is not %s UTF-8", what,
-                   c->pos - len, max_len ? "1 to 255 bytes of" : "valid");
+                   c->pos - len, max_len ? "1 to " G_STRINGIFY (NS_WEIGHTS_MAX_NAME) " bytes of" : "valid");
       return FALSE;
     }
   *out = g_strndup ((const char *) p, len);
@@ -974,8 +977,9 @@ static gboolean
 parse_tensors (NsWeights *w, Cursor *c, guint32 n, const guint8 *data,
                guint64 data_size, GError **error)
 {
-  /* an entry takes at least 40 bytes: bounds n before allocating */
-  if (n > (c->len - c->pos) / 40)
+  /* an entry takes at least 33 bytes (one-byte name, rank 1): bounds n
+   * before allocating */
+  if (n > (c->len - c->pos) / 33)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
                    "the directory declares %u tensors, more than its %"
@@ -1232,10 +1236,7 @@ parse_file (const guint8 *data, gsize len, GError **error)
     }
 #endif
 
-  /* new() sets "arch"; the file must set it again, so start from nothing */
-  g_autoptr (NsWeights) w = ns_weights_new ("");
-  g_ptr_array_set_size (w->kvs, 0);
-  g_hash_table_remove_all (w->kv_index);
+  g_autoptr (NsWeights) w = weights_new_empty ();
   w->major = major;
   w->minor = minor;
   w->sha256 = hex_digest (digest);

@@ -504,9 +504,10 @@ test_format (void)
   memset (data + len, 0, 32);
   assert_load_fails (data, len + 32, NS_ERROR_FORMAT);
 
-  /* a tensor offset off its 32-byte alignment */
+  /* a tensor offset off its 32-byte alignment (still inside its padding,
+   * so this is the only fault) */
   memcpy (data, orig, len);
-  gsize at = after_name (data, len, "out.bias") + 8 + 4;
+  gsize at = after_name (data, len, "enc1.bias") + 8 + 4;
   data[at] += 4;
   fix_checksum (data, len);
   assert_load_fails (data, len, NS_ERROR_FORMAT);
@@ -516,6 +517,12 @@ test_format (void)
   gsize a = after_name (data, len, "enc1.bias") + 8 + 4;
   gsize b = after_name (data, len, "out.bias") + 8 + 4;
   memcpy (data + b, data + a, 8);
+  fix_checksum (data, len);
+  assert_load_fails (data, len, NS_ERROR_FORMAT);
+
+  /* a declared size that does not match the shape */
+  memcpy (data, orig, len);
+  put_le64 (data + after_name (data, len, "enc1.bias") + 8 + 4 + 8, 4);
   fix_checksum (data, len);
   assert_load_fails (data, len, NS_ERROR_FORMAT);
 
@@ -536,6 +543,26 @@ test_format (void)
   put_le32 (data + after_name (data, len, "losses") + 12, 1000);
   fix_checksum (data, len);
   assert_load_fails (data, len, NS_ERROR_FORMAT);
+
+  /* two styles of one name: "s1", "s2" -> "s1", "s1" */
+  {
+    g_autoptr (NsWeights) w = ns_weights_new (NS_ARCH_DISCRIMINATOR);
+    GError *error = NULL;
+    ns_weights_set_int (w, "base_channels", 1);
+    ns_weights_set_int (w, "layers", 1);
+    g_assert_true (ns_weights_add_style (w, "s1", NULL, NULL, 0, &error));
+    g_assert_true (ns_weights_add_style (w, "s2", NULL, NULL, 0, &error));
+    ns_weights_add_tensor (w, "d0.weight", 4, (int[]) { 1, 3, 3, 3 }, (float[27]) { 0 });
+    ns_weights_add_tensor (w, "d0.bias", 1, (int[]) { 1 }, (float[1]) { 0 });
+    ns_weights_add_tensor (w, "out.weight", 4, (int[]) { 1, 1, 3, 3 }, (float[9]) { 0 });
+    ns_weights_add_tensor (w, "out.bias", 1, (int[]) { 1 }, (float[1]) { 0 });
+    gsize dlen;
+    g_autofree guint8 *dup = g_bytes_unref_to_data (ns_weights_to_bytes (w, &error), &dlen);
+    g_assert_no_error (error);
+    dup[after_name (dup, dlen, "s2") - 1] = '1';
+    fix_checksum (dup, dlen);
+    assert_load_fails (dup, dlen, NS_ERROR_FORMAT);
+  }
 
   /* a thumbnail that is not a PNG */
   memcpy (data, orig, len);
