@@ -1277,9 +1277,15 @@ ns_weights_load (const char *path, GError **error)
 {
   g_autofree gchar *display = g_filename_display_name (path);
   GStatBuf st;
-  /* refuse before reading a huge file into memory */
-  if (g_stat (path, &st) == 0 && S_ISREG (st.st_mode)
-      && (guint64) st.st_size > NS_WEIGHTS_MAX_BYTES)
+  /* refuse before reading a huge file, or a device that never ends, into
+   * memory */
+  gboolean have_stat = g_stat (path, &st) == 0;
+  if (have_stat && !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_IO, "%s: not a regular file", display);
+      return NULL;
+    }
+  if (have_stat && (guint64) st.st_size > NS_WEIGHTS_MAX_BYTES)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_TOO_LARGE,
                    "%s: file of %" G_GUINT64_FORMAT " bytes is over the %"

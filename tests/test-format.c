@@ -4,8 +4,10 @@
 #include "ns_error.h"
 #include "ns_rng.h"
 #include "ns_weights.h"
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* header fields (weights/FORMAT.md) */
 #define OFF_MAJOR       8
@@ -473,6 +475,19 @@ test_too_large (void)
   g_autofree guint8 *orig = valid_file (&len);
   g_autofree guint8 *data = g_memdup2 (orig, len);
 
+  /* a file over 2 GiB is refused before it is read (sparse: no disk used) */
+  g_autofree gchar *huge = g_build_filename (tmpdir, "huge.nsw", NULL);
+  GError *error = NULL;
+  int fd = g_open (huge, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (ftruncate (fd, (off_t) NS_WEIGHTS_MAX_BYTES + 1), ==, 0);
+  g_close (fd, NULL);
+  g_assert_null (ns_weights_load (huge, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, huge));
+  g_clear_error (&error);
+  g_unlink (huge);
+
   put_le64 (data + OFF_FILE_SIZE, (guint64) 3 << 30);
   fix_checksum (data, len);
   assert_load_fails (data, len, NS_ERROR_TOO_LARGE);
@@ -584,6 +599,11 @@ test_io (void)
   g_assert_nonnull (strstr (error->message, missing));
   g_clear_error (&error);
   g_assert_null (ns_weights_load (tmpdir, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, tmpdir));
+  g_clear_error (&error);
+  /* a device is refused before it is read (this one would never end) */
+  g_assert_null (ns_weights_load ("/dev/zero", &error));
   g_assert_error (error, NS_ERROR, NS_ERROR_IO);
   g_clear_error (&error);
   g_assert_false (ns_weights_save (w, in_missing_dir, &error));
