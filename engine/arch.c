@@ -100,7 +100,18 @@ generator_tensors (const NsWeights *w, GPtrArray *list, GError **error)
     }
   add_conv (list, "dec1", 4 * c, 2 * c, 3, s);   /* after a x2 upsample */
   add_conv (list, "dec2", 2 * c, c, 3, s);       /* after a x2 upsample */
-  add_conv (list, "out", c, 3, 9, 0);            /* no norm: straight to RGB */
+  /* optional "out_kernel" (odd, 1..9, default 9): a 3x3 'out' is several
+   * times cheaper at full resolution, where a 3-row GEMM runs slowly */
+  gint64 out_k = 9;
+  if (ns_weights_get_int (w, "out_kernel", &out_k)
+      && (out_k < 1 || out_k > 9 || out_k % 2 == 0))
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+                   "hyper-parameter out_kernel = %" G_GINT64_FORMAT
+                   " is not an odd size in 1..9", out_k);
+      return FALSE;
+    }
+  add_conv (list, "out", c, 3, (int) out_k, 0);  /* no norm: straight to RGB */
   return TRUE;
 }
 

@@ -98,7 +98,7 @@ build_layers (NsGenerator *g)
     }
   add_layer (layers, "dec1", 4 * c, 2 * c, 3, 1, TRUE, TRUE, TRUE, -1);
   add_layer (layers, "dec2", 2 * c, c, 3, 1, TRUE, TRUE, TRUE, -1);
-  add_layer (layers, "out", c, 3, 9, 1, FALSE, FALSE, FALSE, -1);
+  add_layer (layers, "out", c, 3, g->cfg.out_kernel, 1, FALSE, FALSE, FALSE, -1);
 
   size_t off = 0;
   for (guint i = 0; i < layers->len; i++)
@@ -124,6 +124,13 @@ build_layers (NsGenerator *g)
 static gboolean
 check_config (const NsGeneratorConfig *cfg, GError **error)
 {
+  if (cfg->out_kernel < 1 || cfg->out_kernel > 9 || cfg->out_kernel % 2 == 0)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
+                   "generator out_kernel must be odd in 1..9, not %d",
+                   cfg->out_kernel);
+      return FALSE;
+    }
   if (cfg->base_channels < 1 || cfg->base_channels > MAX_BASE_CHANNELS
       || cfg->res_blocks < 0 || cfg->res_blocks > MAX_RES_BLOCKS
       || cfg->n_styles < 1 || cfg->n_styles > MAX_STYLES)
@@ -139,8 +146,12 @@ check_config (const NsGeneratorConfig *cfg, GError **error)
 }
 
 static NsGenerator *
-generator_alloc (const NsGeneratorConfig *cfg, GError **error)
+generator_alloc (const NsGeneratorConfig *config, GError **error)
 {
+  NsGeneratorConfig full = *config;
+  const NsGeneratorConfig *cfg = &full;
+  if (full.out_kernel == 0)
+    full.out_kernel = 9;
   if (!check_config (cfg, error))
     return NULL;
   NsGenerator *g = g_new0 (NsGenerator, 1);
@@ -227,18 +238,20 @@ copy_tensor_in (float *dst, size_t len, const NsWeights *w, const char *name,
 NsGenerator *
 ns_generator_new_from_weights (const NsWeights *w, GError **error)
 {
-  gint64 c, r;
+  gint64 c, r, out_k = 9;
+  ns_weights_get_int (w, "out_kernel", &out_k);   /* optional */
   if (g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0
       || !ns_weights_get_int (w, "base_channels", &c)
       || !ns_weights_get_int (w, "res_blocks", &r)
-      || c < 1 || c > MAX_BASE_CHANNELS || r < 0 || r > MAX_RES_BLOCKS)
+      || c < 1 || c > MAX_BASE_CHANNELS || r < 0 || r > MAX_RES_BLOCKS
+      || out_k < 1 || out_k > 9)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
                    "not an ns-generator-1 weight file with valid "
-                   "base_channels and res_blocks");
+                   "base_channels, res_blocks and out_kernel");
       return NULL;
     }
-  NsGeneratorConfig cfg = { (int) c, (int) r, ns_weights_n_styles (w) };
+  NsGeneratorConfig cfg = { (int) c, (int) r, ns_weights_n_styles (w), (int) out_k };
   g_autoptr (NsGenerator) g = generator_alloc (&cfg, error);
   if (!g)
     return NULL;
@@ -271,6 +284,7 @@ ns_generator_to_weights (const NsGenerator *g, NsWeights *w)
   const int S = g->cfg.n_styles;
   ns_weights_set_int (w, "base_channels", g->cfg.base_channels);
   ns_weights_set_int (w, "res_blocks", g->cfg.res_blocks);
+  ns_weights_set_int (w, "out_kernel", g->cfg.out_kernel);
   for (int i = 0; i < g->n_layers; i++)
     {
       const GenLayer *l = &g->layers[i];

@@ -2,7 +2,7 @@
  *
  *   enc1 9x9 3->c, enc2 3x3/2 c->2c, enc3 3x3/2 2c->4c,
  *   R residual blocks (3x3 4c->4c twice), dec1 (x2 nearest, 3x3 4c->2c),
- *   dec2 (x2 nearest, 3x3 2c->c), out 9x9 c->3,
+ *   dec2 (x2 nearest, 3x3 2c->c), out k x k c->3 (k = out_kernel),
  *
  * reflection padding everywhere, conditional instance norm (one gamma/beta
  * row per style) and ReLU after every conv but 'out' (the second conv of a
@@ -34,7 +34,14 @@ typedef struct
   int base_channels;   /* c */
   int res_blocks;      /* R */
   int n_styles;        /* rows of every gamma/beta */
+  int out_kernel;      /* odd, 1..9; 0 means 9, the architecture's default */
 } NsGeneratorConfig;
+
+/* What the trainer builds by default: ~62 GFLOP per megapixel, ~1.3 s for
+ * 1 MP on 2 cores (docs/generator.md). */
+#define NS_GENERATOR_BASE_CHANNELS 16
+#define NS_GENERATOR_RES_BLOCKS    3
+#define NS_GENERATOR_OUT_KERNEL    3
 
 /* A new network with freshly initialised parameters (He-normal convs,
  * gamma 1, beta 0, 'out' scaled down) drawn from seed.

@@ -95,7 +95,8 @@ check_tensor (Probe *p, float *x, const float *analytic, size_t len,
 static void
 test_backward (void)
 {
-  NsGeneratorConfig cfg = { .base_channels = 2, .res_blocks = 1, .n_styles = 2 };
+  NsGeneratorConfig cfg = { .base_channels = 2, .res_blocks = 1, .n_styles = 2,
+                           .out_kernel = 0 /* the default, 9 */ };
   g_autoptr (GError) error = NULL;
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 7, &error);
   g_assert_no_error (error);
@@ -169,7 +170,7 @@ test_backward (void)
 static void
 test_identity_start (void)
 {
-  NsGeneratorConfig cfg = { 8, 2, 1 };
+  NsGeneratorConfig cfg = { 8, 2, 1, 9 };
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 1, NULL);
   const int h = 33, w = 47;
   size_t len = 3 * h * w;
@@ -198,7 +199,7 @@ test_identity_start (void)
 static void
 test_style_mix (void)
 {
-  NsGeneratorConfig cfg = { 4, 1, 2 };
+  NsGeneratorConfig cfg = { 4, 1, 2, 3 };
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 5, NULL);
   float *params = ns_generator_params (g);
   size_t np = ns_generator_n_params (g);
@@ -250,7 +251,7 @@ test_style_mix (void)
 static void
 test_weights_round_trip (void)
 {
-  NsGeneratorConfig cfg = { 3, 2, 2 };
+  NsGeneratorConfig cfg = { 3, 2, 2, 3 };
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 2, NULL);
   g_autoptr (NsWeights) w = ns_weights_new ("ns-generator-1");
   g_autoptr (GError) error = NULL;
@@ -273,10 +274,14 @@ test_weights_round_trip (void)
 static void
 test_bad_config (void)
 {
-  NsGeneratorConfig cfg = { 0, 2, 1 };
-  g_autoptr (GError) error = NULL;
-  g_assert_null (ns_generator_new (&cfg, 1, &error));
-  g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+  NsGeneratorConfig bad[] = { { 0, 2, 1, 3 }, { 4, 33, 1, 3 }, { 4, 2, 0, 3 },
+                               { 4, 2, 1, 4 }, { 4, 2, 1, 11 } };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_assert_null (ns_generator_new (&bad[i], 1, &error));
+      g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+    }
 }
 
 int
