@@ -2,9 +2,11 @@
  * central differences of its forward on a tiny network, style mixing, the
  * identity start, and the weight-file round trip. */
 #include "ns_generator.h"
+#include "ns_discriminator.h"
 #include "ns_error.h"
 #include "ns_rng.h"
 #include "ns_weights.h"
+#include "ns_arch.h"
 #include <math.h>
 #include <string.h>
 
@@ -21,7 +23,8 @@
 
 typedef struct
 {
-  NsGenerator *g;
+  NsGenerator *g;          /* the network under test: g or d */
+  NsDiscriminator *d;
   int n, h, w;
   float *in, *out, *weight, *mix;
 } Probe;
@@ -31,6 +34,17 @@ static double
 probe_loss (Probe *p)
 {
   g_autoptr (GError) error = NULL;
+  if (p->d)
+    {
+      size_t len;
+      const float *logits = ns_discriminator_forward (p->d, p->in, p->n, p->h,
+                                                      p->w, &len, &error);
+      g_assert_no_error (error);
+      double sum = 0.0;
+      for (size_t j = 0; j < len; j++)
+        sum += (double) logits[j] * p->weight[j];
+      return sum;
+    }
   gboolean ok = ns_generator_forward (p->g, p->out, p->in, p->mix, p->n, p->h,
                                       p->w, FALSE, &error);
   g_assert_no_error (error);
@@ -271,6 +285,104 @@ test_weights_round_trip (void)
                    ns_generator_params (g), ns_generator_n_params (g) * 4);
 }
 
+/* The discriminator's backward, tensor by tensor, and its input gradient
+ * (which is what the generator's adversarial term receives). */
+static void
+test_discriminator_backward (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsDiscriminator) d = ns_discriminator_new (3, 2, 4, &error);
+  g_assert_no_error (error);
+  Probe p = { .d = d, .n = 2, .h = 15, .w = 12 };
+  size_t len = (size_t) p.n * 3 * p.h * p.w, np = ns_discriminator_n_params (d);
+  p.in = g_new (float, len);
+  p.weight = g_new (float, len);   /* more than the logits need */
+  NsRng rng;
+  ns_rng_init (&rng, 21);
+  for (size_t j = 0; j < len; j++)
+    {
+      p.in[j] = ns_rng_uniform (&rng);
+      p.weight[j] = 2.0f * ns_rng_uniform (&rng) - 1.0f;
+    }
+  size_t n_logits;
+  g_assert_nonnull (ns_discriminator_forward (d, p.in, p.n, p.h, p.w, &n_logits, &error));
+  /* 15 -> 8 -> 4 (two stride-2 convs), then 'out' keeps 4 x 3 */
+  g_assert_cmpuint (n_logits, ==, (size_t) p.n * 4 * 3);
+  float *din = g_new0 (float, len);
+  memset (ns_discriminator_grads (d), 0, sizeof (float) * np);
+  ns_discriminator_backward (d, din, p.weight);
+  float *grads = g_memdup2 (ns_discriminator_grads (d), sizeof (float) * np);
+  float *params = ns_discriminator_params (d);
+
+  g_autoptr (NsWeights) view = ns_weights_new ("ns-discriminator-1");
+  ns_discriminator_to_weights (d, view);
+  g_assert_true (ns_arch_check (view, &error));
+  double total = norm2 (grads, np), worst = 0.0;
+  size_t off = 0;
+  for (int t = 0; t < ns_weights_n_tensors (view); t++)
+    {
+      const char *name = ns_weights_tensor_name (view, t);
+      int dims[NS_WEIGHTS_MAX_DIMS], ndim;
+      ns_weights_tensor (view, name, dims, &ndim);
+      size_t size = 1;
+      for (int k = 0; k < ndim; k++)
+        size *= dims[k];
+      worst = MAX (worst, check_tensor (&p, params + off, grads + off, size,
+                                        total, name));
+      off += size;
+    }
+  g_assert_cmpuint (off, ==, np);
+  worst = MAX (worst, check_tensor (&p, p.in, din, len, norm2 (din, len), "input"));
+  g_test_message ("worst discriminator gradient error %.3g", worst);
+  g_free (grads);
+  g_free (din);
+  g_free (p.in);
+  g_free (p.weight);
+}
+
+/* Both adversarial losses against central differences of themselves, and
+ * their values at a known point. */
+static void
+test_gan_losses (void)
+{
+  float logits[] = { -3.0f, -0.5f, 0.0f, 0.7f, 2.5f }, grad[5];
+  for (int kind = NS_GAN_LSGAN; kind <= NS_GAN_BCE; kind++)
+    for (int real = 0; real <= 1; real++)
+      {
+        ns_gan_loss (kind, logits, 5, real, grad, 2.0f);
+        for (int j = 0; j < 5; j++)
+          {
+            /* steps of 1/1024 are exact in float */
+            float saved = logits[j], step = 1.0f / 1024;
+            logits[j] = saved + step;
+            double up = ns_gan_loss (kind, logits, 5, real, NULL, 1.0f);
+            logits[j] = saved - step;
+            double down = ns_gan_loss (kind, logits, 5, real, NULL, 1.0f);
+            logits[j] = saved;
+            g_assert_cmpfloat_with_epsilon (grad[j], 2.0 * (up - down) / (2 * step), 1e-5);
+          }
+      }
+  float zero = 0.0f;
+  g_assert_cmpfloat_with_epsilon (ns_gan_loss (NS_GAN_LSGAN, &zero, 1, TRUE, NULL, 1), 1.0, 1e-12);
+  g_assert_cmpfloat_with_epsilon (ns_gan_loss (NS_GAN_BCE, &zero, 1, FALSE, NULL, 1), log (2.0), 1e-12);
+  /* no overflow far from 0 */
+  float far[] = { -200.0f, 200.0f };
+  g_assert_cmpfloat_with_epsilon (ns_gan_loss (NS_GAN_BCE, far, 2, TRUE, NULL, 1), 100.0, 1e-6);
+
+  /* the throttle lets every step through until the loss gets small */
+  NsGanThrottle t;
+  ns_gan_throttle_init (&t, NS_GAN_LSGAN);
+  ns_gan_throttle_record (&t, 0.5);
+  for (guint64 s = 1; s < 8; s++)
+    g_assert_true (ns_gan_throttle_allows (&t, s));
+  for (int i = 0; i < 100; i++)
+    ns_gan_throttle_record (&t, 0.01);
+  int allowed = 0;
+  for (guint64 s = 1; s <= 8; s++)
+    allowed += ns_gan_throttle_allows (&t, s);
+  g_assert_cmpint (allowed, ==, 2);
+}
+
 static void
 test_bad_config (void)
 {
@@ -293,5 +405,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generator/style-mix", test_style_mix);
   g_test_add_func ("/generator/weights-round-trip", test_weights_round_trip);
   g_test_add_func ("/generator/bad-config", test_bad_config);
+  g_test_add_func ("/discriminator/backward", test_discriminator_backward);
+  g_test_add_func ("/discriminator/gan-losses", test_gan_losses);
   return g_test_run ();
 }
