@@ -348,6 +348,20 @@ test_arch_shapes (void)
     }
   g_assert_cmpuint (params, ==, 1676035 + 3200 * 3);
 
+  /* the optional output kernel (default 9) must be odd, 1..9 */
+  ns_weights_set_int (g, "out_kernel", 3);
+  g_autoptr (GPtrArray) small = ns_arch_tensors (g, &error);
+  g_assert_no_error (error);
+  assert_shape (small, "out.weight", 4, (int[]) { 3, 32, 3, 3 });
+  ns_weights_set_int (g, "out_kernel", 4);
+  g_assert_null (ns_arch_tensors (g, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_FORMAT);
+  g_clear_error (&error);
+  ns_weights_set_int (g, "out_kernel", 11);
+  g_assert_null (ns_arch_tensors (g, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_FORMAT);
+  g_clear_error (&error);
+
   g_autoptr (NsWeights) d = ns_weights_new (NS_ARCH_DISCRIMINATOR);
   ns_weights_set_int (d, "base_channels", 16);
   ns_weights_set_int (d, "layers", 3);
