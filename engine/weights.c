@@ -709,15 +709,15 @@ ns_weights_save (const NsWeights *w, const char *path, GError **error)
 }
 
 /* ---- loader --------------------------------------------------------------
- * Every read goes through a Cursor, which refuses to move past its end; its
- * overrun code says what running out means there (TRUNCATED for the file,
- * FORMAT for a region whose size the file declared). */
+ * Every read past the fixed header goes through a Cursor, which refuses to
+ * move past its end.  A cursor covers a region whose size the file declared
+ * (the metadata before data_offset, one value), so running out of it is
+ * NS_ERROR_FORMAT; a cut file was already caught by the header's file_size. */
 
 typedef struct
 {
   const guint8 *data;
   gsize         len, pos;
-  NsError       overrun;
 } Cursor;
 
 static gboolean
@@ -725,7 +725,7 @@ cursor_need (Cursor *c, guint64 n, const char *what, GError **error)
 {
   if (n <= c->len - c->pos)
     return TRUE;
-  g_set_error (error, NS_ERROR, c->overrun,
+  g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
                "%s needs %" G_GUINT64_FORMAT " bytes where only %" G_GSIZE_FORMAT
                " are left", what, n, c->len - c->pos);
   return FALSE;
@@ -786,7 +786,7 @@ cursor_string (Cursor *c, gsize max_len, gchar **out, const char *what, GError *
 static gboolean
 parse_strv (const guint8 *p, gsize len, gchar ***out, const char *key, GError **error)
 {
-  Cursor c = { p, len, 0, NS_ERROR_FORMAT };
+  Cursor c = { p, len, 0 };
   guint32 n;
   if (!cursor_u32 (&c, &n, "a string list", error))
     return FALSE;
@@ -1241,7 +1241,7 @@ parse_file (const guint8 *data, gsize len, GError **error)
   w->minor = minor;
   w->sha256 = hex_digest (digest);
 
-  Cursor meta = { data, data_offset, HEADER_SIZE, NS_ERROR_FORMAT };
+  Cursor meta = { data, data_offset, HEADER_SIZE };
   /* a key/value takes at least 17 bytes; the loop would stop anyway, but
    * this gives the clearer message */
   if (n_kv > (data_offset - HEADER_SIZE) / 17)
