@@ -291,23 +291,23 @@ test_conv2d_shape_and_reflection (void)
 static void
 test_conv2d_large (void)
 {
-  static const struct { int in_c, h, w, out_c, k, stride; NsPad pad; } shapes[] = {
-    { 16, 61, 130, 3, 9, 1, NS_PAD_REFLECT },
-    { 16, 64, 129, 2, 9, 2, NS_PAD_ZERO },
-    { 48, 40, 200, 4, 3, 1, NS_PAD_ZERO },
-    { 24, 66, 300, 5, 5, 2, NS_PAD_REFLECT },
+  static const struct { int n, in_c, h, w, out_c, k, stride; NsPad pad; } shapes[] = {
+    { 1, 16, 61, 130, 3, 9, 1, NS_PAD_REFLECT },
+    { 1, 16, 64, 129, 2, 9, 2, NS_PAD_ZERO },
+    { 2, 48, 40, 200, 4, 3, 1, NS_PAD_ZERO },
+    { 2, 24, 66, 300, 5, 5, 2, NS_PAD_REFLECT },
   };
   NsRng rng;
   ns_rng_init (&rng, SEED + 1);
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
     {
       NsConv2dShape s;
-      ns_conv2d_shape (&s, 1, shapes[i].in_c, shapes[i].h, shapes[i].w,
+      ns_conv2d_shape (&s, shapes[i].n, shapes[i].in_c, shapes[i].h, shapes[i].w,
                        shapes[i].out_c, shapes[i].k, shapes[i].stride, shapes[i].pad);
       size_t in_len = conv_in_len (&s), w_len = conv_w_len (&s), out_len = conv_out_len (&s);
       size_t ws_len = ns_conv2d_workspace (&s);
       /* the workspace is a band, not the whole image's columns */
-      size_t full = (size_t) s.in_c * s.k * s.k * s.out_h * s.out_w;
+      size_t full = (size_t) s.in_c * s.k * s.k * s.out_h * s.out_w; /* per image */
       g_assert_cmpuint (ws_len, <, full);
 
       float *in = g_new (float, in_len), *w = g_new (float, w_len);
