@@ -1,0 +1,92 @@
+/* Training the fast path's generator on CPU:
+ *
+ *   loss = lambda_adv * L_adv + lambda_content * L_content
+ *        + lambda_style * L_style + lambda_tv * L_tv
+ *
+ * L_content is the structure loss of ns_loss.h (blurred luminance of the
+ * photo), L_style the multi-scale sliced Wasserstein distance between the
+ * output's colour patches and the style's, L_adv the generator's side of a
+ * PatchGAN (one discriminator per trained style, updated from random crops
+ * of the style image, throttled while it wins too easily).
+ *
+ * Photos are random crops with random horizontal flips; a fixed part of them
+ * (chosen from the seed) is held out and scored every validate_every steps.
+ * Everything random comes from the seed, so two runs with the same inputs
+ * give the same weights; a checkpoint holds the whole state (weights, Adam
+ * moments, discriminators, random state) and a resumed run continues
+ * exactly where the interrupted one stopped.  Checkpoints and the output are
+ * written atomically (temporary file, then rename).
+ *
+ * Two modes: a new network holding every given style, or add-style, which
+ * loads an existing generator, appends one style and trains only that
+ * style's gamma/beta rows (every other parameter stays bit-identical). */
+#pragma once
+#include <glib.h>
+#include "ns_image.h"
+#include "ns_discriminator.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  /* data: decoded by the caller (the engine reads no image files) */
+  const NsImage *const *photos;     /* training + validation photos */
+  int            n_photos;
+  const NsImage *const *styles;     /* one image per style to train */
+  const char *const    *style_names;
+  int            n_styles;
+
+  /* model: a new network ... */
+  int         base_channels, res_blocks, out_kernel;
+  /* ... or add-style: the styles are appended to this generator file and
+   * only their gamma/beta rows are trained */
+  const char *add_to;
+
+  /* optimisation */
+  int     steps;                  /* total, including any resumed ones */
+  int     batch, crop;            /* crops per step, crop side (px, >= 16) */
+  int     photo_size;             /* photos are scaled to this short side */
+  int     style_size;             /* the style image to this long side */
+  float   lr, lr_disc;
+  double  lambda_adv, lambda_content, lambda_style, lambda_tv;
+  NsGanLoss gan_loss;
+  int     disc_channels, disc_layers;
+  double  validation_fraction;    /* of the photos, 0 = none */
+  int     validate_every;         /* steps, 0 = never */
+  guint64 seed;
+
+  /* files */
+  const char *output;             /* the trained .nsw */
+  const char *checkpoint;         /* NULL = none */
+  int         checkpoint_every;   /* steps */
+  gboolean    resume;             /* continue from checkpoint when it exists */
+} NsTrainParams;
+
+typedef struct
+{
+  int     step, steps;            /* steps done, total */
+  double  loss;                   /* generator objective of the last step */
+  double  adv, content, style, tv;   /* its terms (unweighted) */
+  double  disc;                   /* discriminator loss (real + fake), or NaN */
+  double  validation;             /* last held-out score (content + style, the
+                                     first before step 1), NaN without one */
+  double  elapsed_s, eta_s;
+} NsTrainProgress;
+
+typedef void (*NsTrainProgressFunc) (const NsTrainProgress *progress, gpointer data);
+
+/* Defaults: 16 channels, 3 res blocks, 3x3 out; 2000 steps of 4 crops of
+ * 128 px from photos scaled to 256; lr 2e-3 / 1e-3; lambdas adv 0.05,
+ * content 1, style 1, tv 0.02; LSGAN; 10% held out, scored every 100
+ * steps; checkpoint every 100 steps. */
+void     ns_train_params_init     (NsTrainParams *p);
+gboolean ns_train_params_validate (const NsTrainParams *p, GError **error);
+
+/* Trains and writes p->output.  progress (may be NULL) is called after every
+ * step; *cancel (may be NULL) is polled every step: a raised flag writes a
+ * checkpoint (when p->checkpoint is set) and returns NS_ERROR_CANCELLED. */
+gboolean ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
+                   gpointer progress_data, const volatile gint *cancel,
+                   GError **error);
+
+G_END_DECLS
