@@ -1,0 +1,269 @@
+/* neural-style train: reads a folder of photos and the style images, fills
+ * NsTrainParams from the options and runs ns_train, printing a line of
+ * losses every few steps.  Ctrl-C stops after the current step, writing a
+ * checkpoint when one was asked for (--resume continues from it). */
+#include "cli.h"
+#include "cli-image.h"
+#include "ns_error.h"
+#include "ns_trainer.h"
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct
+{
+  char   *photos_dir;
+  char  **style_files;
+  char  **style_names;
+  char   *output;
+  char   *add_style;
+  char   *checkpoint;
+  char   *gan;
+  gboolean resume;
+  gint    steps, batch, crop, photo_size, style_size, channels, res_blocks,
+          out_kernel, checkpoint_every, validate_every, log_every;
+  gint64  seed;
+  double  lr, lr_disc, lambda_adv, lambda_content, lambda_style, lambda_tv,
+          validation;
+} TrainArgs;
+
+static void
+train_args_clear (TrainArgs *a)
+{
+  g_free (a->photos_dir);
+  g_strfreev (a->style_files);
+  g_strfreev (a->style_names);
+  g_free (a->output);
+  g_free (a->add_style);
+  g_free (a->checkpoint);
+  g_free (a->gan);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TrainArgs, train_args_clear)
+
+static volatile gint cancel_requested;
+
+static void
+on_sigint (int signum)
+{
+  cancel_requested = 1;
+}
+
+static gboolean
+has_image_extension (const char *name)
+{
+  static const char *const ext[] = { ".jpg", ".jpeg", ".png", ".tif", ".tiff",
+                                     ".webp", ".bmp" };
+  g_autofree gchar *lower = g_ascii_strdown (name, -1);
+  for (guint i = 0; i < G_N_ELEMENTS (ext); i++)
+    if (g_str_has_suffix (lower, ext[i]))
+      return TRUE;
+  return FALSE;
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Every image of dir, in name order (so a seed means the same run). */
+static GPtrArray *
+load_photos (const char *dir_path, GError **error)
+{
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, error);
+  if (!dir)
+    return NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (dir)))
+    if (has_image_extension (name))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  if (names->len == 0)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_IO, "no images in %s", dir_path);
+      return NULL;
+    }
+  g_autoptr (GPtrArray) photos = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_image_free);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree gchar *path = g_build_filename (dir_path, names->pdata[i], NULL);
+      NsImage *img = ns_cli_image_load (path, FALSE, error);
+      if (!img)
+        return NULL;
+      g_ptr_array_add (photos, img);
+    }
+  return g_steal_pointer (&photos);
+}
+
+typedef struct
+{
+  int log_every;
+} Log;
+
+static void
+print_progress (const NsTrainProgress *info, gpointer data)
+{
+  const Log *log = data;
+  if (info->step % log->log_every != 0 && info->step != info->steps)
+    return;
+  GString *line = g_string_new (NULL);
+  g_string_append_printf (line, "step %d/%d  loss %.4f  content %.4f  style %.4f  tv %.4f",
+                          info->step, info->steps, info->loss, info->content,
+                          info->style, info->tv);
+  if (!isnan (info->adv))
+    g_string_append_printf (line, "  adv %.3f", info->adv);
+  if (!isnan (info->disc))
+    g_string_append_printf (line, "  D %.3f", info->disc);
+  if (!isnan (info->validation))
+    g_string_append_printf (line, "  val %.4f", info->validation);
+  int eta = (int) lround (info->eta_s);
+  g_string_append_printf (line, "  eta %d:%02d:%02d\n", eta / 3600, eta / 60 % 60, eta % 60);
+  fputs (line->str, stderr);
+  g_string_free (line, TRUE);
+}
+
+NsCliExit
+ns_cli_train (int argc, char **argv)
+{
+  NsTrainParams p;
+  ns_train_params_init (&p);
+  g_auto (TrainArgs) a = {
+    .steps = p.steps, .batch = p.batch, .crop = p.crop, .photo_size = p.photo_size,
+    .style_size = p.style_size, .channels = p.base_channels,
+    .res_blocks = p.res_blocks, .out_kernel = p.out_kernel,
+    .checkpoint_every = p.checkpoint_every, .validate_every = p.validate_every,
+    .log_every = 10, .seed = (gint64) p.seed, .lr = p.lr, .lr_disc = p.lr_disc,
+    .lambda_adv = p.lambda_adv, .lambda_content = p.lambda_content,
+    .lambda_style = p.lambda_style, .lambda_tv = p.lambda_tv,
+    .validation = p.validation_fraction,
+  };
+  const GOptionEntry entries[] = {
+    { "photos", 0, 0, G_OPTION_ARG_FILENAME, &a.photos_dir, "Folder of training photos", "DIR" },
+    { "style", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &a.style_files, "Style image (repeat for several)", "FILE" },
+    { "name", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.style_names, "Style name, in --style order (default: file name)", "NAME" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &a.output, "Weights file to write", "OUT.nsw" },
+    { "add-style", 0, 0, G_OPTION_ARG_FILENAME, &a.add_style, "Append the styles to this generator, training only their norms", "BASE.nsw" },
+    { "steps", 0, 0, G_OPTION_ARG_INT, &a.steps, "Total training steps", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, "Crops per step", "N" },
+    { "crop", 0, 0, G_OPTION_ARG_INT, &a.crop, "Crop side in pixels", "PX" },
+    { "photo-size", 0, 0, G_OPTION_ARG_INT, &a.photo_size, "Photos are scaled to this short side", "PX" },
+    { "style-size", 0, 0, G_OPTION_ARG_INT, &a.style_size, "Style images are scaled to this long side", "PX" },
+    { "channels", 0, 0, G_OPTION_ARG_INT, &a.channels, "Generator base channels", "C" },
+    { "res-blocks", 0, 0, G_OPTION_ARG_INT, &a.res_blocks, "Generator residual blocks", "R" },
+    { "out-kernel", 0, 0, G_OPTION_ARG_INT, &a.out_kernel, "Kernel of the output conv (odd)", "K" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &a.lr, "Generator learning rate", "LR" },
+    { "lr-disc", 0, 0, G_OPTION_ARG_DOUBLE, &a.lr_disc, "Discriminator learning rate", "LR" },
+    { "lambda-adv", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_adv, "Adversarial weight (0: no discriminator)", "W" },
+    { "lambda-content", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_content, "Content weight", "W" },
+    { "lambda-style", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_style, "Style weight", "W" },
+    { "lambda-tv", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_tv, "Total-variation weight", "W" },
+    { "gan", 0, 0, G_OPTION_ARG_STRING, &a.gan, "Adversarial loss: lsgan (default) or bce", "KIND" },
+    { "validation", 0, 0, G_OPTION_ARG_DOUBLE, &a.validation, "Fraction of photos held out", "F" },
+    { "validate-every", 0, 0, G_OPTION_ARG_INT, &a.validate_every, "Score the held-out photos every N steps", "N" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &a.seed, "Random seed", "N" },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &a.checkpoint, "Checkpoint file", "FILE" },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &a.checkpoint_every, "Write the checkpoint every N steps", "N" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &a.resume, "Continue from the checkpoint when it exists", NULL },
+    { "log-every", 0, 0, G_OPTION_ARG_INT, &a.log_every, "Print the losses every N steps", "N" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) context = g_option_context_new ("- train a generator of preset styles");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+    "Example: neural-style train --photos photos/ --style monet.jpg --name monet -o monet.nsw\n"
+    "Ctrl-C stops after the current step (and writes --checkpoint).\n"
+    "Exit status: 0 success, 1 runtime error or cancelled, 2 usage error.");
+  g_autoptr (GError) error = NULL;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
+  if (argc > 1)
+    return ns_cli_fail (NS_CLI_USAGE_ERROR, "unexpected argument '%s'", argv[1]);
+  if (!a.photos_dir || !a.style_files || !a.output)
+    return ns_cli_fail (NS_CLI_USAGE_ERROR, "train needs --photos, --style and --output");
+  int n_styles = (int) g_strv_length (a.style_files);
+  if (a.style_names && (int) g_strv_length (a.style_names) != n_styles)
+    return ns_cli_fail (NS_CLI_USAGE_ERROR, "give one --name per --style or none");
+  if (a.log_every < 1)
+    return ns_cli_fail (NS_CLI_USAGE_ERROR, "--log-every must be >= 1");
+  if (a.gan && strcmp (a.gan, "lsgan") != 0 && strcmp (a.gan, "bce") != 0)
+    return ns_cli_fail (NS_CLI_USAGE_ERROR, "--gan must be lsgan or bce");
+  if (a.seed < 0)
+    return ns_cli_fail (NS_CLI_USAGE_ERROR, "--seed must be >= 0");
+
+  g_autoptr (GPtrArray) styles = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_image_free);
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  for (int i = 0; i < n_styles; i++)
+    {
+      NsImage *img = ns_cli_image_load (a.style_files[i], FALSE, &error);
+      if (!img)
+        return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
+      g_ptr_array_add (styles, img);
+      if (a.style_names)
+        g_ptr_array_add (names, g_strdup (a.style_names[i]));
+      else
+        {
+          g_autofree gchar *base = g_path_get_basename (a.style_files[i]);
+          char *dot = strrchr (base, '.');
+          if (dot && dot != base)
+            *dot = '\0';
+          g_ptr_array_add (names, g_steal_pointer (&base));
+        }
+    }
+  g_autoptr (GPtrArray) photos = load_photos (a.photos_dir, &error);
+  if (!photos)
+    return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
+
+  p.photos = (const NsImage *const *) photos->pdata;
+  p.n_photos = (int) photos->len;
+  p.styles = (const NsImage *const *) styles->pdata;
+  p.style_names = (const char *const *) names->pdata;
+  p.n_styles = n_styles;
+  p.base_channels = a.channels;
+  p.res_blocks = a.res_blocks;
+  p.out_kernel = a.out_kernel;
+  p.add_to = a.add_style;
+  p.steps = a.steps;
+  p.batch = a.batch;
+  p.crop = a.crop;
+  p.photo_size = a.photo_size;
+  p.style_size = a.style_size;
+  p.lr = (float) a.lr;
+  p.lr_disc = (float) a.lr_disc;
+  p.lambda_adv = a.lambda_adv;
+  p.lambda_content = a.lambda_content;
+  p.lambda_style = a.lambda_style;
+  p.lambda_tv = a.lambda_tv;
+  p.gan_loss = a.gan && strcmp (a.gan, "bce") == 0 ? NS_GAN_BCE : NS_GAN_LSGAN;
+  p.validation_fraction = a.validation;
+  p.validate_every = a.validate_every;
+  p.seed = (guint64) a.seed;
+  p.output = a.output;
+  p.checkpoint = a.checkpoint;
+  p.checkpoint_every = a.checkpoint_every;
+  p.resume = a.resume;
+  if (!ns_train_params_validate (&p, &error))
+    return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
+
+  fprintf (stderr, "training on %d photos, %d style%s, %d steps\n", p.n_photos,
+           n_styles, n_styles == 1 ? "" : "s", p.steps);
+  struct sigaction action = { .sa_handler = on_sigint, .sa_flags = SA_RESETHAND };
+  sigemptyset (&action.sa_mask);
+  sigaction (SIGINT, &action, NULL);
+  Log log = { a.log_every };
+  gboolean ok = ns_train (&p, print_progress, &log, &cancel_requested, &error);
+  signal (SIGINT, SIG_DFL);
+  if (!ok)
+    {
+      if (g_error_matches (error, NS_ERROR, NS_ERROR_CANCELLED))
+        return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "cancelled%s",
+                            p.checkpoint ? " (checkpoint written; --resume continues)" : "");
+      if (g_error_matches (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT))
+        return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
+      return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
+    }
+  fprintf (stderr, "wrote %s\n", p.output);
+  return NS_CLI_OK;
+}
