@@ -1,8 +1,9 @@
 /* Runs every file of tests/fuzz/corpus/ through the fuzz target as an
  * ordinary g_test, so seeds and past findings stay fixed without libFuzzer.
  * In the production build (checksums verified) a file named valid-* must
- * load and a file named bad-* must be refused; other files (libFuzzer
- * findings) only have to pass the target's own checks. */
+ * load and a file named bad-* must be refused; other files (found-*: inputs
+ * libFuzzer found that reach loader branches the seeds miss; crash-*: any
+ * past crash) only have to pass the target's own checks. */
 #include "ns_error.h"
 #include "ns_weights.h"
 #include <stdint.h>
