@@ -3,6 +3,7 @@
  * ns_generator.h for the architecture. */
 #include "ns_generator.h"
 #include "ns_error.h"
+#include "ns_imgproc.h"
 #include "ns_ops.h"
 #include "ns_rng.h"
 #include <math.h>
@@ -630,4 +631,18 @@ ns_generator_backward (NsGenerator *g, float *din, const float *dout)
         for (int xx = 0; xx < pw; xx++)
           dst[reflect (xx, w)] += src[xx];
       }
+}
+
+gboolean
+ns_generator_apply (NsGenerator *g, NsImage *img, const float *mix, GError **error)
+{
+  g_autoptr (NsPlanes) rgb = ns_planes_from_image_rgb (img, error);
+  if (!rgb)
+    return FALSE;
+  g_autoptr (NsPlanes) out = ns_planes_new (3, rgb->h, rgb->w, error);
+  if (!out || !ns_generator_forward (g, out->data, rgb->data, mix, 1, rgb->h,
+                                     rgb->w, FALSE, error))
+    return FALSE;
+  ns_planes_to_image_rgb (out, img);
+  return TRUE;
 }

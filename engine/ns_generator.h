@@ -23,6 +23,7 @@
 #pragma once
 #include <glib.h>
 #include <stddef.h>
+#include "ns_image.h"
 #include "ns_weights.h"
 
 G_BEGIN_DECLS
@@ -83,6 +84,13 @@ gboolean ns_generator_plan (NsGenerator *g, int n, int h, int w,
 gboolean ns_generator_forward (NsGenerator *g, float *out, const float *in,
                                const float *mix, int n, int h, int w,
                                gboolean training, GError **error);
+
+/* Convenience for front ends: stylizes an interleaved image in place (its
+ * colour channels are replaced, alpha is left as it was, a grey image gets
+ * the result's luminance).  Memory: ~400 bytes per pixel for the default
+ * network; tile larger images. */
+gboolean ns_generator_apply (NsGenerator *g, NsImage *img, const float *mix,
+                             GError **error);
 
 /* After a training forward: ADDS dL/dparams into the grads block and, when
  * din is not NULL, dL/din into din, given dout = dL/dout. */

@@ -383,6 +383,48 @@ test_gan_losses (void)
   g_assert_cmpint (allowed, ==, 2);
 }
 
+/* The front-end helper: alpha untouched, grey stays grey, colour as the
+ * planar forward gives it. */
+static void
+test_apply (void)
+{
+  NsGeneratorConfig cfg = { 4, 1, 1, 3 };
+  g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 8, NULL);
+  float *params = ns_generator_params (g);
+  NsRng rng;
+  ns_rng_init (&rng, 12);
+  for (size_t j = 0; j < ns_generator_n_params (g); j++)
+    params[j] += 0.3f * ns_rng_normal (&rng);
+  const int w = 13, h = 9;
+  g_autoptr (NsImage) rgba = ns_image_new (w, h, 4, NULL);
+  g_autoptr (NsImage) grey = ns_image_new (w, h, 1, NULL);
+  g_autofree float *planar = g_new (float, 3 * w * h), *expect = g_new (float, 3 * w * h);
+  for (int i = 0; i < w * h; i++)
+    {
+      for (int c = 0; c < 4; c++)
+        rgba->data[i * 4 + c] = ns_rng_uniform (&rng);
+      for (int c = 0; c < 3; c++)
+        planar[c * w * h + i] = rgba->data[i * 4 + c];
+      grey->data[i] = ns_rng_uniform (&rng);
+    }
+  g_autoptr (NsImage) before = ns_image_copy (rgba, NULL);
+  float one = 1.0f;
+  g_assert_true (ns_generator_forward (g, expect, planar, &one, 1, h, w, FALSE, NULL));
+  g_assert_true (ns_generator_apply (g, rgba, &one, NULL));
+  g_assert_true (ns_generator_apply (g, grey, &one, NULL));
+  double changed = 0;
+  for (int i = 0; i < w * h; i++)
+    {
+      g_assert_cmpfloat (rgba->data[i * 4 + 3], ==, before->data[i * 4 + 3]);
+      for (int c = 0; c < 3; c++)
+        g_assert_cmpfloat_with_epsilon (rgba->data[i * 4 + c], expect[c * w * h + i], 1e-6);
+      changed += fabs (rgba->data[i * 4] - before->data[i * 4]);
+      g_assert_cmpfloat (grey->data[i], >=, 0.0f);
+      g_assert_cmpfloat (grey->data[i], <=, 1.0f);
+    }
+  g_assert_cmpfloat (changed, >, 0.0);
+}
+
 static void
 test_bad_config (void)
 {
@@ -404,6 +446,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generator/identity-start", test_identity_start);
   g_test_add_func ("/generator/style-mix", test_style_mix);
   g_test_add_func ("/generator/weights-round-trip", test_weights_round_trip);
+  g_test_add_func ("/generator/apply", test_apply);
   g_test_add_func ("/generator/bad-config", test_bad_config);
   g_test_add_func ("/discriminator/backward", test_discriminator_backward);
   g_test_add_func ("/discriminator/gan-losses", test_gan_losses);
