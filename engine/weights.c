@@ -1155,7 +1155,8 @@ read_le64 (const guint8 *p)
 static NsWeights *
 parse_file (const guint8 *data, gsize len, GError **error)
 {
-  if (len < sizeof NSW_MAGIC && memcmp (data, NSW_MAGIC, len) == 0)
+  /* (len == 0 first: data may then be NULL, which memcmp may not get) */
+  if (len == 0 || (len < sizeof NSW_MAGIC && memcmp (data, NSW_MAGIC, len) == 0))
     {
       g_set_error (error, NS_ERROR, NS_ERROR_TRUNCATED,
                    "file ends after %" G_GSIZE_FORMAT " bytes, inside the header", len);

@@ -451,6 +451,12 @@ test_truncated (void)
   assert_load_fails (data, len - 1, NS_ERROR_TRUNCATED);
   assert_load_fails (data, 40, NS_ERROR_TRUNCATED);
   assert_load_fails (data, 0, NS_ERROR_TRUNCATED);
+
+  GError *error = NULL;
+  g_assert_null (ns_weights_load_from_data (NULL, 0, "empty.nsw", &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_TRUNCATED);
+  g_assert_true (g_str_has_prefix (error->message, "empty.nsw: "));
+  g_clear_error (&error);
 }
 
 static void
