@@ -987,22 +987,17 @@ parse_tensors (NsWeights *w, Cursor *c, guint32 n, const guint8 *data,
       return FALSE;
     }
   g_autofree Entry *entries = g_new0 (Entry, MAX (n, 1));
-  gboolean ok = TRUE;
-  guint32 parsed = 0;
-
-  for (; ok && parsed < n; parsed++)
+  for (guint32 i = 0; i < n; i++)
     {
-      Entry *e = &entries[parsed];
-      ok = parse_entry (c, e, error);
-      if (!ok)
-        break;
+      Entry *e = &entries[i];
+      if (!parse_entry (c, e, error))
+        return FALSE;
       if (g_hash_table_contains (w->tensor_index, e->t->name))
         {
           g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
                        "tensor %s appears twice", e->t->name);
           tensor_free (e->t);
-          ok = FALSE;
-          break;
+          return FALSE;
         }
       /* owned by w from here on, so any later failure frees it with w */
       g_ptr_array_add (w->tensors, e->t);
@@ -1013,11 +1008,9 @@ parse_tensors (NsWeights *w, Cursor *c, guint32 n, const guint8 *data,
                        "tensor %s (%" G_GUINT64_FORMAT " bytes at %" G_GUINT64_FORMAT
                        ") lies outside the %" G_GUINT64_FORMAT "-byte data section",
                        e->t->name, e->nbytes, e->offset, data_size);
-          ok = FALSE;
+          return FALSE;
         }
     }
-  if (!ok)
-    return FALSE;
 
   /* no two tensors may share bytes */
   g_autofree Entry *sorted = g_memdup2 (entries, sizeof (Entry) * MAX (n, 1));
