@@ -16,7 +16,6 @@ replay_file (gconstpointer user_data)
 {
   const char *path = user_data;
   g_autofree gchar *contents = NULL;
-  g_autofree gchar *base = g_path_get_basename (path);
   gsize len;
   GError *error = NULL;
 
@@ -24,6 +23,7 @@ replay_file (gconstpointer user_data)
   LLVMFuzzerTestOneInput ((const uint8_t *) contents, len);
 
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+  g_autofree gchar *base = g_path_get_basename (path);
   g_autoptr (NsWeights) w = ns_weights_load_from_data ((const guint8 *) contents,
                                                        len, base, &error);
   if (g_str_has_prefix (base, "valid-"))
