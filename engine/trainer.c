@@ -452,6 +452,7 @@ image_losses (Trainer *tr, const float *photo, const float *out, float *grad,
   if (p->lambda_style > 0)
     {
       NsSwdConfig cfg = { SWD_PATCH, SWD_PROJECTIONS, SWD_SAMPLES };
+      NsSwdConfig colour_cfg = { 1, SWD_PROJECTIONS, SWD_SAMPLES };
       float scale = (float) (weight * p->lambda_style / tr->n_scales);
       double style = 0;
       for (int k = 0; k < tr->n_scales; k++)
@@ -464,9 +465,14 @@ image_losses (Trainer *tr, const float *photo, const float *out, float *grad,
               memset (tr->dlevel[k], 0, sizeof (float) * 3 * side * side);
             }
           const NsPlanes *sty = tr->style[s].level[k];
-          style += ns_loss_swd (grad ? (k == 0 ? grad : tr->dlevel[k]) : NULL, scale,
-                                k == 0 ? out : tr->level[k], 3, side, side,
+          float *gk = grad ? (k == 0 ? grad : tr->dlevel[k]) : NULL;
+          const float *xk = k == 0 ? out : tr->level[k];
+          style += ns_loss_swd (gk, scale, xk, 3, side, side,
                                 sty->data, sty->h, sty->w, &cfg, rng, &tr->work);
+          /* single pixels: the palette itself, which few random directions
+           * in the 147-dimensional patch space would leave loose */
+          style += ns_loss_swd (gk, scale, xk, 3, side, side,
+                                sty->data, sty->h, sty->w, &colour_cfg, rng, &tr->work);
         }
       if (grad)
         for (int k = tr->n_scales - 1; k >= 1; k--)
