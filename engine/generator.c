@@ -417,8 +417,14 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
                        l->stride, NS_PAD_REFLECT);
       size_t len = (size_t) n * l->out_c * l->shape.out_h * l->shape.out_w;
       l->y_slot = new_slot (lens, len);
-      l->z_slot = new_slot (lens, len);
-      l->out_slot = l->residual_layer >= 0 ? new_slot (lens, len) : l->z_slot;
+      if (training)
+        {
+          l->z_slot = new_slot (lens, len);
+          l->out_slot = l->residual_layer >= 0 ? new_slot (lens, len) : l->z_slot;
+        }
+      else /* nothing is kept for a backward: norm, activation and residual
+            * sum all work in place, halving the memory */
+        l->z_slot = l->out_slot = l->y_slot;
       l->stats_off = stats_len;
       stats_len += 2 * (size_t) n * l->out_c + 2 * (size_t) l->out_c;
       ws_len = MAX (ws_len, ns_conv2d_workspace (&l->shape));

@@ -38,10 +38,10 @@ typedef struct
   int out_kernel;      /* odd, 1..9; 0 means 9, the architecture's default */
 } NsGeneratorConfig;
 
-/* What the trainer builds by default: ~62 GFLOP per megapixel, ~1.3 s for
- * 1 MP on 2 cores (docs/generator.md). */
+/* What the trainer builds by default: 77.8 GFLOP per megapixel, 0.7-0.9 s
+ * for 1 MP on 2 cores (docs/generator.md). */
 #define NS_GENERATOR_BASE_CHANNELS 16
-#define NS_GENERATOR_RES_BLOCKS    3
+#define NS_GENERATOR_RES_BLOCKS    5
 #define NS_GENERATOR_OUT_KERNEL    3
 
 /* A new network with freshly initialised parameters (He-normal convs,
@@ -87,8 +87,9 @@ gboolean ns_generator_forward (NsGenerator *g, float *out, const float *in,
 
 /* Convenience for front ends: stylizes an interleaved image in place (its
  * colour channels are replaced, alpha is left as it was, a grey image gets
- * the result's luminance).  Memory: ~400 bytes per pixel for the default
- * network; tile larger images. */
+ * the result's luminance).  Memory: ~580 bytes per pixel for the default
+ * network (the arena stays until the size changes or g is freed); tile
+ * larger images. */
 gboolean ns_generator_apply (NsGenerator *g, NsImage *img, const float *mix,
                              GError **error);
 
