@@ -76,7 +76,7 @@ typedef struct
 typedef void (*NsTrainProgressFunc) (const NsTrainProgress *progress, gpointer data);
 
 /* Defaults: 16 channels, 5 res blocks, 3x3 out; 2000 steps of 4 crops of
- * 128 px from photos scaled to 256; lr 2e-3 / 1e-3; lambdas adv 0.05,
+ * 128 px from photos scaled to 256; lr 1e-3 / 1e-3; lambdas adv 0.02,
  * content 1, style 1, tv 0.02; LSGAN; 10% held out, scored every 100
  * steps; checkpoint every 100 steps. */
 void     ns_train_params_init     (NsTrainParams *p);
