@@ -53,6 +53,7 @@ struct NsGenerator
   int       pad_h, pad_w;             /* h, w rounded up to multiples of 4 */
   int       n_slots;
   size_t   *slot_off, *slot_len;
+  size_t    arena_len;                /* floats */
   float    *acts, *dacts, *stats, *ws;
   float    *mix_copy;                 /* the last forward's mix */
 };
@@ -368,6 +369,75 @@ new_slot (GArray *lens, size_t len)
   return (int) lens->len - 1;
 }
 
+static inline size_t
+aligned (size_t len)
+{
+  return (len + 15) & ~(size_t) 15;   /* 64-byte steps */
+}
+
+/* Offsets of the slots in the arena; returns its length.  Training keeps
+ * every activation for the backward, so slots follow each other.  An
+ * inference plan reuses memory: a slot is live from the layer that writes it
+ * to the last layer that reads it (the photo until 'out', a block input
+ * until its residual add), and goes first-fit into a gap left by slots that
+ * died before it was born. */
+static size_t
+place_slots (NsGenerator *g, gboolean training)
+{
+  const int n_slots = g->n_slots, last_layer = g->n_layers - 1;
+  size_t total = 0;
+  if (training)
+    {
+      for (int i = 0; i < n_slots; i++)
+        {
+          g->slot_off[i] = total;
+          total += aligned (g->slot_len[i]);
+        }
+      return total;
+    }
+
+  g_autofree int *born = g_new0 (int, n_slots), *dies = g_new0 (int, n_slots);
+  born[0] = -1;
+  dies[0] = last_layer;                        /* read by 'out' (the skip) */
+  for (int i = 0; i < g->n_layers; i++)
+    {
+      const GenLayer *l = &g->layers[i];
+      int source = i > 0 ? g->layers[i - 1].out_slot : 0;
+      born[l->y_slot] = born[l->z_slot] = born[l->out_slot] = i;
+      dies[l->y_slot] = MAX (dies[l->y_slot], i);
+      dies[source] = MAX (dies[source], i);    /* read directly or upsampled */
+      if (l->upsample_in)
+        born[l->in_slot] = dies[l->in_slot] = i;
+      if (l->residual_layer >= 0)
+        {
+          int res = g->layers[l->residual_layer].out_slot;
+          dies[res] = MAX (dies[res], i);
+        }
+    }
+  dies[g->layers[last_layer].out_slot] = g->n_layers;   /* cropped at the end */
+
+  /* slots are numbered in birth order */
+  for (int i = 0; i < n_slots; i++)
+    {
+      size_t len = aligned (g->slot_len[i]), at = 0;
+      gboolean moved = TRUE;
+      while (moved)   /* first fit: step past every live slot in the way */
+        {
+          moved = FALSE;
+          for (int j = 0; j < i; j++)
+            if (dies[j] >= born[i] && at < g->slot_off[j] + aligned (g->slot_len[j])
+                && g->slot_off[j] < at + len)
+              {
+                at = g->slot_off[j] + aligned (g->slot_len[j]);
+                moved = TRUE;
+              }
+        }
+      g->slot_off[i] = at;
+      total = MAX (total, at + len);
+    }
+  return total;
+}
+
 static void
 drop_plan (NsGenerator *g)
 {
@@ -436,12 +506,8 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
   g->n_slots = (int) lens->len;
   g->slot_len = g_memdup2 (lens->data, sizeof (size_t) * lens->len);
   g->slot_off = g_new (size_t, lens->len);
-  size_t total = 0;
-  for (int i = 0; i < g->n_slots; i++)
-    {
-      g->slot_off[i] = total;
-      total += (g->slot_len[i] + 15) & ~(size_t) 15;   /* 64-byte aligned */
-    }
+  size_t total = place_slots (g, training);
+  g->arena_len = total;
   g->acts = g_try_new (float, total);
   g->dacts = training ? g_try_new (float, total) : NULL;
   g->stats = g_try_new (float, stats_len);
@@ -577,8 +643,7 @@ ns_generator_backward (NsGenerator *g, float *din, const float *dout)
   const float *mix = g->mix_copy;
   const GenLayer *last = &g->layers[g->n_layers - 1];
 
-  memset (g->dacts, 0, sizeof (float) * (g->slot_off[g->n_slots - 1]
-                                         + g->slot_len[g->n_slots - 1]));
+  memset (g->dacts, 0, sizeof (float) * g->arena_len);
   float *dz_last = dact (g, last->out_slot);
   for (int p = 0; p < n * 3; p++)
     for (int y = 0; y < h; y++)

@@ -87,7 +87,7 @@ gboolean ns_generator_forward (NsGenerator *g, float *out, const float *in,
 
 /* Convenience for front ends: stylizes an interleaved image in place (its
  * colour channels are replaced, alpha is left as it was, a grey image gets
- * the result's luminance).  Memory: ~580 bytes per pixel for the default
+ * the result's luminance).  Memory: ~240 bytes per pixel for the default
  * network (the arena stays until the size changes or g is freed); tile
  * larger images. */
 gboolean ns_generator_apply (NsGenerator *g, NsImage *img, const float *mix,
