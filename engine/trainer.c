@@ -475,9 +475,10 @@ image_losses (Trainer *tr, const float *photo, const float *out, float *grad,
                                 sty->data, sty->h, sty->w, &colour_cfg, rng, &tr->work);
         }
       if (grad)
-        for (int k = MIN (tr->n_scales, MAX_SCALES) - 1; k >= 1; k--)
-          ns_down2_backward (k == 1 ? grad : tr->dlevel[k - 1], tr->dlevel[k], 3,
-                             (size >> k) * 2, (size >> k) * 2);
+        for (int k = MAX_SCALES - 1; k >= 1; k--)
+          if (k < tr->n_scales)
+            ns_down2_backward (k == 1 ? grad : tr->dlevel[k - 1], tr->dlevel[k], 3,
+                               (size >> k) * 2, (size >> k) * 2);
       terms->style += style / tr->n_scales;
     }
   if (p->lambda_tv > 0)
