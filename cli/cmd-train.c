@@ -6,6 +6,7 @@
 #include "cli-image.h"
 #include "ns_error.h"
 #include "ns_trainer.h"
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,6 +97,20 @@ load_photos (const char *dir_path, GError **error)
       g_ptr_array_add (photos, img);
     }
   return g_steal_pointer (&photos);
+}
+
+/* A PNG thumbnail of at most 128 px for the weight file (the plug-in's
+ * preset list shows it); NULL when the file cannot be scaled. */
+static GBytes *
+thumbnail_png (const char *path)
+{
+  g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_new_from_file_at_scale (path, 128, 128,
+                                                                   TRUE, NULL);
+  gchar *buffer = NULL;
+  gsize len = 0;
+  if (!pixbuf || !gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &len, "png", NULL, NULL))
+    return NULL;
+  return g_bytes_new_take (buffer, len);
 }
 
 typedef struct
@@ -195,12 +210,23 @@ ns_cli_train (int argc, char **argv)
 
   g_autoptr (GPtrArray) styles = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_image_free);
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) sources = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) thumbnails = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  g_autofree const guint8 **thumbnail_data = g_new0 (const guint8 *, n_styles);
+  g_autofree gsize *thumbnail_lens = g_new0 (gsize, n_styles);
   for (int i = 0; i < n_styles; i++)
     {
       NsImage *img = ns_cli_image_load (a.style_files[i], FALSE, &error);
       if (!img)
         return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
       g_ptr_array_add (styles, img);
+      g_ptr_array_add (sources, g_path_get_basename (a.style_files[i]));
+      GBytes *png = thumbnail_png (a.style_files[i]);
+      if (png)
+        {
+          thumbnail_data[i] = g_bytes_get_data (png, &thumbnail_lens[i]);
+          g_ptr_array_add (thumbnails, png);
+        }
       if (a.style_names)
         g_ptr_array_add (names, g_strdup (a.style_names[i]));
       else
@@ -221,6 +247,9 @@ ns_cli_train (int argc, char **argv)
   p.styles = (const NsImage *const *) styles->pdata;
   p.style_names = (const char *const *) names->pdata;
   p.n_styles = n_styles;
+  p.style_sources = (const char *const *) sources->pdata;
+  p.style_thumbnails = thumbnail_data;
+  p.style_thumbnail_lens = thumbnail_lens;
   p.base_channels = a.channels;
   p.res_blocks = a.res_blocks;
   p.out_kernel = a.out_kernel;

@@ -35,6 +35,11 @@ typedef struct
   const NsImage *const *styles;     /* one image per style to train */
   const char *const    *style_names;
   int            n_styles;
+  /* optional, NULL or one per style (entries may be NULL): where each style
+   * came from, and a PNG thumbnail, both stored in the output */
+  const char *const    *style_sources;
+  const guint8 *const  *style_thumbnails;
+  const gsize          *style_thumbnail_lens;
 
   /* model: a new network ... */
   int         base_channels, res_blocks, out_kernel;

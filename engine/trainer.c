@@ -81,6 +81,8 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
   if (!(p->validation_fraction >= 0 && p->validation_fraction < 1)
       || p->validate_every < 0 || p->checkpoint_every < 0)
     return invalid (error, "validation fraction must be in [0, 1), intervals >= 0");
+  if (p->style_thumbnails && !p->style_thumbnail_lens)
+    return invalid (error, "style thumbnails need their lengths");
   if (!p->output || !p->output[0])
     return invalid (error, "no output file");
   if (p->resume && !p->checkpoint)
@@ -801,7 +803,11 @@ write_output (Trainer *tr, GError **error)
         return FALSE;
     }
   for (int s = 0; s < p->n_styles; s++)
-    if (!ns_weights_add_style (w, p->style_names[s], NULL, NULL, 0, error))
+    if (!ns_weights_add_style (w, p->style_names[s],
+                               p->style_sources ? p->style_sources[s] : NULL,
+                               p->style_thumbnails ? p->style_thumbnails[s] : NULL,
+                               p->style_thumbnails ? p->style_thumbnail_lens[s] : 0,
+                               error))
       return FALSE;
   ns_generator_to_weights (tr->g, w);
   ns_weights_set_int (w, "train.steps", tr->step);

@@ -141,6 +141,7 @@ test_loss_falls (Fixture *f, gconstpointer data)
   NsTrainParams p;
   tiny_params (&p, f, out);
   p.steps = 60;
+  p.style_sources = (const char *const[]) { "stripes.png" };
   Record r = { .losses = g_array_new (FALSE, FALSE, sizeof (double)) };
   g_autoptr (GError) error = NULL;
   gboolean ok = ns_train (&p, record_progress, &r, NULL, &error);
@@ -163,6 +164,7 @@ test_loss_falls (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpstr (ns_weights_arch (w), ==, "ns-generator-1");
   g_assert_cmpint (ns_weights_style_index (w, "stripes"), ==, 0);
+  g_assert_cmpstr (ns_weights_style_source (w, 0), ==, "stripes.png");
   gint64 steps;
   g_assert_true (ns_weights_get_int (w, "train.steps", &steps));
   g_assert_cmpint (steps, ==, 60);
