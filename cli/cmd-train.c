@@ -21,6 +21,7 @@ typedef struct
   char   *add_style;
   char   *checkpoint;
   char   *gan;
+  char   *sample, *sample_out;
   gboolean resume;
   gint    steps, batch, crop, photo_size, style_size, channels, res_blocks,
           out_kernel, checkpoint_every, validate_every, log_every;
@@ -39,6 +40,8 @@ train_args_clear (TrainArgs *a)
   g_free (a->add_style);
   g_free (a->checkpoint);
   g_free (a->gan);
+  g_free (a->sample);
+  g_free (a->sample_out);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TrainArgs, train_args_clear)
@@ -118,6 +121,26 @@ typedef struct
   int log_every;
 } Log;
 
+/* --sample: the photo stylized by the network in training, rewritten at
+ * every checkpoint interval and at the end, to watch a run. */
+typedef struct
+{
+  const NsImage *photo;
+  const char    *path;
+  NsCliFormat    format;
+} Sample;
+
+static void
+write_sample (NsGenerator *g, const float *mix, int step, gpointer data)
+{
+  const Sample *s = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsImage) img = ns_image_copy (s->photo, &error);
+  if (!img || !ns_generator_apply (g, img, mix, &error)
+      || !ns_cli_image_save (img, s->path, s->format, &error))
+    fprintf (stderr, "neural-style: no sample at step %d: %s\n", step, error->message);
+}
+
 static void
 print_progress (const NsTrainProgress *info, gpointer data)
 {
@@ -183,6 +206,8 @@ ns_cli_train (int argc, char **argv)
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &a.checkpoint_every, "Write the checkpoint every N steps", "N" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &a.resume, "Continue from the checkpoint when it exists", NULL },
     { "log-every", 0, 0, G_OPTION_ARG_INT, &a.log_every, "Print the losses every N steps", "N" },
+    { "sample", 0, 0, G_OPTION_ARG_FILENAME, &a.sample, "Stylize this photo at every checkpoint interval ...", "PHOTO" },
+    { "sample-out", 0, 0, G_OPTION_ARG_FILENAME, &a.sample_out, "... into this PNG or JPEG", "FILE" },
     { NULL }
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- train a generator of preset styles");
@@ -207,6 +232,19 @@ ns_cli_train (int argc, char **argv)
     return ns_cli_fail (NS_CLI_USAGE_ERROR, "--gan must be lsgan or bce");
   if (a.seed < 0)
     return ns_cli_fail (NS_CLI_USAGE_ERROR, "--seed must be >= 0");
+  if (!a.sample != !a.sample_out)
+    return ns_cli_fail (NS_CLI_USAGE_ERROR, "--sample and --sample-out go together");
+  Sample sample = { .path = a.sample_out };
+  g_autoptr (NsImage) sample_photo = NULL;
+  if (a.sample)
+    {
+      if (!ns_cli_format_for_path (a.sample_out, &sample.format, &error))
+        return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
+      sample_photo = ns_cli_image_load (a.sample, TRUE, &error);
+      if (!sample_photo)
+        return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
+      sample.photo = sample_photo;
+    }
 
   g_autoptr (GPtrArray) styles = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_image_free);
   g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
@@ -273,6 +311,12 @@ ns_cli_train (int argc, char **argv)
   p.checkpoint = a.checkpoint;
   p.checkpoint_every = a.checkpoint_every;
   p.resume = a.resume;
+  if (a.sample)
+    {
+      p.snapshot = write_sample;
+      p.snapshot_data = &sample;
+      p.snapshot_every = a.checkpoint_every;
+    }
   if (!ns_train_params_validate (&p, &error))
     return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
 

@@ -24,8 +24,16 @@
 #include <glib.h>
 #include "ns_image.h"
 #include "ns_discriminator.h"
+#include "ns_generator.h"
 
 G_BEGIN_DECLS
+
+/* Called every snapshot_every steps and after the last one with the network
+ * being trained and the mix of the first trained style, e.g. to render a
+ * sample.  It may run g forward (ns_generator_apply) but must not keep it
+ * or change its parameters. */
+typedef void (*NsTrainSnapshotFunc) (NsGenerator *g, const float *mix, int step,
+                                     gpointer data);
 
 typedef struct
 {
@@ -65,6 +73,10 @@ typedef struct
   const char *checkpoint;         /* NULL = none */
   int         checkpoint_every;   /* steps */
   gboolean    resume;             /* continue from checkpoint when it exists */
+
+  NsTrainSnapshotFunc snapshot;   /* NULL = none */
+  gpointer    snapshot_data;
+  int         snapshot_every;     /* steps, 0 = only after the last */
 } NsTrainParams;
 
 typedef struct

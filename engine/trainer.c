@@ -79,7 +79,7 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
   if (p->lambda_content + p->lambda_style + p->lambda_adv <= 0)
     return invalid (error, "at least one of the adversarial, content and style weights must be > 0");
   if (!(p->validation_fraction >= 0 && p->validation_fraction < 1)
-      || p->validate_every < 0 || p->checkpoint_every < 0)
+      || p->validate_every < 0 || p->checkpoint_every < 0 || p->snapshot_every < 0)
     return invalid (error, "validation fraction must be in [0, 1), intervals >= 0");
   if (p->style_thumbnails && !p->style_thumbnail_lens)
     return invalid (error, "style thumbnails need their lengths");
@@ -820,6 +820,15 @@ write_output (Trainer *tr, GError **error)
   return ns_weights_save (w, p->output, error);
 }
 
+static void
+snapshot (Trainer *tr)
+{
+  const int S = ns_generator_config (tr->g)->n_styles;
+  for (int i = 0; i < S; i++)
+    tr->mix[i] = i == tr->first_style ? 1.0f : 0.0f;
+  tr->p->snapshot (tr->g, tr->mix, tr->step, tr->p->snapshot_data);
+}
+
 /* ---- the loop ---------------------------------------------------------------- */
 
 gboolean
@@ -862,6 +871,9 @@ ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
       if (p->checkpoint && p->checkpoint_every > 0 && tr.step % p->checkpoint_every == 0
           && !save_checkpoint (&tr, error))
         goto out;
+      if (p->snapshot && p->snapshot_every > 0 && tr.step % p->snapshot_every == 0
+          && tr.step < p->steps)
+        snapshot (&tr);
       if (progress)
         {
           info.step = tr.step;
@@ -876,6 +888,8 @@ ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
           progress (&info, progress_data);
         }
     }
+  if (p->snapshot)
+    snapshot (&tr);
   ok = write_output (&tr, error)
        && (!p->checkpoint || save_checkpoint (&tr, error));
 out:

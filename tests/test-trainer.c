@@ -125,6 +125,27 @@ record_progress (const NsTrainProgress *info, gpointer data)
     g_atomic_int_set (&r->cancel, 1);
 }
 
+typedef struct
+{
+  GArray  *steps;
+  double   changed;     /* mean |out - in| of the last snapshot */
+} Snapshots;
+
+static void
+record_snapshot (NsGenerator *g, const float *mix, int step, gpointer data)
+{
+  Snapshots *s = data;
+  g_array_append_val (s->steps, step);
+  g_autoptr (NsImage) img = ns_image_new (24, 20, 3, NULL);
+  for (int j = 0; j < 24 * 20 * 3; j++)
+    img->data[j] = (j % 7) / 7.0f;
+  g_assert_true (ns_generator_apply (g, img, mix, NULL));
+  double sum = 0;
+  for (int j = 0; j < 24 * 20 * 3; j++)
+    sum += fabs (img->data[j] - (j % 7) / 7.0f);
+  s->changed = sum / (24 * 20 * 3);
+}
+
 static double
 mean_of (GArray *a, guint from, guint to)
 {
@@ -142,6 +163,10 @@ test_loss_falls (Fixture *f, gconstpointer data)
   tiny_params (&p, f, out);
   p.steps = 60;
   p.style_sources = (const char *const[]) { "stripes.png" };
+  Snapshots snaps = { .steps = g_array_new (FALSE, FALSE, sizeof (int)) };
+  p.snapshot = record_snapshot;
+  p.snapshot_data = &snaps;
+  p.snapshot_every = 25;
   Record r = { .losses = g_array_new (FALSE, FALSE, sizeof (double)) };
   g_autoptr (GError) error = NULL;
   gboolean ok = ns_train (&p, record_progress, &r, NULL, &error);
@@ -158,6 +183,11 @@ test_loss_falls (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (r.last_validation, <, 0.8 * r.first_validation);
   g_assert_true (isfinite (r.last_validation));
   g_assert_cmpfloat (r.last_eta, ==, 0.0);
+  /* snapshots at 25, 50 and after the last step; the trained net paints */
+  g_assert_cmpuint (snaps.steps->len, ==, 3);
+  g_assert_cmpint (g_array_index (snaps.steps, int, 2), ==, 60);
+  g_assert_cmpfloat (snaps.changed, >, 0.05);
+  g_array_unref (snaps.steps);
 
   /* the output is a valid generator file with the style and the record */
   g_autoptr (NsWeights) w = ns_weights_load (out, &error);
