@@ -27,7 +27,7 @@ typedef struct
           out_kernel, checkpoint_every, validate_every, log_every;
   gint64  seed;
   double  lr, lr_disc, lambda_adv, lambda_content, lambda_style, lambda_tv,
-          validation;
+          validation, noise;
 } TrainArgs;
 
 static void
@@ -198,6 +198,7 @@ ns_cli_train (int argc, char **argv)
     { "lambda-content", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_content, "Content weight", "W" },
     { "lambda-style", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_style, "Style weight", "W" },
     { "lambda-tv", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_tv, "Total-variation weight", "W" },
+    { "noise", 0, 0, G_OPTION_ARG_DOUBLE, &a.noise, "Variation noise amplitude (0: none)", "A" },
     { "gan", 0, 0, G_OPTION_ARG_STRING, &a.gan, "Adversarial loss: lsgan (default) or bce", "KIND" },
     { "validation", 0, 0, G_OPTION_ARG_DOUBLE, &a.validation, "Fraction of photos held out", "F" },
     { "validate-every", 0, 0, G_OPTION_ARG_INT, &a.validate_every, "Score the held-out photos every N steps", "N" },
@@ -305,6 +306,7 @@ ns_cli_train (int argc, char **argv)
   p.lambda_tv = a.lambda_tv;
   p.gan_loss = a.gan && strcmp (a.gan, "bce") == 0 ? NS_GAN_BCE : NS_GAN_LSGAN;
   p.validation_fraction = a.validation;
+  p.noise = (float) a.noise;
   p.validate_every = a.validate_every;
   p.seed = (guint64) a.seed;
   p.output = a.output;

@@ -56,6 +56,8 @@ struct NsGenerator
   size_t    arena_len;                /* floats */
   float    *acts, *dacts, *stats, *ws;
   float    *mix_copy;                 /* the last forward's mix */
+  float     noise;                    /* input noise amplitude, 0 = none */
+  guint64   noise_seed;
 };
 
 /* ---- layer table ---------------------------------------------------------- */
@@ -277,6 +279,10 @@ ns_generator_new_from_weights (const NsWeights *w, GError **error)
       if (!copy_tensor_in (g->block + l->beta_off, S * l->out_c, w, name, error))
         return NULL;
     }
+  /* the amplitude it was trained with; the seed is the caller's */
+  double noise;
+  if (ns_weights_get_double (w, "noise", &noise) && noise > 0 && noise < 1)
+    g->noise = (float) noise;
   return g_steal_pointer (&g);
 }
 
@@ -287,6 +293,8 @@ ns_generator_to_weights (const NsGenerator *g, NsWeights *w)
   ns_weights_set_int (w, "base_channels", g->cfg.base_channels);
   ns_weights_set_int (w, "res_blocks", g->cfg.res_blocks);
   ns_weights_set_int (w, "out_kernel", g->cfg.out_kernel);
+  if (g->noise > 0)
+    ns_weights_set_double (w, "noise", g->noise);
   for (int i = 0; i < g->n_layers; i++)
     {
       const GenLayer *l = &g->layers[i];
@@ -320,6 +328,19 @@ float *ns_generator_params (NsGenerator *g) { return g->block; }
 float *ns_generator_grads  (NsGenerator *g) { return g->block + g->n_params; }
 float *ns_generator_adam_m (NsGenerator *g) { return g->block + 2 * g->n_params; }
 float *ns_generator_adam_v (NsGenerator *g) { return g->block + 3 * g->n_params; }
+
+void
+ns_generator_set_noise (NsGenerator *g, float amplitude, guint64 seed)
+{
+  g->noise = MAX (amplitude, 0.0f);
+  g->noise_seed = seed;
+}
+
+float
+ns_generator_noise (const NsGenerator *g)
+{
+  return g->noise;
+}
 
 void
 ns_generator_style_mask (const NsGenerator *g, int style, guint8 *mask)
@@ -397,12 +418,12 @@ place_slots (NsGenerator *g, gboolean training)
     }
 
   g_autofree int *born = g_new0 (int, n_slots), *dies = g_new0 (int, n_slots);
-  born[0] = -1;
+  born[0] = born[1] = -1;
   dies[0] = last_layer;                        /* read by 'out' (the skip) */
   for (int i = 0; i < g->n_layers; i++)
     {
       const GenLayer *l = &g->layers[i];
-      int source = i > 0 ? g->layers[i - 1].out_slot : 0;
+      int source = i > 0 ? g->layers[i - 1].out_slot : 1;
       born[l->y_slot] = born[l->z_slot] = born[l->out_slot] = i;
       dies[l->y_slot] = MAX (dies[l->y_slot], i);
       dies[source] = MAX (dies[source], i);    /* read directly or upsampled */
@@ -469,7 +490,10 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
   g->pad_w = (w + 3) & ~3;
   g_autoptr (GArray) lens = g_array_new (FALSE, FALSE, sizeof (size_t));
   int cur_h = g->pad_h, cur_w = g->pad_w;
-  int prev_out = new_slot (lens, (size_t) n * 3 * cur_h * cur_w);  /* padded photo */
+  /* slot 0: the padded photo (the skip into 'out'); slot 1: what enc1
+   * reads, the photo plus the variation noise */
+  new_slot (lens, (size_t) n * 3 * cur_h * cur_w);
+  int prev_out = new_slot (lens, (size_t) n * 3 * cur_h * cur_w);
   size_t stats_len = 0, ws_len = 0;
 
   for (int i = 0; i < g->n_layers; i++)
@@ -584,7 +608,19 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
           dst[xx] = src[reflect (xx, w)];
       }
 
-  const float *prev = x;
+  /* the variation noise: the same for a seed, so a seed is a variation */
+  float *noisy = act (g, 1);
+  const size_t photo_len = (size_t) n * 3 * ph * pw;
+  memcpy (noisy, x, sizeof (float) * photo_len);
+  if (g->noise > 0)
+    {
+      NsRng rng;
+      ns_rng_init (&rng, g->noise_seed);
+      for (size_t j = 0; j < photo_len; j++)
+        noisy[j] += g->noise * ns_rng_normal (&rng);
+    }
+
+  const float *prev = noisy;
   for (int i = 0; i < g->n_layers; i++)
     {
       GenLayer *l = &g->layers[i];
@@ -693,6 +729,10 @@ ns_generator_backward (NsGenerator *g, float *din, const float *dout)
 
   if (!din)
     return;
+  /* the noise is added: its gradient is the photo's */
+  const float *dnoisy = dact (g, 1);
+  for (size_t j = 0; j < (size_t) n * 3 * ph * pw; j++)
+    dx[j] += dnoisy[j];
   /* adjoint of the reflection padding: mirrored pixels fold back */
   for (int p = 0; p < n * 3; p++)
     for (int y = 0; y < ph; y++)

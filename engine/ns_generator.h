@@ -70,6 +70,13 @@ float  *ns_generator_adam_v   (NsGenerator *g);
  * (add-style training updates only those). */
 void    ns_generator_style_mask (const NsGenerator *g, int style, guint8 *mask);
 
+/* Variations: enc1 sees the photo plus amplitude * N(0, 1) noise drawn from
+ * seed (the skip into 'out' stays clean), so a network trained with noise
+ * paints a different texture for each seed.  A network loaded from weights
+ * gets the amplitude it was trained with ("noise" key) and seed 0. */
+void    ns_generator_set_noise (NsGenerator *g, float amplitude, guint64 seed);
+float   ns_generator_noise     (const NsGenerator *g);
+
 /* Floating-point operations of one forward pass on an h x w image. */
 double  ns_generator_flops (const NsGenerator *g, int h, int w);
 

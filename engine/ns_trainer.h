@@ -64,6 +64,8 @@ typedef struct
   double  lambda_adv, lambda_content, lambda_style, lambda_tv;
   NsGanLoss gan_loss;
   int     disc_channels, disc_layers;
+  float   noise;                  /* variation noise amplitude (new network
+                                     only; add-style keeps the base's), 0 = off */
   double  validation_fraction;    /* of the photos, 0 = none */
   int     validate_every;         /* steps, 0 = never */
   guint64 seed;

@@ -83,6 +83,8 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
     return invalid (error, "validation fraction must be in [0, 1), intervals >= 0");
   if (p->style_thumbnails && !p->style_thumbnail_lens)
     return invalid (error, "style thumbnails need their lengths");
+  if (!(p->noise >= 0 && p->noise < 1))
+    return invalid (error, "noise must be in [0, 1)");
   if (!p->output || !p->output[0])
     return invalid (error, "no output file");
   if (p->resume && !p->checkpoint)
@@ -117,7 +119,8 @@ typedef struct
   guint8      *mask;            /* parameters trained (NULL: all) */
   NsDiscriminator **d;          /* one per trained style */
   NsGanThrottle *throttle;
-  gboolean     disc_used;
+  gboolean     disc_used;       /* lambda_adv > 0 */
+  float        noise;           /* the network's variation noise amplitude */
 
   float       *mix, *x, *y, *dy, *real, *dlogits, *target;
   float       *level[MAX_SCALES], *dlevel[MAX_SCALES];
@@ -358,8 +361,10 @@ prepare_models (Trainer *tr, GError **error)
       tr->g = ns_generator_new (&cfg, p->seed, error);
       if (!tr->g)
         return FALSE;
+      ns_generator_set_noise (tr->g, p->noise, 0);
     }
 
+  tr->noise = ns_generator_noise (tr->g);
   tr->disc_used = p->lambda_adv > 0;
   tr->d = g_new0 (NsDiscriminator *, p->n_styles);
   tr->throttle = g_new0 (NsGanThrottle, p->n_styles);
@@ -517,6 +522,8 @@ train_step (Trainer *tr, Terms *terms, GError **error)
   for (int b = 0; b < B; b++)
     random_crop (tr->x + b * plane, tr->train[ns_rng_below (&tr->rng, tr->n_train)],
                  size, &tr->rng);
+  if (tr->noise > 0)   /* a new variation every step */
+    ns_generator_set_noise (tr->g, tr->noise, ns_rng_u32 (&tr->rng));
   if (!ns_generator_forward (tr->g, tr->y, tr->x, tr->mix, B, size, size, TRUE, error))
     return FALSE;
 
@@ -595,6 +602,7 @@ validate (Trainer *tr, double *score, GError **error)
   const int size = p->crop, S = ns_generator_config (tr->g)->n_styles;
   NsRng rng;
   ns_rng_init (&rng, p->seed ^ STREAM_VALIDATION);
+  ns_generator_set_noise (tr->g, tr->noise, 0);
   for (int i = 0; i < S; i++)
     tr->mix[i] = i == tr->first_style ? 1.0f : 0.0f;
   Terms sum = { 0 };
@@ -623,13 +631,14 @@ fingerprint (const Trainer *tr)
   GString *s = g_string_new (NULL);
   g_string_append_printf (s, "seed=%" G_GUINT64_FORMAT " net=%d/%d/%d add=%s "
                           "batch=%d crop=%d photo=%d style=%d lr=%g/%g "
-                          "lambda=%g/%g/%g/%g gan=%d disc=%d/%d val=%g photos=%d",
+                          "lambda=%g/%g/%g/%g gan=%d disc=%d/%d val=%g photos=%d "
+                          "noise=%g",
                           p->seed, p->base_channels, p->res_blocks, p->out_kernel,
                           p->add_to ? "yes" : "no", p->batch, p->crop, p->photo_size,
                           p->style_size, p->lr, p->lr_disc, p->lambda_adv,
                           p->lambda_content, p->lambda_style, p->lambda_tv,
                           p->gan_loss, p->disc_channels, p->disc_layers,
-                          p->validation_fraction, p->n_photos);
+                          p->validation_fraction, p->n_photos, p->noise);
   for (int i = 0; i < p->n_styles; i++)
     g_string_append_printf (s, " style:%s", p->style_names[i]);
   return g_string_free (s, FALSE);
@@ -826,6 +835,7 @@ snapshot (Trainer *tr)
   const int S = ns_generator_config (tr->g)->n_styles;
   for (int i = 0; i < S; i++)
     tr->mix[i] = i == tr->first_style ? 1.0f : 0.0f;
+  ns_generator_set_noise (tr->g, tr->noise, 0);
   tr->p->snapshot (tr->g, tr->mix, tr->step, tr->p->snapshot_data);
 }
 

@@ -129,6 +129,8 @@ test_backward (void)
       p.in[j] = 0.05f + 0.9f * ns_rng_uniform (&rng);  /* off the logit clamp */
       p.weight[j] = 2.0f * ns_rng_uniform (&rng) - 1.0f;
     }
+  /* with variation noise on: it must not change the gradients' form */
+  ns_generator_set_noise (g, 0.1f, 5);
   /* a livelier network than the near-identity start: every layer matters */
   float *params = ns_generator_params (g);
   for (size_t j = 0; j < np; j++)
@@ -260,6 +262,48 @@ test_style_mix (void)
   g_assert_cmpfloat (dab / len, >, 1e-3);
   g_assert_cmpfloat (dam, <, dab);
   g_assert_cmpfloat (dbm, <, dab);
+}
+
+/* A seed is a variation: the same seed repeats, another differs, the
+ * amplitude travels with the weights. */
+static void
+test_noise (void)
+{
+  NsGeneratorConfig cfg = { 4, 1, 1, 3 };
+  g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 6, NULL);
+  float *params = ns_generator_params (g);
+  NsRng rng;
+  ns_rng_init (&rng, 13);
+  for (size_t j = 0; j < ns_generator_n_params (g); j++)
+    params[j] += 0.3f * ns_rng_normal (&rng);
+  const int h = 12, w = 16;
+  size_t len = 3 * h * w;
+  g_autofree float *in = g_new (float, len), *a = g_new (float, len),
+                   *b = g_new (float, len), *c = g_new (float, len);
+  for (size_t j = 0; j < len; j++)
+    in[j] = ns_rng_uniform (&rng);
+  float one = 1.0f;
+  ns_generator_set_noise (g, 0.2f, 1);
+  g_assert_true (ns_generator_forward (g, a, in, &one, 1, h, w, FALSE, NULL));
+  g_assert_true (ns_generator_forward (g, b, in, &one, 1, h, w, FALSE, NULL));
+  ns_generator_set_noise (g, 0.2f, 2);
+  g_assert_true (ns_generator_forward (g, c, in, &one, 1, h, w, FALSE, NULL));
+  g_assert_cmpmem (a, len * 4, b, len * 4);
+  double diff = 0;
+  for (size_t j = 0; j < len; j++)
+    diff += fabs (a[j] - c[j]);
+  g_assert_cmpfloat (diff / len, >, 1e-3);
+
+  g_autoptr (NsWeights) wt = ns_weights_new ("ns-generator-1");
+  g_assert_true (ns_weights_add_style (wt, "s", NULL, NULL, 0, NULL));
+  ns_generator_to_weights (g, wt);
+  g_autoptr (NsGenerator) back = ns_generator_new_from_weights (wt, NULL);
+  ns_generator_set_noise (back, 0.2f, 2);   /* c's amplitude and seed */
+  g_assert_true (ns_generator_forward (back, b, in, &one, 1, h, w, FALSE, NULL));
+  g_assert_cmpmem (b, len * 4, c, len * 4);
+  double amplitude;
+  g_assert_true (ns_weights_get_double (wt, "noise", &amplitude));
+  g_assert_cmpfloat_with_epsilon (amplitude, 0.2, 1e-6);
 }
 
 static void
@@ -447,6 +491,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generator/style-mix", test_style_mix);
   g_test_add_func ("/generator/weights-round-trip", test_weights_round_trip);
   g_test_add_func ("/generator/apply", test_apply);
+  g_test_add_func ("/generator/noise", test_noise);
   g_test_add_func ("/generator/bad-config", test_bad_config);
   g_test_add_func ("/discriminator/backward", test_discriminator_backward);
   g_test_add_func ("/discriminator/gan-losses", test_gan_losses);

@@ -221,12 +221,14 @@ test_resume (Fixture *f, gconstpointer data)
 
   tiny_params (&p, f, whole);
   p.steps = 20;
+  p.noise = 0.05f;    /* variations follow the seed as well */
   g_assert_true (ns_train (&p, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
 
   /* the same run, cancelled after 13 steps (between checkpoints), resumed */
   tiny_params (&p, f, parts);
   p.steps = 20;
+  p.noise = 0.05f;
   p.checkpoint = ckpt;
   p.resume = TRUE;
   Record r = { .losses = g_array_new (FALSE, FALSE, sizeof (double)), .cancel_at = 13 };
@@ -246,6 +248,10 @@ test_resume (Fixture *f, gconstpointer data)
 
   g_autoptr (GBytes) a = read_file (whole), b = read_file (parts);
   g_assert_true (g_bytes_equal (a, b));
+  g_autoptr (NsWeights) w = ns_weights_load (whole, &error);
+  double noise;
+  g_assert_true (w && ns_weights_get_double (w, "noise", &noise));
+  g_assert_cmpfloat_with_epsilon (noise, 0.05, 1e-6);
 
   /* a checkpoint of other parameters is refused, not silently mixed */
   p.lr = 5e-3f;
