@@ -72,9 +72,42 @@ compare_names (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
+/* A photo decoded straight at its working size (short side short_side, or
+ * as it is when smaller), so a large folder does not sit in memory at full
+ * resolution; EXIF orientation applied, alpha dropped. */
+static NsImage *
+load_photo_scaled (const char *path, int short_side, GError **error)
+{
+  int w, h;
+  if (!gdk_pixbuf_get_file_info (path, &w, &h) || w < 1 || h < 1)
+    return ns_cli_image_load (path, FALSE, error);   /* its error message */
+  double scale = MIN (1.0, (double) short_side / MIN (w, h));
+  g_autoptr (GdkPixbuf) raw = gdk_pixbuf_new_from_file_at_scale (
+    path, MAX (1, (int) lround (w * scale)), MAX (1, (int) lround (h * scale)),
+    FALSE, error);
+  if (!raw)
+    return NULL;
+  g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_apply_embedded_orientation (raw);
+  int pw = gdk_pixbuf_get_width (pixbuf), ph = gdk_pixbuf_get_height (pixbuf);
+  int channels = gdk_pixbuf_get_n_channels (pixbuf);
+  int stride = gdk_pixbuf_get_rowstride (pixbuf);
+  if (gdk_pixbuf_get_bits_per_sample (pixbuf) != 8 || channels < 3)
+    return ns_cli_image_load (path, FALSE, error);
+  NsImage *img = ns_image_new (pw, ph, 3, error);
+  if (!img)
+    return NULL;
+  const guchar *pixels = gdk_pixbuf_read_pixels (pixbuf);
+  for (int y = 0; y < ph; y++)
+    for (int x = 0; x < pw; x++)
+      for (int c = 0; c < 3; c++)
+        img->data[((size_t) y * pw + x) * 3 + c] =
+          pixels[(size_t) y * stride + (size_t) x * channels + c] / 255.0f;
+  return img;
+}
+
 /* Every image of dir, in name order (so a seed means the same run). */
 static GPtrArray *
-load_photos (const char *dir_path, GError **error)
+load_photos (const char *dir_path, int short_side, GError **error)
 {
   g_autoptr (GDir) dir = g_dir_open (dir_path, 0, error);
   if (!dir)
@@ -94,7 +127,7 @@ load_photos (const char *dir_path, GError **error)
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree gchar *path = g_build_filename (dir_path, names->pdata[i], NULL);
-      NsImage *img = ns_cli_image_load (path, FALSE, error);
+      NsImage *img = load_photo_scaled (path, short_side, error);
       if (!img)
         return NULL;
       g_ptr_array_add (photos, img);
@@ -277,7 +310,7 @@ ns_cli_train (int argc, char **argv)
           g_ptr_array_add (names, g_steal_pointer (&base));
         }
     }
-  g_autoptr (GPtrArray) photos = load_photos (a.photos_dir, &error);
+  g_autoptr (GPtrArray) photos = load_photos (a.photos_dir, MAX (a.photo_size, 16), &error);
   if (!photos)
     return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
 
