@@ -246,10 +246,19 @@ ns_cli_train (int argc, char **argv)
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("- train a generator of preset styles");
   g_option_context_add_main_entries (context, entries, NULL);
-  g_option_context_set_description (context,
+  g_autofree gchar *description = g_strdup_printf (
+    "Defaults: --steps %d --batch %d --crop %d --photo-size %d --style-size %d\n"
+    "  --channels %d --res-blocks %d --out-kernel %d --lr %g --lr-disc %g\n"
+    "  --lambda-adv %g --lambda-content %g --lambda-style %g --lambda-tv %g\n"
+    "  --validation %g --validate-every %d --checkpoint-every %d --seed %" G_GUINT64_FORMAT "\n\n"
     "Example: neural-style train --photos photos/ --style monet.jpg --name monet -o monet.nsw\n"
     "Ctrl-C stops after the current step (and writes --checkpoint).\n"
-    "Exit status: 0 success, 1 runtime error or cancelled, 2 usage error.");
+    "Exit status: 0 success, 1 runtime error or cancelled, 2 usage error.",
+    p.steps, p.batch, p.crop, p.photo_size, p.style_size, p.base_channels,
+    p.res_blocks, p.out_kernel, p.lr, p.lr_disc, p.lambda_adv, p.lambda_content,
+    p.lambda_style, p.lambda_tv, p.validation_fraction, p.validate_every,
+    p.checkpoint_every, p.seed);
+  g_option_context_set_description (context, description);
   g_autoptr (GError) error = NULL;
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
