@@ -9,7 +9,8 @@
  * PatchGAN (one discriminator per trained style, updated from random crops
  * of the style image, throttled while it wins too easily).
  *
- * Photos are random crops with random horizontal flips; a fixed part of them
+ * Adam's learning rates hold for the first half of the steps, then fall
+ * linearly to a tenth.  Photos are random crops with random horizontal flips; a fixed part of them
  * (chosen from the seed) is held out and scored every validate_every steps.
  * Everything random comes from the seed, so two runs with the same inputs
  * give the same weights; a checkpoint holds the whole state (weights, Adam

@@ -508,6 +508,18 @@ adam_update (float *x, const float *g, float *m, float *v, size_t n,
     }
 }
 
+/* The learning rate holds for the first half of the run, then falls
+ * linearly to a tenth at the last step (as CycleGAN's schedule, but not to
+ * 0, so a run extended with --resume still moves). */
+static float
+lr_factor (int t, int steps)
+{
+  double half = steps / 2.0;
+  if (t <= half)
+    return 1.0f;
+  return (float) (1.0 - 0.9 * MIN (1.0, (t - half) / half));
+}
+
 static gboolean
 train_step (Trainer *tr, Terms *terms, GError **error)
 {
@@ -553,7 +565,8 @@ train_step (Trainer *tr, Terms *terms, GError **error)
           ns_discriminator_backward (d, NULL, tr->dlogits);
           adam_update (ns_discriminator_params (d), ns_discriminator_grads (d),
                        ns_discriminator_adam_m (d), ns_discriminator_adam_v (d),
-                       ns_discriminator_n_params (d), NULL, p->lr_disc, t);
+                       ns_discriminator_n_params (d), NULL,
+                       p->lr_disc * lr_factor (t, p->steps), t);
           terms->disc = real + fake;
           ns_gan_throttle_record (&tr->throttle[s], real + fake);
         }
@@ -581,7 +594,7 @@ train_step (Trainer *tr, Terms *terms, GError **error)
   ns_generator_backward (g, NULL, tr->dy);
   adam_update (ns_generator_params (g), ns_generator_grads (g),
                ns_generator_adam_m (g), ns_generator_adam_v (g), np, tr->mask,
-               p->lr, t);
+               p->lr * lr_factor (t, p->steps), t);
   tr->step++;
   return TRUE;
 }
