@@ -19,7 +19,8 @@
  * order of ns_arch_tensors; the gradients and the two Adam moments are
  * parallel blocks of the same layout.  Activations (and their gradients
  * when training) live in one arena planned for an input size and reused
- * while the size stays; one im2col workspace serves every layer. */
+ * while the size stays; one im2col workspace serves every layer.  The plan
+ * is state: one thread at a time per NsGenerator. */
 #pragma once
 #include <glib.h>
 #include <stddef.h>
@@ -53,8 +54,9 @@ NsGenerator *ns_generator_new  (const NsGeneratorConfig *cfg, guint64 seed,
 NsGenerator *ns_generator_new_from_weights (const NsWeights *w, GError **error);
 void         ns_generator_free (NsGenerator *g);
 
-/* Writes every tensor, the architecture keys and nothing else into w, which
- * must be an "ns-generator-1" NsWeights holding the config's styles. */
+/* Writes every tensor, the architecture keys and (when set) the noise
+ * amplitude into w, an "ns-generator-1" NsWeights holding the config's
+ * styles. */
 void         ns_generator_to_weights (const NsGenerator *g, NsWeights *w);
 
 const NsGeneratorConfig *ns_generator_config (const NsGenerator *g);
