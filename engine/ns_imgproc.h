@@ -47,4 +47,49 @@ void ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[
 void ns_rgb_to_ycc (float *planes, size_t n);
 void ns_ycc_to_rgb (float *planes, size_t n);
 
+/* ---- resample.c ---------------------------------------------------------- */
+
+/* Mirror index i into [0, n) (any i, any n >= 1). */
+static inline int
+ns_reflect_index (int i, int n)
+{
+  if (n == 1)
+    return 0;
+  int period = 2 * (n - 1);
+  i %= period;
+  if (i < 0)
+    i += period;
+  return i < n ? i : period - i;
+}
+
+/* Separable Keys-cubic resampling of c planes (sh x sw -> dh x dw); the
+ * kernel widens when shrinking, so downscaling is antialiased. */
+void ns_resize (const float *src, int c, int sh, int sw,
+                float *dst, int dh, int dw);
+/* Gaussian blur of c planes with mirrored borders, and its exact adjoint
+ * (the backward pass: dsrc += B^T ddst), both through tmp (h * w floats). */
+void ns_blur_forward  (float *dst, const float *src, int c, int h, int w,
+                       float sigma, float *tmp);
+void ns_blur_backward (float *dsrc, const float *ddst, int c, int h, int w,
+                       float sigma, float *tmp);
+/* 2x2 box downsampling to (MAX(1, h/2), MAX(1, w/2)); a dimension of 1
+ * stays 1, an odd last row/column is dropped.  Backward adds. */
+void ns_down2_forward  (float *dst, const float *src, int c, int h, int w);
+void ns_down2_backward (float *dsrc, const float *ddst, int c, int h, int w);
+/* Box mean over a (2r+1)^2 window clipped to the image, of one plane. */
+void ns_box_mean (float *dst, const float *src, int h, int w, int r, float *tmp);
+
+/* Brings a result computed at low resolution to full resolution with the
+ * full-resolution photo as guide: per channel, the low-resolution result is
+ * explained by a local affine function of the guide (a guided filter,
+ * He et al. 2010) plus a residual; the coefficients and the residual are
+ * upsampled, and the affine part is applied to the sharp guide.  Edges and
+ * fine detail come from the photo, colours and painted texture from the
+ * result.  hi holds the full-resolution guide on entry and the result on
+ * return.  FALSE (NS_ERROR_NO_MEMORY / NS_ERROR_CANCELLED) leaves hi
+ * partly written. */
+gboolean ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
+                             const NsPlanes *result_lo, int radius, float eps,
+                             const volatile gint *cancel, GError **error);
+
 G_END_DECLS

@@ -1,12 +1,44 @@
-/* ns_stylize: the optimisation path (any style image).
- * This first version only matches the photo's colour distribution to the
- * style's; the optimisation of patch statistics follows. */
+/* ns_stylize with a style image: the optimisation path.
+ *
+ * 1. The photo's colours are moved onto the style's (linear Monge-Kantorovich
+ *    map), or with preserve_colors the style's onto the photo's.
+ * 2. At the working size (p->size on the long side) and coarse to fine over
+ *    an image pyramid of stages, the image is optimised (Adam or L-BFGS) on
+ *      alpha * W_CONTENT * L_content + beta * W_STYLE * L_style + W_TV * L_tv
+ *    starting from the colour-matched photo (see docs/optimisation.md).
+ * 3. The result is brought back to the input's size by guided upsampling,
+ *    which takes edges and fine detail from the full-size photo. */
 #include "ns_stylize.h"
 #include "ns_error.h"
 #include "ns_imgproc.h"
+#include "ns_loss.h"
+#include "ns_optim.h"
+#include <math.h>
 #include <string.h>
 
-#define NS_DEFAULT_SIZE 512
+#define NS_DEFAULT_SIZE        512
+#define NS_DEFAULT_ITERATIONS  100   /* steps per pyramid stage */
+#define MAX_STAGES             3
+#define MIN_STAGE_SIDE         64    /* a coarser stage is not worth it */
+#define MAX_SCALES             4     /* scales of the style loss per stage */
+
+/* Internal weights: make alpha = beta = 1 a balanced default. */
+#define W_CONTENT   1.0
+#define W_STYLE     1.0
+#define W_TV        0.02
+#define CONTENT_SIGMA 1.5f          /* px at the stage's size */
+
+#define SWD_PATCH        7
+#define SWD_PROJECTIONS  32
+#define SWD_MAX_SAMPLES  (1 << 15)
+#define GRAM_PATCH       5
+#define ADAM_LR          0.02f
+#define LBFGS_HISTORY    8
+#define LBFGS_BLOCK      10          /* steps with the same projections */
+
+/* guided upsampling: window radius (working px) and regulariser */
+#define GUIDE_RADIUS 2
+#define GUIDE_EPS    1e-3f
 
 void
 ns_params_init (NsParams *p)
@@ -20,10 +52,11 @@ ns_params_init (NsParams *p)
 gboolean
 ns_params_validate (const NsParams *p, GError **error)
 {
-  if (!(p->alpha >= 0) || !(p->beta >= 0) || (p->alpha == 0 && p->beta == 0))
+  if (!(p->alpha >= 0) || !(p->beta >= 0) || (p->alpha == 0 && p->beta == 0)
+      || !isfinite (p->alpha) || !isfinite (p->beta))
     {
       g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "alpha and beta must be >= 0 and not both 0 (got %g, %g)",
+                   "alpha and beta must be finite, >= 0 and not both 0 (got %g, %g)",
                    p->alpha, p->beta);
       return FALSE;
     }
@@ -79,6 +112,261 @@ cancelled (const volatile gint *cancel, GError **error)
   return FALSE;
 }
 
+static gboolean
+out_of_memory (GError **error)
+{
+  g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
+               "Out of memory while stylizing");
+  return FALSE;
+}
+
+/* (h, w) scaled so the long side is `side` (never 0) */
+static void
+fit_long_side (int h, int w, int side, int *oh, int *ow)
+{
+  double s = (double) side / MAX (h, w);
+  *oh = MAX (1, (int) lround (h * s));
+  *ow = MAX (1, (int) lround (w * s));
+}
+
+static NsPlanes *
+resized (const NsPlanes *src, int h, int w, GError **error)
+{
+  NsPlanes *dst = ns_planes_new (src->c, h, w, error);
+  if (dst)
+    ns_resize (src->data, src->c, src->h, src->w, dst->data, h, w);
+  return dst;
+}
+
+/* Everything the objective needs at one stage of the pyramid. */
+typedef struct
+{
+  const NsParams *p;
+  int       h, w, n_scales;
+  int       lh[MAX_SCALES], lw[MAX_SCALES];
+  float    *level[MAX_SCALES];       /* x downsampled; level[0] unused */
+  float    *dlevel[MAX_SCALES];      /* their gradients */
+  NsPlanes *style[MAX_SCALES];       /* the style at each scale */
+  float    *gram[MAX_SCALES];        /* Gram targets (gram loss only) */
+  float    *content_target;
+  NsRng     rng, rng_block;          /* rng_block: fixed draws for L-BFGS */
+  gboolean  fixed_draws;
+  NsLossWork work;
+  double    l_content, l_style, l_tv;
+} Stage;
+
+static void
+stage_clear (Stage *st)
+{
+  for (int s = 0; s < MAX_SCALES; s++)
+    {
+      g_free (st->level[s]);
+      g_free (st->dlevel[s]);
+      ns_planes_free (st->style[s]);
+      g_free (st->gram[s]);
+    }
+  g_free (st->content_target);
+  ns_loss_work_clear (&st->work);
+  memset (st, 0, sizeof *st);
+}
+
+/* Scales of the style loss: halve while both sides keep two patches. */
+static int
+count_scales (int h, int w, int patch)
+{
+  int n = 1;
+  while (n < MAX_SCALES && MIN (h, w) / 2 >= 2 * patch)
+    {
+      h /= 2;
+      w /= 2;
+      n++;
+    }
+  return n;
+}
+
+static gboolean
+stage_init (Stage *st, const NsParams *p, const NsPlanes *content,
+            const NsPlanes *style_full, NsRng *rng, GError **error)
+{
+  memset (st, 0, sizeof *st);
+  st->p = p;
+  st->h = content->h;
+  st->w = content->w;
+  st->rng = *rng;
+  gboolean gram = p->style_loss == NS_STYLE_LOSS_GRAM;
+  int patch = gram ? GRAM_PATCH : SWD_PATCH;
+  st->n_scales = count_scales (st->h, st->w, patch);
+
+  /* the style at the stage's scale: the same long side */
+  int sh, sw;
+  fit_long_side (style_full->h, style_full->w, MAX (st->h, st->w), &sh, &sw);
+  st->style[0] = resized (style_full, sh, sw, error);
+  if (!st->style[0])
+    return FALSE;
+  st->lh[0] = st->h;
+  st->lw[0] = st->w;
+  for (int s = 1; s < st->n_scales; s++)
+    {
+      st->lh[s] = MAX (1, st->lh[s - 1] / 2);
+      st->lw[s] = MAX (1, st->lw[s - 1] / 2);
+      gsize n = (gsize) 3 * st->lh[s] * st->lw[s];
+      st->level[s] = g_try_malloc_n (n, sizeof (float));
+      st->dlevel[s] = g_try_malloc_n (n, sizeof (float));
+      const NsPlanes *prev = st->style[s - 1];
+      st->style[s] = ns_planes_new (3, MAX (1, prev->h / 2), MAX (1, prev->w / 2), error);
+      if (!st->level[s] || !st->dlevel[s] || !st->style[s])
+        return st->style[s] ? out_of_memory (error) : FALSE;
+      ns_down2_forward (st->style[s]->data, prev->data, 3, prev->h, prev->w);
+    }
+  if (gram)
+    for (int s = 0; s < st->n_scales; s++)
+      {
+        int d = 3 * patch * patch;
+        st->gram[s] = g_try_malloc_n ((gsize) d * d, sizeof (float));
+        if (!st->gram[s]
+            || !ns_gram_target (st->gram[s], st->style[s]->data, 3, st->style[s]->h,
+                                st->style[s]->w, patch, SWD_MAX_SAMPLES, &st->work))
+          return out_of_memory (error);
+      }
+  st->content_target = g_try_malloc_n ((gsize) st->h * st->w, sizeof (float));
+  if (!st->content_target)
+    return out_of_memory (error);
+  ns_content_target (st->content_target, content->data, st->h, st->w,
+                     CONTENT_SIGMA, &st->work);
+  return !st->work.out_of_memory || out_of_memory (error);
+}
+
+/* The objective at one stage: value, and its gradient into grad. */
+static double
+objective (const float *x, float *grad, gpointer data)
+{
+  Stage *st = data;
+  const NsParams *p = st->p;
+  gsize n = (gsize) 3 * st->h * st->w;
+  memset (grad, 0, sizeof (float) * n);
+  if (st->fixed_draws)
+    st->rng = st->rng_block;
+
+  double style = 0;
+  if (p->beta > 0)
+    {
+      float scale = (float) (p->beta * W_STYLE / st->n_scales);
+      NsSwdConfig cfg = { SWD_PATCH, SWD_PROJECTIONS, SWD_MAX_SAMPLES };
+      for (int s = 0; s < st->n_scales; s++)
+        {
+          const float *xs = s == 0 ? x : st->level[s];
+          float *gs = s == 0 ? grad : st->dlevel[s];
+          if (s > 0)
+            {
+              ns_down2_forward (st->level[s], s == 1 ? x : st->level[s - 1], 3,
+                                st->lh[s - 1], st->lw[s - 1]);
+              memset (st->dlevel[s], 0, sizeof (float) * 3 * st->lh[s] * st->lw[s]);
+            }
+          const NsPlanes *sty = st->style[s];
+          if (p->style_loss == NS_STYLE_LOSS_GRAM)
+            style += ns_loss_gram (gs, scale, xs, 3, st->lh[s], st->lw[s],
+                                   st->gram[s], GRAM_PATCH, SWD_MAX_SAMPLES,
+                                   &st->rng, &st->work);
+          else
+            style += ns_loss_swd (gs, scale, xs, 3, st->lh[s], st->lw[s],
+                                  sty->data, sty->h, sty->w, &cfg, &st->rng,
+                                  &st->work);
+        }
+      for (int s = st->n_scales - 1; s >= 1; s--)
+        ns_down2_backward (s == 1 ? grad : st->dlevel[s - 1], st->dlevel[s], 3,
+                           st->lh[s - 1], st->lw[s - 1]);
+      style /= st->n_scales;
+    }
+  double content = 0;
+  if (p->alpha > 0)
+    content = ns_loss_content (grad, (float) (p->alpha * W_CONTENT), x, st->h, st->w,
+                               st->content_target, CONTENT_SIGMA, &st->work);
+  double tv = ns_loss_tv (grad, (float) W_TV, x, 3, st->h, st->w);
+  st->l_content = content;
+  st->l_style = style;
+  st->l_tv = tv;
+  return p->alpha * W_CONTENT * content + p->beta * W_STYLE * style + W_TV * tv;
+}
+
+typedef struct
+{
+  NsProgressFunc func;
+  gpointer       data;
+  const volatile gint *cancel;
+  double         done, total;    /* in units of work */
+  char           stage[32];
+} Progress;
+
+static gboolean
+report (Progress *pr, double work, GError **error)
+{
+  pr->done += work;
+  if (pr->func)
+    pr->func (MIN (1.0, pr->done / pr->total), pr->stage, pr->data);
+  return !cancelled (pr->cancel, error);
+}
+
+/* Runs `iterations` steps on x (3 planes at the stage's size). */
+static gboolean
+optimise_stage (Stage *st, float *x, int iterations, Progress *pr,
+                double work_per_step, GError **error)
+{
+  gsize n = (gsize) 3 * st->h * st->w;
+  g_autofree float *grad = g_try_malloc_n (n, sizeof (float));
+  if (!grad)
+    return out_of_memory (error);
+  gboolean ok = TRUE;
+  if (st->p->optimizer == NS_OPTIMIZER_LBFGS)
+    {
+      NsLbfgs lb;
+      if (!ns_lbfgs_init (&lb, n, LBFGS_HISTORY, error))
+        return FALSE;
+      st->fixed_draws = TRUE;
+      for (int it = 0; ok && it < iterations; it++)
+        {
+          /* new projections every block: the objective must stay fixed
+           * while L-BFGS builds its curvature pairs */
+          if (it % LBFGS_BLOCK == 0)
+            {
+              ns_rng_u32 (&st->rng);
+              st->rng_block = st->rng;
+              ns_lbfgs_reset (&lb);
+            }
+          ns_lbfgs_step (&lb, x, grad, 0.0f, 1.0f, objective, st);
+          if (st->work.out_of_memory)
+            ok = out_of_memory (error);
+          else
+            ok = report (pr, work_per_step, error);
+        }
+      ns_lbfgs_clear (&lb);
+      return ok;
+    }
+  NsAdam adam;
+  if (!ns_adam_init (&adam, n, ADAM_LR, error))
+    return FALSE;
+  for (int it = 0; ok && it < iterations; it++)
+    {
+      objective (x, grad, st);
+      if (st->work.out_of_memory)
+        ok = out_of_memory (error);
+      else
+        {
+          ns_adam_step (&adam, x, grad, 0.0f, 1.0f);
+          ok = report (pr, work_per_step, error);
+        }
+    }
+  ns_adam_clear (&adam);
+  return ok;
+}
+
+/* Colour statistics from about a million samples are plenty. */
+static void
+stats (const NsPlanes *img, double mean[3], double cov[9])
+{
+  size_t n = (size_t) img->h * img->w;
+  ns_colour_stats (img->data, n, MAX (1, n >> 20), mean, cov);
+}
+
 gboolean
 ns_stylize (const NsParams *p, NsImage *img, NsProgressFunc progress,
             gpointer progress_data, const volatile gint *cancel, GError **error)
@@ -95,28 +383,118 @@ ns_stylize (const NsParams *p, NsImage *img, NsProgressFunc progress,
   if (!image_is_valid (img, "content", error)
       || !image_is_valid (p->style_image, "style", error))
     return FALSE;
-  if (progress)
-    progress (0.0, "colour", progress_data);
-  if (cancelled (cancel, error))
+
+  Progress pr = { progress, progress_data, cancel, 0, 1, "colour" };
+  if (!report (&pr, 0, error))
     return FALSE;
 
-  g_autoptr (NsPlanes) result = ns_planes_from_image_rgb (img, error);
-  if (!result)
+  /* 1. colours */
+  g_autoptr (NsPlanes) photo = ns_planes_from_image_rgb (img, error);
+  if (!photo)
     return FALSE;
   g_autoptr (NsPlanes) style = ns_planes_from_image_rgb (p->style_image, error);
   if (!style)
     return FALSE;
-  size_t n = (size_t) img->width * img->height;
-  size_t ns = (size_t) style->w * style->h;
-  double mc[3], cc[9], ms[3], cs[9], m[9], off[3];
-  /* statistics from about a million samples are plenty */
-  ns_colour_stats (result->data, n, MAX (1, n >> 20), mc, cc);
-  ns_colour_stats (style->data, ns, MAX (1, ns >> 20), ms, cs);
-  ns_colour_transfer_map (mc, cc, ms, cs, m, off);
-  ns_colour_apply (result->data, n, m, off);
-  if (progress)
-    progress (1.0, "done", progress_data);
-  if (cancelled (cancel, error))
+  size_t n_full = (size_t) img->width * img->height;
+  double mc[3], cc[9], ms[3], cs[9], map[9], off[3];
+  stats (photo, mc, cc);
+  stats (style, ms, cs);
+  /* guide: the full-size photo the result is built on (colour matched
+   * unless the photo's colours are kept) */
+  g_autoptr (NsPlanes) guide = NULL;
+  if (p->preserve_colors)
+    {
+      guide = ns_planes_new (3, photo->h, photo->w, error);
+      if (!guide)
+        return FALSE;
+      memcpy (guide->data, photo->data, sizeof (float) * 3 * n_full);
+      ns_colour_transfer_map (ms, cs, mc, cc, map, off);
+      ns_colour_apply (style->data, (size_t) style->h * style->w, map, off);
+    }
+  else
+    {
+      guide = g_steal_pointer (&photo);
+      ns_colour_transfer_map (mc, cc, ms, cs, map, off);
+      ns_colour_apply (guide->data, n_full, map, off);
+    }
+
+  /* 2. optimisation at the working size, coarse to fine */
+  int side = p->size > 0 ? p->size : NS_DEFAULT_SIZE;
+  side = MIN (side, MAX (img->width, img->height));
+  int wh, ww;
+  fit_long_side (img->height, img->width, side, &wh, &ww);
+  g_autoptr (NsPlanes) content = resized (guide, wh, ww, error);
+  if (!content)
+    return FALSE;
+  int iterations = p->iterations > 0 ? p->iterations : NS_DEFAULT_ITERATIONS;
+  int n_stages = 1;
+  while (n_stages < MAX_STAGES && (side >> n_stages) >= MIN_STAGE_SIDE)
+    n_stages++;
+  /* work units: one step at the working size = 1, a stage 2x coarser 1/4 */
+  pr.total = 0;
+  for (int s = 0; s < n_stages; s++)
+    pr.total += iterations / (double) (1 << (2 * (n_stages - 1 - s)));
+  pr.total += 1;  /* upsampling and writing back */
+
+  NsRng rng;
+  ns_rng_init (&rng, p->seed);
+  g_autoptr (NsPlanes) x = NULL;
+  for (int s = 0; s < n_stages; s++)
+    {
+      int shift = n_stages - 1 - s, sh, sw;
+      fit_long_side (wh, ww, MAX (1, side >> shift), &sh, &sw);
+      g_autoptr (NsPlanes) content_s = resized (content, sh, sw, error);
+      if (!content_s)
+        return FALSE;
+      g_autoptr (NsPlanes) next = x ? resized (x, sh, sw, error)
+                                    : resized (content_s, sh, sw, error);
+      if (!next)
+        return FALSE;
+      g_clear_pointer (&x, ns_planes_free);
+      x = g_steal_pointer (&next);
+      Stage st;
+      g_snprintf (pr.stage, sizeof pr.stage, "pyramid %d/%d", s + 1, n_stages);
+      gboolean ok = stage_init (&st, p, content_s, style, &rng, error)
+                    && optimise_stage (&st, x->data, iterations, &pr,
+                                       1.0 / (1 << (2 * shift)), error);
+      rng = st.rng;
+      g_debug ("stage %d (%dx%d): content %.5g style %.5g tv %.5g",
+               s + 1, sw, sh, st.l_content, st.l_style, st.l_tv);
+      stage_clear (&st);
+      if (!ok)
+        return FALSE;
+    }
+  if (x->h != wh || x->w != ww)
+    {
+      g_autoptr (NsPlanes) last = resized (x, wh, ww, error);
+      if (!last)
+        return FALSE;
+      g_clear_pointer (&x, ns_planes_free);
+      x = g_steal_pointer (&last);
+    }
+
+  /* 3. back to the input's size */
+  g_strlcpy (pr.stage, "upsampling", sizeof pr.stage);
+  if (!report (&pr, 0, error))
+    return FALSE;
+  NsPlanes *result = x;
+  if (wh != img->height || ww != img->width)
+    {
+      if (!ns_guided_upsample (guide, content, x, GUIDE_RADIUS, GUIDE_EPS,
+                               cancel, error))
+        return FALSE;
+      result = guide;
+    }
+  if (p->preserve_colors)
+    {
+      /* the result's luminance, the photo's chroma */
+      ns_rgb_to_ycc (result->data, n_full);
+      ns_rgb_to_ycc (photo->data, n_full);
+      memcpy (result->data + n_full, photo->data + n_full, sizeof (float) * 2 * n_full);
+      ns_ycc_to_rgb (result->data, n_full);
+    }
+  g_strlcpy (pr.stage, "done", sizeof pr.stage);
+  if (!report (&pr, 1, error))
     return FALSE;
   ns_planes_to_image_rgb (result, img);
   return TRUE;

@@ -1,0 +1,81 @@
+/* Losses of the optimisation path.  None needs a pretrained network.
+ *
+ * Every loss takes the image x as c planes of h x w floats and returns its
+ * value; when grad is not NULL it ADDS scale * dL/dx into grad (same layout
+ * as x).  Scratch memory comes from an NsLossWork that is reused across
+ * calls; when an allocation fails the loss returns 0, adds nothing and sets
+ * work->out_of_memory, which the caller turns into NS_ERROR_NO_MEMORY. */
+#pragma once
+#include <glib.h>
+#include <stddef.h>
+#include "ns_rng.h"
+
+G_BEGIN_DECLS
+
+#define NS_LOSS_WORK_SLOTS 8
+
+typedef struct
+{
+  void    *buf[NS_LOSS_WORK_SLOTS];
+  size_t   size[NS_LOSS_WORK_SLOTS];
+  gboolean out_of_memory;
+} NsLossWork;
+
+/* A buffer of at least bytes in slot (grown, never shrunk), or NULL. */
+void *ns_loss_work_get   (NsLossWork *work, int slot, size_t bytes);
+void  ns_loss_work_clear (NsLossWork *work);
+
+/* ---- local patches (loss_swd.c) ----------------------------------------- *
+ * A patch is the k x k x c neighbourhood centred on a pixel, borders
+ * mirrored, flattened channel-major ([c][k][k]).  pos holds (y, x) pairs. */
+int  ns_patches_grid    (int *pos, int h, int w, int stride, int oy, int ox);
+void ns_patches_gather  (float *cols, const float *img, int c, int h, int w,
+                         int k, const int *pos, int n);
+/* adjoint of gather: grad += patches scattered back */
+void ns_patches_scatter (float *grad, const float *dcols, int c, int h, int w,
+                         int k, const int *pos, int n);
+
+/* ---- sliced Wasserstein distance of patch distributions (loss_swd.c) ----- *
+ * Patches of x (on a grid whose stride grows until at most max_samples
+ * patches remain, at a random offset) and of the style (all of them, or
+ * max_samples drawn at random) are projected on `projections` random unit
+ * directions drawn from rng; each projection's sorted values of x are moved
+ * toward the style's at the same quantiles.  L = mean squared difference
+ * over patches and projections (units: squared values).  Works on any
+ * vectors per pixel: raw colours (k > 1) or feature maps (k = 1). */
+typedef struct
+{
+  int patch;          /* k, odd, >= 1 */
+  int projections;    /* random directions per call */
+  int max_samples;    /* patches used per call on each side */
+} NsSwdConfig;
+
+double ns_loss_swd (float *grad, float scale, const float *x, int c, int h, int w,
+                    const float *style, int sh, int sw,
+                    const NsSwdConfig *cfg, NsRng *rng, NsLossWork *work);
+
+/* ---- Gram matrix of patches (loss_gram.c) ------------------------------- *
+ * The seeds' second-order loss: G = P^T P / N over k x k x c patches P (on
+ * a grid of at most max_samples, random offset), L = mean (G - G_style)^2.
+ * ns_gram_target computes G_style ((c k k)^2 floats) once per style. */
+gboolean ns_gram_target (float *gram, const float *style, int c, int h, int w,
+                         int k, int max_samples, NsLossWork *work);
+double   ns_loss_gram   (float *grad, float scale, const float *x, int c, int h, int w,
+                         const float *target, int k, int max_samples,
+                         NsRng *rng, NsLossWork *work);
+
+/* ---- structure (loss_content.c) ----------------------------------------- *
+ * L = mean over pixels of (blur(luma(x)) - target)^2, target = the blurred
+ * luminance of the photo: keeps shapes and edges at the scale of sigma,
+ * leaves colours and finer brush texture free.  x has 3 planes (RGB). */
+void   ns_content_target (float *target, const float *rgb, int h, int w,
+                          float sigma, NsLossWork *work);
+double ns_loss_content   (float *grad, float scale, const float *x, int h, int w,
+                          const float *target, float sigma, NsLossWork *work);
+
+/* ---- total variation (loss_tv.c) ---------------------------------------- *
+ * L = sum of squared differences of horizontal and vertical neighbours,
+ * divided by c * h * w. */
+double ns_loss_tv (float *grad, float scale, const float *x, int c, int h, int w);
+
+G_END_DECLS

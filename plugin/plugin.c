@@ -1,0 +1,410 @@
+/* GIMP 2.10 glue for Neural Style: the PDB procedure, its parameter checks,
+ * float I/O of the selected region through GEGL, one undo step, progress.
+ * The painting itself is ns_stylize () in the engine.
+ *
+ * Cancelling: GIMP 2.10 answers a click on the progress bar's cancel button
+ * by killing the plug-in process (app/plug-in/gimpplugin-progress.c,
+ * gimp_plug_in_progress_cancel_callback -> gimp_plug_in_close (plug_in,
+ * TRUE)) and cleans up open undo groups and shadow buffers itself.  So all
+ * engine work happens before the first write to the image: a cancel at any
+ * point before the final copy leaves the image untouched. */
+#include <math.h>
+#include <string.h>
+
+#include <libgimp/gimp.h>
+#include <libgimp/gimpui.h>
+
+#include "ns_config.h"
+#include "ns_dialog.h"
+#include "ns_error.h"
+#include "ns_image.h"
+#include "ns_stylize.h"
+#include "style_source.h"
+
+#define PLUG_IN_PROC    "plug-in-neural-style"
+#define PLUG_IN_BINARY  "gimp-neural-style"
+#define N_PARAMS        10
+/* Pixels around the selection the engine also sees, so strokes near the
+ * selection's edge have context; only the selection itself is written. */
+#define CONTEXT_MARGIN  32
+#define MAX_ITERATIONS  1000000
+
+static void query (void);
+static void run   (const gchar *name, gint nparams, const GimpParam *param,
+                   gint *nreturn_vals, GimpParam **return_vals);
+
+const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };
+
+MAIN ()
+
+static void
+query (void)
+{
+  static const GimpParamDef args[N_PARAMS] = {
+    { GIMP_PDB_INT32, "run-mode",
+      "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1), "
+      "RUN-WITH-LAST-VALS (2) }" },
+    { GIMP_PDB_IMAGE, "image", "Input image" },
+    { GIMP_PDB_DRAWABLE, "drawable",
+      "Drawable to stylize (RGB or grayscale, any precision; only its "
+      "selected part changes)" },
+    { GIMP_PDB_STRING, "style",
+      "A preset name (NAME.nsw in " NS_WEIGHTS_DIR ") or the path of any "
+      "image file to use as the style" },
+    { GIMP_PDB_FLOAT, "alpha", "Content weight, >= 0 (not both 0)" },
+    { GIMP_PDB_FLOAT, "beta", "Style weight, >= 0 (not both 0)" },
+    { GIMP_PDB_INT32, "refine-iterations",
+      "With a style image: optimiser iterations (0 = default); with a "
+      "preset: refinement steps after the generator (0 = none)" },
+    { GIMP_PDB_INT32, "preserve-colors",
+      "Keep the photo's colours { FALSE (0), TRUE (1) }" },
+    { GIMP_PDB_INT32, "seed", "Random seed: the same seed gives the same result" },
+    { GIMP_PDB_INT32, "new-layer",
+      "0: replace the drawable's pixels; 1: add the result as a new layer "
+      "above it, named after the style { FALSE (0), TRUE (1) }" },
+  };
+
+  gimp_install_procedure (PLUG_IN_PROC,
+                          "Repaint the image in the style of an artwork",
+                          "Paints the selected part of the drawable in the "
+                          "style of a preset or of any style image, with a "
+                          "network and optimiser trained by this project "
+                          "(no pretrained model). Alpha is kept; grayscale "
+                          "stays grayscale; indexed images are refused.",
+                          "GIMP Neural Style contributors",
+                          "GIMP Neural Style contributors",
+                          "2026",
+                          "_Neural Style...",
+                          "RGB*, GRAY*",
+                          GIMP_PLUGIN,
+                          G_N_ELEMENTS (args), 0,
+                          args, NULL);
+  gimp_plugin_menu_register (PLUG_IN_PROC, "<Image>/Filters/Artistic");
+}
+
+/* ---- parameter checks ------------------------------------------------- */
+
+static gboolean
+fail (GError **error, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+fail (GError **error, const gchar *format, ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  if (error)
+    *error = g_error_new_valist (NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
+                                 format, args);
+  va_end (args);
+  return FALSE;
+}
+
+static gboolean
+check_target (gint32 image, gint32 drawable, GError **error)
+{
+  if (!gimp_image_is_valid (image))
+    return fail (error, "image: %d is not a valid image", image);
+  if (!gimp_item_is_valid (drawable) || !gimp_item_is_drawable (drawable))
+    return fail (error, "drawable: %d is not a valid drawable", drawable);
+  if (gimp_item_get_image (drawable) != image)
+    return fail (error, "drawable: %d does not belong to image %d",
+                 drawable, image);
+  if (gimp_drawable_is_indexed (drawable))
+    return fail (error, "drawable: indexed images are not supported; "
+                 "convert to RGB or Grayscale first (Image > Mode)");
+  return TRUE;
+}
+
+static gboolean
+check_values (const NsPlugValues *v, gint32 drawable, GError **error)
+{
+  if (!(v->alpha >= 0.0) || !isfinite (v->alpha))
+    return fail (error, "alpha: must be a finite number >= 0 (got %g)", v->alpha);
+  if (!(v->beta >= 0.0) || !isfinite (v->beta))
+    return fail (error, "beta: must be a finite number >= 0 (got %g)", v->beta);
+  if (v->alpha == 0.0 && v->beta == 0.0)
+    return fail (error, "alpha, beta: must not both be 0");
+  if (v->refine_iterations < 0 || v->refine_iterations > MAX_ITERATIONS)
+    return fail (error, "refine-iterations: must be in [0, %d] (got %d)",
+                 MAX_ITERATIONS, v->refine_iterations);
+  if (v->preserve_colors != 0 && v->preserve_colors != 1)
+    return fail (error, "preserve-colors: must be 0 or 1 (got %d)",
+                 v->preserve_colors);
+  if (v->new_layer != 0 && v->new_layer != 1)
+    return fail (error, "new-layer: must be 0 or 1 (got %d)", v->new_layer);
+  if (v->new_layer && !gimp_item_is_layer (drawable))
+    return fail (error, "new-layer: the drawable is a channel or mask, "
+                 "not a layer; use new-layer 0");
+  return TRUE;
+}
+
+static gboolean
+values_from_params (NsPlugValues *v, gint nparams, const GimpParam *param,
+                    GError **error)
+{
+  const gchar *style = param[3].data.d_string;
+
+  if (nparams != N_PARAMS)
+    return fail (error, "expected %d parameters, got %d", N_PARAMS, nparams);
+  if (!style || !*style)
+    return fail (error, "style: empty; give a preset name or an image file");
+  if (strlen (style) >= sizeof v->style)
+    return fail (error, "style: longer than %d bytes", NS_STYLE_MAX - 1);
+  g_strlcpy (v->style, style, sizeof v->style);
+  v->alpha = param[4].data.d_float;
+  v->beta = param[5].data.d_float;
+  v->refine_iterations = param[6].data.d_int32;
+  v->preserve_colors = param[7].data.d_int32;
+  v->seed = param[8].data.d_int32;
+  v->new_layer = param[9].data.d_int32;
+  return TRUE;
+}
+
+/* ---- progress ---------------------------------------------------------- */
+
+typedef struct
+{
+  double last_fraction;
+  gchar *last_stage;
+} ProgressState;
+
+/* Every update is a round trip to GIMP, so only visible changes are sent. */
+static void
+report_progress (double fraction, const char *stage, gpointer data)
+{
+  ProgressState *state = data;
+
+  if (stage && g_strcmp0 (stage, state->last_stage) != 0)
+    {
+      g_free (state->last_stage);
+      state->last_stage = g_strdup (stage);
+      gimp_progress_set_text_printf ("Neural Style: %s", stage);
+    }
+  if (fraction - state->last_fraction >= 0.01 || fraction >= 1.0)
+    {
+      state->last_fraction = fraction;
+      gimp_progress_update (CLAMP (fraction, 0.0, 1.0));
+    }
+}
+
+/* ---- pixels ------------------------------------------------------------ */
+
+/* Non-linear float, so 8-, 16- and 32-bit drawables all convert exactly
+ * enough and the engine sees the values it expects (ns_image.h). */
+static const Babl *
+drawable_float_format (gint32 drawable, int *channels)
+{
+  gboolean alpha = gimp_drawable_has_alpha (drawable);
+
+  if (gimp_drawable_is_gray (drawable))
+    {
+      *channels = alpha ? 2 : 1;
+      return babl_format (alpha ? "Y'A float" : "Y' float");
+    }
+  *channels = alpha ? 4 : 3;
+  return babl_format (alpha ? "R'G'B'A float" : "R'G'B' float");
+}
+
+/* A copy of drawable as a new layer just above it, named after the style. */
+static gint32
+add_result_layer (gint32 image, gint32 drawable, const gchar *name)
+{
+  gint32 layer = gimp_layer_new_from_drawable (drawable, image);
+  gint   offset_x, offset_y;
+
+  if (layer < 0)
+    return -1;
+  gimp_item_set_name (layer, name);
+  gimp_drawable_offsets (drawable, &offset_x, &offset_y);
+  if (!gimp_image_insert_layer (image, layer, gimp_item_get_parent (drawable),
+                                gimp_image_get_item_position (image, drawable)))
+    return -1;
+  gimp_layer_set_offsets (layer, offset_x, offset_y);
+  return layer;
+}
+
+static GimpPDBStatusType
+stylize_drawable (gint32 image, gint32 drawable, const NsPlugValues *v,
+                  GError **error)
+{
+  NsStyleSource src;
+  NsParams      params;
+  ProgressState progress = { 0.0, NULL };
+  volatile gint cancel = 0;   /* GIMP 2.10 kills us instead; see the top */
+  gint          x, y, width, height;
+  int           channels;
+  const Babl   *format;
+  GeglBuffer   *buffer;
+  NsImage      *img;
+  gint32        target = drawable;
+  gboolean      ok;
+
+  if (!ns_style_source_load (&src, v->style, error))
+    return GIMP_PDB_CALLING_ERROR;
+
+  /* Nothing selected inside this drawable: nothing to do. */
+  if (!gimp_drawable_mask_intersect (drawable, &x, &y, &width, &height))
+    {
+      ns_style_source_clear (&src);
+      return GIMP_PDB_SUCCESS;
+    }
+
+  /* The region the engine sees: the selection plus a margin of context. */
+  gint cx = MAX (0, x - CONTEXT_MARGIN);
+  gint cy = MAX (0, y - CONTEXT_MARGIN);
+  gint cw = MIN (gimp_drawable_width (drawable), x + width + CONTEXT_MARGIN) - cx;
+  gint ch = MIN (gimp_drawable_height (drawable), y + height + CONTEXT_MARGIN) - cy;
+
+  format = drawable_float_format (drawable, &channels);
+  img = ns_image_new (cw, ch, channels, error);
+  if (!img)
+    {
+      ns_style_source_clear (&src);
+      return GIMP_PDB_EXECUTION_ERROR;
+    }
+
+  gimp_progress_init ("Neural Style");
+  buffer = gimp_drawable_get_buffer (drawable);
+  gegl_buffer_get (buffer, GEGL_RECTANGLE (cx, cy, cw, ch), 1.0, format,
+                   img->data, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  g_object_unref (buffer);
+
+  ns_params_init (&params);
+  params.preset = src.preset;
+  params.weights_path = src.weights_path;
+  params.style_image = src.image;
+  params.alpha = v->alpha;
+  params.beta = v->beta;
+  params.iterations = v->refine_iterations;
+  params.preserve_colors = v->preserve_colors;
+  params.seed = (guint32) v->seed;
+
+  ok = ns_stylize (&params, img, report_progress, &progress, &cancel, error);
+  g_free (progress.last_stage);
+  if (!ok)
+    {
+      ns_image_free (img);
+      ns_style_source_clear (&src);
+      return g_error_matches (*error, NS_ERROR, NS_ERROR_CANCELLED)
+             ? GIMP_PDB_CANCEL : GIMP_PDB_EXECUTION_ERROR;
+    }
+
+  /* Only now does the image change, in one undo step.  The shadow buffer
+   * plus merge_shadow blends through the selection mask, feathering
+   * included, and leaves pixels outside it as they were. */
+  gimp_image_undo_group_start (image);
+  if (v->new_layer)
+    target = add_result_layer (image, drawable, src.name);
+  if (target >= 0)
+    {
+      const float *inner = img->data
+                           + ((gsize) (y - cy) * cw + (x - cx)) * channels;
+      GeglBuffer  *shadow = gimp_drawable_get_shadow_buffer (target);
+
+      gegl_buffer_set (shadow, GEGL_RECTANGLE (x, y, width, height), 0,
+                       format, inner, (gint) (cw * channels * sizeof (float)));
+      g_object_unref (shadow);   /* flushes the tiles to GIMP */
+      gimp_drawable_merge_shadow (target, TRUE);
+      gimp_drawable_update (target, x, y, width, height);
+    }
+  gimp_image_undo_group_end (image);
+  gimp_progress_update (1.0);
+
+  ns_image_free (img);
+  ns_style_source_clear (&src);
+  if (target < 0)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_IO,
+                   "could not add the result layer");
+      return GIMP_PDB_EXECUTION_ERROR;
+    }
+  return GIMP_PDB_SUCCESS;
+}
+
+/* ---- run --------------------------------------------------------------- */
+
+static GimpPDBStatusType
+neural_style_run (gint nparams, const GimpParam *param, GError **error)
+{
+  NsPlugValues      values;
+  GimpRunMode       run_mode;
+  gint32            image, drawable;
+  GimpPDBStatusType status;
+
+  if (nparams < 3)
+    {
+      fail (error, "expected %d parameters, got %d", N_PARAMS, nparams);
+      return GIMP_PDB_CALLING_ERROR;
+    }
+  run_mode = param[0].data.d_int32;
+  image = param[1].data.d_image;
+  drawable = param[2].data.d_drawable;
+
+  if (!check_target (image, drawable, error))
+    return GIMP_PDB_CALLING_ERROR;
+
+  ns_plug_values_init (&values);
+  switch (run_mode)
+    {
+    case GIMP_RUN_INTERACTIVE:
+      gimp_get_data (PLUG_IN_PROC, &values);
+      values.style[NS_STYLE_MAX - 1] = '\0';
+      gimp_ui_init (PLUG_IN_BINARY, FALSE);
+      if (!ns_dialog_run (&values))
+        return GIMP_PDB_CANCEL;
+      break;
+    case GIMP_RUN_NONINTERACTIVE:
+      if (!values_from_params (&values, nparams, param, error))
+        return GIMP_PDB_CALLING_ERROR;
+      break;
+    case GIMP_RUN_WITH_LAST_VALS:
+      gimp_get_data (PLUG_IN_PROC, &values);
+      values.style[NS_STYLE_MAX - 1] = '\0';
+      break;
+    default:
+      fail (error, "run-mode: %d is not 0, 1 or 2", run_mode);
+      return GIMP_PDB_CALLING_ERROR;
+    }
+
+  if (!check_values (&values, drawable, error))
+    return GIMP_PDB_CALLING_ERROR;
+
+  status = stylize_drawable (image, drawable, &values, error);
+  if (status != GIMP_PDB_SUCCESS)
+    return status;
+
+  if (run_mode != GIMP_RUN_NONINTERACTIVE)
+    gimp_displays_flush ();
+  if (run_mode == GIMP_RUN_INTERACTIVE)
+    gimp_set_data (PLUG_IN_PROC, &values, sizeof values);
+  return GIMP_PDB_SUCCESS;
+}
+
+static void
+run (const gchar *name, gint nparams, const GimpParam *param,
+     gint *nreturn_vals, GimpParam **return_vals)
+{
+  static GimpParam values[2];
+  static gchar    *message;   /* must outlive run (): GIMP reads it after */
+  GError          *error = NULL;
+  GimpPDBStatusType status;
+
+  gegl_init (NULL, NULL);
+  status = neural_style_run (nparams, param, &error);
+
+  *nreturn_vals = 1;
+  *return_vals = values;
+  values[0].type = GIMP_PDB_STATUS;
+  values[0].data.d_status = status;
+  if (status != GIMP_PDB_SUCCESS && error)
+    {
+      /* GIMP shows this string for a failed call (interactive or not). */
+      g_free (message);
+      message = g_strdup (error->message);
+      *nreturn_vals = 2;
+      values[1].type = GIMP_PDB_STRING;
+      values[1].data.d_string = message;
+    }
+  g_clear_error (&error);
+}
