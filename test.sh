@@ -1,0 +1,29 @@
+#!/bin/bash
+# The same set-up as run.sh, then every test suite; a second build under
+# AddressSanitizer + UndefinedBehaviorSanitizer runs the engine and format
+# suites.  Exits non-zero on any failure.
+set -euo pipefail
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+start=$(date +%s)
+tools/setup.sh
+
+status=0
+echo "== meson test (release build)"
+meson test -C build --print-errorlogs --num-processes 2 || status=1
+
+echo "== meson test (AddressSanitizer + UBSan: engine, format, fuzz)"
+if [ -f build-asan/build.ninja ]; then
+  meson setup --reconfigure build-asan >/dev/null
+else
+  meson setup build-asan -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dplugin=disabled -Dcli=disabled >/dev/null
+fi
+ninja -C build-asan
+ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --print-errorlogs --num-processes 2 \
+    --suite engine --suite format --suite fuzz || status=1
+
+echo "test.sh: $([ $status -eq 0 ] && echo PASSED || echo FAILED) in $(( $(date +%s) - start )) s"
+exit $status

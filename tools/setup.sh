@@ -1,0 +1,40 @@
+#!/bin/bash
+# Shared set-up for run.sh and test.sh: install what is missing, configure an
+# optimised portable release in build/, build, install the CLI, the weights,
+# the plug-in and the Script-Fu script.  Safe to run again.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+
+packages=(build-essential meson ninja-build pkg-config libglib2.0-dev
+  libopenblas-dev libgdk-pixbuf-2.0-dev libgimp2.0-dev libgtk2.0-dev
+  libgegl-dev gimp xvfb xdotool imagemagick python3-numpy python3-pil bc
+  clang libclang-rt-14-dev ukui-wallpapers)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Where the plug-in and script go: the user's GIMP 2.10 folder.
+gimpdir=${GIMP2_DIRECTORY:-$HOME/.config/GIMP/2.10}
+prefix=/usr/local
+[ "$(id -u)" -eq 0 ] || prefix=$HOME/.local
+
+# GIMP complains in batch mode when its writable data folders are missing.
+mkdir -p "$gimpdir"/{brushes,dynamics,gradients,palettes,patterns,plug-ins,scripts,tool-presets,templates}
+
+if [ -f build/build.ninja ]; then
+  meson setup --reconfigure build --prefix="$prefix" -Dgimpdir="$gimpdir" -Dbuildtype=release >/dev/null
+else
+  meson setup build --prefix="$prefix" -Dgimpdir="$gimpdir" -Dbuildtype=release >/dev/null
+fi
+ninja -C build
+meson install -C build --quiet
+echo "setup: installed neural-style to $prefix/bin and the plug-in to $gimpdir/plug-ins/gimp-neural-style"
