@@ -228,7 +228,16 @@ ns_loss_swd (float *grad, float scale, const float *x, int c, int h, int w,
         pos[2 * i + 1] = ns_rng_below (rng, sw);
       }
   project (sproj, cols, style, c, sh, sw, k, pos, ns, dirs, m);
+  /* stratified: one patch at a random place in each stride x stride cell,
+   * so no pixel is covered more often than its neighbours on average and
+   * the gradient carries no grid of period `stride` */
   ns_patches_grid (pos, h, w, stride, oy, ox);
+  if (stride > 1)
+    for (int i = 0; i < n; i++)
+      {
+        pos[2 * i] = MIN (h - 1, pos[2 * i] + (int) ns_rng_below (rng, stride));
+        pos[2 * i + 1] = MIN (w - 1, pos[2 * i + 1] + (int) ns_rng_below (rng, stride));
+      }
   project (proj, cols, x, c, h, w, k, pos, n, dirs, m);
 
   /* per direction: sort both sides, pair equal quantiles; proj becomes

@@ -76,6 +76,12 @@ void ns_blur_backward (float *dsrc, const float *ddst, int c, int h, int w,
  * stays 1, an odd last row/column is dropped.  Backward adds. */
 void ns_down2_forward  (float *dst, const float *src, int c, int h, int w);
 void ns_down2_backward (float *dsrc, const float *ddst, int c, int h, int w);
+/* 2x downsampling to (MAX(1, h/2), MAX(1, w/2)) with the binomial filter
+ * [1 3 3 1] / 8 per axis, mirrored borders.  Unlike the 2x2 box, its
+ * adjoint (backward, adds) spreads a gradient smoothly over 4x4 pixels, so
+ * optimising through it leaves no 2x2 block pattern. */
+void ns_down2_smooth_forward  (float *dst, const float *src, int c, int h, int w);
+void ns_down2_smooth_backward (float *dsrc, const float *ddst, int c, int h, int w);
 /* Box mean over a (2r+1)^2 window clipped to the image, of one plane. */
 void ns_box_mean (float *dst, const float *src, int h, int w, int r, float *tmp);
 

@@ -216,6 +216,66 @@ ns_down2_backward (float *dsrc, const float *ddst, int c, int h, int w)
         }
 }
 
+static const float binomial4[4] = { 0.125f, 0.375f, 0.375f, 0.125f };
+
+/* Output index o of an axis of n (>= 2) samples reads 2o-1 .. 2o+2. */
+void
+ns_down2_smooth_forward (float *dst, const float *src, int c, int h, int w)
+{
+  int oh = MAX (1, h / 2), ow = MAX (1, w / 2);
+  for (int ch = 0; ch < c; ch++)
+    {
+      const float *s = src + (gsize) ch * h * w;
+      float *d = dst + (gsize) ch * oh * ow;
+      for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++)
+          {
+            float acc = 0;
+            for (int ty = 0; ty < 4; ty++)
+              {
+                float wy = h > 1 ? binomial4[ty] : (ty == 1 ? 1.0f : 0.0f);
+                if (wy == 0.0f)
+                  continue;
+                const float *row = s + (gsize) ns_reflect_index (2 * y - 1 + ty, h) * w;
+                for (int tx = 0; tx < 4; tx++)
+                  {
+                    float wx = w > 1 ? binomial4[tx] : (tx == 1 ? 1.0f : 0.0f);
+                    acc += wy * wx * row[ns_reflect_index (2 * x - 1 + tx, w)];
+                  }
+              }
+            d[(gsize) y * ow + x] = acc;
+          }
+    }
+}
+
+void
+ns_down2_smooth_backward (float *dsrc, const float *ddst, int c, int h, int w)
+{
+  int oh = MAX (1, h / 2), ow = MAX (1, w / 2);
+  for (int ch = 0; ch < c; ch++)
+    {
+      float *s = dsrc + (gsize) ch * h * w;
+      const float *d = ddst + (gsize) ch * oh * ow;
+      for (int y = 0; y < oh; y++)
+        for (int x = 0; x < ow; x++)
+          {
+            float g = d[(gsize) y * ow + x];
+            for (int ty = 0; ty < 4; ty++)
+              {
+                float wy = h > 1 ? binomial4[ty] : (ty == 1 ? 1.0f : 0.0f);
+                if (wy == 0.0f)
+                  continue;
+                float *row = s + (gsize) ns_reflect_index (2 * y - 1 + ty, h) * w;
+                for (int tx = 0; tx < 4; tx++)
+                  {
+                    float wx = w > 1 ? binomial4[tx] : (tx == 1 ? 1.0f : 0.0f);
+                    row[ns_reflect_index (2 * x - 1 + tx, w)] += wy * wx * g;
+                  }
+              }
+          }
+    }
+}
+
 void
 ns_box_mean (float *dst, const float *src, int h, int w, int r, float *tmp)
 {

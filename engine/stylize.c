@@ -22,17 +22,26 @@
 #define MIN_STAGE_SIDE         64    /* a coarser stage is not worth it */
 #define MAX_SCALES             4     /* scales of the style loss per stage */
 
-/* Internal weights: make alpha = beta = 1 a balanced default. */
-#define W_CONTENT   1.0
+/* Internal weights, so that alpha = beta = 1 is a balanced default: the
+ * content loss is a mean squared luminance difference (~1e-3 once the
+ * style has acted), the style losses are mean squared projected-patch
+ * differences of a similar size. */
+#define W_CONTENT   0.1
 #define W_STYLE     1.0
-#define W_TV        0.02
+/* TV only damps single-pixel noise: stronger, it erases the brush texture */
+#define W_TV        0.001
 #define CONTENT_SIGMA 1.5f          /* px at the stage's size */
 
 #define SWD_PATCH        7
-#define SWD_PROJECTIONS  32
+#define SWD_PROJECTIONS  64
 #define SWD_MAX_SAMPLES  (1 << 15)
+/* single-pixel SWD (the palette), relative weight and directions */
+#define W_PALETTE            1.0
+#define PALETTE_PROJECTIONS  16
 #define GRAM_PATCH       5
 #define ADAM_LR          0.02f
+/* Adam's step decays (cosine) to this fraction within each stage */
+#define ADAM_LR_FINAL    0.05
 #define LBFGS_HISTORY    8
 #define LBFGS_BLOCK      10          /* steps with the same projections */
 
@@ -216,7 +225,7 @@ stage_init (Stage *st, const NsParams *p, const NsPlanes *content,
       st->style[s] = ns_planes_new (3, MAX (1, prev->h / 2), MAX (1, prev->w / 2), error);
       if (!st->level[s] || !st->dlevel[s] || !st->style[s])
         return st->style[s] ? out_of_memory (error) : FALSE;
-      ns_down2_forward (st->style[s]->data, prev->data, 3, prev->h, prev->w);
+      ns_down2_smooth_forward (st->style[s]->data, prev->data, 3, prev->h, prev->w);
     }
   if (gram)
     for (int s = 0; s < st->n_scales; s++)
@@ -252,13 +261,14 @@ objective (const float *x, float *grad, gpointer data)
     {
       float scale = (float) (p->beta * W_STYLE / st->n_scales);
       NsSwdConfig cfg = { SWD_PATCH, SWD_PROJECTIONS, SWD_MAX_SAMPLES };
+      NsSwdConfig palette_cfg = { 1, PALETTE_PROJECTIONS, SWD_MAX_SAMPLES };
       for (int s = 0; s < st->n_scales; s++)
         {
           const float *xs = s == 0 ? x : st->level[s];
           float *gs = s == 0 ? grad : st->dlevel[s];
           if (s > 0)
             {
-              ns_down2_forward (st->level[s], s == 1 ? x : st->level[s - 1], 3,
+              ns_down2_smooth_forward (st->level[s], s == 1 ? x : st->level[s - 1], 3,
                                 st->lh[s - 1], st->lw[s - 1]);
               memset (st->dlevel[s], 0, sizeof (float) * 3 * st->lh[s] * st->lw[s]);
             }
@@ -268,12 +278,19 @@ objective (const float *x, float *grad, gpointer data)
                                    st->gram[s], GRAM_PATCH, SWD_MAX_SAMPLES,
                                    &st->rng, &st->work);
           else
-            style += ns_loss_swd (gs, scale, xs, 3, st->lh[s], st->lw[s],
-                                  sty->data, sty->h, sty->w, &cfg, &st->rng,
-                                  &st->work);
+            {
+              style += ns_loss_swd (gs, scale, xs, 3, st->lh[s], st->lw[s],
+                                    sty->data, sty->h, sty->w, &cfg, &st->rng,
+                                    &st->work);
+              /* single pixels: the palette itself, which random directions
+               * in the patch space leave loose (off-palette confetti) */
+              style += W_PALETTE * ns_loss_swd (gs, (float) (scale * W_PALETTE), xs, 3,
+                                                st->lh[s], st->lw[s], sty->data, sty->h,
+                                                sty->w, &palette_cfg, &st->rng, &st->work);
+            }
         }
       for (int s = st->n_scales - 1; s >= 1; s--)
-        ns_down2_backward (s == 1 ? grad : st->dlevel[s - 1], st->dlevel[s], 3,
+        ns_down2_smooth_backward (s == 1 ? grad : st->dlevel[s - 1], st->dlevel[s], 3,
                            st->lh[s - 1], st->lw[s - 1]);
       style /= st->n_scales;
     }
@@ -351,6 +368,10 @@ optimise_stage (Stage *st, float *x, int iterations, Progress *pr,
         ok = out_of_memory (error);
       else
         {
+          /* cosine decay: the stochastic projections leave noise of the
+           * order of the step size, so the last steps must be small */
+          double f = 0.5 * (1 + cos (G_PI * it / MAX (1, iterations - 1)));
+          adam.lr = (float) (ADAM_LR * (ADAM_LR_FINAL + (1 - ADAM_LR_FINAL) * f));
           ns_adam_step (&adam, x, grad, 0.0f, 1.0f);
           ok = report (pr, work_per_step, error);
         }
