@@ -1,0 +1,432 @@
+/* Losses of the optimisation path: every gradient against central
+ * differences of a double-precision reference of the same loss, plus the
+ * adjoint of the smooth 2x downsampling the style pyramid goes through. */
+#include "ns_loss.h"
+#include "ns_imgproc.h"
+#include "ns_rng.h"
+#include "gradcheck.h"
+#include <string.h>
+
+static void
+fill_random (float *v, size_t n, guint32 seed)
+{
+  NsRng rng;
+  ns_rng_init (&rng, seed);
+  for (size_t i = 0; i < n; i++)
+    v[i] = ns_rng_uniform (&rng);
+}
+
+static void
+to_double (double *dst, const float *src, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    dst[i] = src[i];
+}
+
+/* ---- the k x k x c patch at (py, px), borders mirrored, [c][k][k] -------- */
+static void
+ref_patch (double *out, const double *img, int c, int h, int w, int k, int py, int px)
+{
+  int r = k / 2;
+  for (int ch = 0; ch < c; ch++)
+    for (int dy = 0; dy < k; dy++)
+      for (int dx = 0; dx < k; dx++)
+        *out++ = img[((size_t) ch * h + ns_reflect_index (py + dy - r, h)) * w
+                     + ns_reflect_index (px + dx - r, w)];
+}
+
+/* ---- SWD ------------------------------------------------------------------ */
+
+typedef struct
+{
+  double *x;                 /* the variable */
+  const double *style;
+  int c, h, w, sh, sw;
+  int k, m;
+  const float *dirs;         /* [d][m], exactly the loss's directions */
+} SwdRef;
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+typedef struct { double v; int i; } Ranked;
+
+static int
+cmp_ranked (const void *a, const void *b)
+{
+  return cmp_double (&((const Ranked *) a)->v, &((const Ranked *) b)->v);
+}
+
+static double
+swd_ref_loss (gpointer data)
+{
+  SwdRef *s = data;
+  int d = s->c * s->k * s->k, n = s->h * s->w, ns = s->sh * s->sw;
+  double *patch = g_new (double, d);
+  double *sv = g_new (double, (size_t) ns * s->m);
+  Ranked *xv = g_new (Ranked, (size_t) n * s->m);
+  for (int i = 0; i < ns; i++)
+    {
+      ref_patch (patch, s->style, s->c, s->sh, s->sw, s->k, i / s->sw, i % s->sw);
+      for (int j = 0; j < s->m; j++)
+        {
+          double acc = 0;
+          for (int t = 0; t < d; t++)
+            acc += patch[t] * s->dirs[t * s->m + j];
+          sv[(size_t) j * ns + i] = acc;
+        }
+    }
+  for (int i = 0; i < n; i++)
+    {
+      ref_patch (patch, s->x, s->c, s->h, s->w, s->k, i / s->w, i % s->w);
+      for (int j = 0; j < s->m; j++)
+        {
+          double acc = 0;
+          for (int t = 0; t < d; t++)
+            acc += patch[t] * s->dirs[t * s->m + j];
+          xv[(size_t) j * n + i] = (Ranked) { acc, i };
+        }
+    }
+  double loss = 0;
+  for (int j = 0; j < s->m; j++)
+    {
+      qsort (sv + (size_t) j * ns, ns, sizeof (double), cmp_double);
+      qsort (xv + (size_t) j * n, n, sizeof (Ranked), cmp_ranked);
+      for (int r = 0; r < n; r++)
+        {
+          int q = (int) (((gint64) 2 * r + 1) * ns / (2 * (gint64) n));
+          double diff = xv[(size_t) j * n + r].v - sv[(size_t) j * ns + q];
+          loss += diff * diff;
+        }
+    }
+  g_free (patch);
+  g_free (sv);
+  g_free (xv);
+  return loss / ((double) n * s->m);
+}
+
+/* The directions ns_loss_swd draws from rng when every patch of both sides
+ * is used (stride 1, offset draws from [0, 1)), normalised as it does. */
+static void
+swd_directions (float *dirs, int d, int m, NsRng rng)
+{
+  ns_rng_below (&rng, 1);
+  ns_rng_below (&rng, 1);
+  for (int i = 0; i < d * m; i++)
+    dirs[i] = ns_rng_normal (&rng);
+  for (int j = 0; j < m; j++)
+    {
+      double norm = 0;
+      for (int i = 0; i < d; i++)
+        norm += (double) dirs[i * m + j] * dirs[i * m + j];
+      float inv = (float) (1.0 / sqrt (MAX (norm, 1e-20)));
+      for (int i = 0; i < d; i++)
+        dirs[i * m + j] *= inv;
+    }
+}
+
+static void
+check_swd (int c, int h, int w, int sh, int sw, int k, int m)
+{
+  size_t len = (size_t) c * h * w, slen = (size_t) c * sh * sw;
+  g_autofree float *x = g_new (float, len);
+  g_autofree float *style = g_new (float, slen);
+  g_autofree float *grad = g_new0 (float, len);
+  fill_random (x, len, 11 + k);
+  fill_random (style, slen, 12 + k);
+  NsRng rng;
+  ns_rng_init (&rng, 5);
+  NsRng before = rng;
+  NsSwdConfig cfg = { k, m, 1 << 20 };
+  NsLossWork work = { 0 };
+  double loss = ns_loss_swd (grad, 1.0f, x, c, h, w, style, sh, sw, &cfg, &rng, &work);
+  g_assert_false (work.out_of_memory);
+
+  int d = c * k * k;
+  g_autofree float *dirs = g_new (float, (size_t) d * m);
+  swd_directions (dirs, d, m, before);
+  g_autofree double *xd = g_new (double, len);
+  g_autofree double *sd = g_new (double, slen);
+  g_autofree double *num = g_new (double, len);
+  to_double (xd, x, len);
+  to_double (sd, style, slen);
+  SwdRef ref = { xd, sd, c, h, w, sh, sw, k, m, dirs };
+  double ref_loss = swd_ref_loss (&ref);
+  g_assert_cmpfloat (fabs (loss - ref_loss), <=, 1e-5 * ref_loss);
+  gc_numeric_grad (num, xd, len, swd_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("swd k=%d %dx%dx%d vs %dx%d: loss %.6g, gradient error %.2e",
+                  k, c, h, w, sh, sw, loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+  ns_loss_work_clear (&work);
+}
+
+static void
+test_swd_gradient (void)
+{
+  check_swd (3, 6, 5, 7, 6, 3, 8);    /* patches, style of another size */
+  check_swd (3, 5, 7, 5, 7, 1, 6);    /* single pixels: the palette term */
+  check_swd (2, 9, 4, 3, 8, 5, 4);    /* patches larger than a side: mirrored */
+}
+
+/* The style against itself: the distance is zero, whatever the draws. */
+static void
+test_swd_zero_on_style (void)
+{
+  int c = 3, h = 12, w = 10;
+  g_autofree float *x = g_new (float, c * h * w);
+  fill_random (x, c * h * w, 3);
+  NsRng rng;
+  ns_rng_init (&rng, 1);
+  NsSwdConfig cfg = { 5, 16, 1 << 20 };
+  NsLossWork work = { 0 };
+  double loss = ns_loss_swd (NULL, 1.0f, x, c, h, w, x, h, w, &cfg, &rng, &work);
+  g_assert_cmpfloat (loss, <, 1e-12);
+  ns_loss_work_clear (&work);
+}
+
+/* ---- Gram ----------------------------------------------------------------- */
+
+typedef struct
+{
+  double *x;
+  const float *target;
+  int c, h, w, k;
+} GramRef;
+
+static double
+gram_ref_loss (gpointer data)
+{
+  GramRef *g = data;
+  int d = g->c * g->k * g->k, n = g->h * g->w;
+  double *patch = g_new (double, d);
+  double *gram = g_new0 (double, (size_t) d * d);
+  for (int i = 0; i < n; i++)
+    {
+      ref_patch (patch, g->x, g->c, g->h, g->w, g->k, i / g->w, i % g->w);
+      for (int a = 0; a < d; a++)
+        for (int b = 0; b < d; b++)
+          gram[a * d + b] += patch[a] * patch[b] / n;
+    }
+  double loss = 0;
+  for (int i = 0; i < d * d; i++)
+    loss += (gram[i] - g->target[i]) * (gram[i] - g->target[i]);
+  g_free (patch);
+  g_free (gram);
+  return loss / ((double) d * d);
+}
+
+static void
+test_gram_gradient (void)
+{
+  int c = 3, h = 6, w = 7, k = 3, d = c * k * k;
+  size_t len = (size_t) c * h * w;
+  g_autofree float *x = g_new (float, len);
+  g_autofree float *style = g_new (float, c * 8 * 5);
+  g_autofree float *target = g_new (float, d * d);
+  g_autofree float *grad = g_new0 (float, len);
+  fill_random (x, len, 21);
+  fill_random (style, c * 8 * 5, 22);
+  NsLossWork work = { 0 };
+  g_assert_true (ns_gram_target (target, style, c, 8, 5, k, 1 << 20, &work));
+  NsRng rng;
+  ns_rng_init (&rng, 2);
+  double loss = ns_loss_gram (grad, 1.0f, x, c, h, w, target, k, 1 << 20, &rng, &work);
+  g_autofree double *xd = g_new (double, len);
+  g_autofree double *num = g_new (double, len);
+  to_double (xd, x, len);
+  GramRef ref = { xd, target, c, h, w, k };
+  g_assert_cmpfloat (fabs (loss - gram_ref_loss (&ref)), <=, 1e-4 * loss);
+  gc_numeric_grad (num, xd, len, gram_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("gram: loss %.6g, gradient error %.2e", loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+  ns_loss_work_clear (&work);
+}
+
+/* ---- structure (blurred luminance) ---------------------------------------- */
+
+typedef struct
+{
+  double *x;
+  const float *target;
+  int h, w;
+  double sigma;
+} ContentRef;
+
+static void
+ref_blur (double *dst, const double *src, int h, int w, double sigma)
+{
+  int r = MIN (32, (int) ceilf (3.0f * (float) sigma));
+  double k[65], sum = 0;
+  for (int t = -r; t <= r; t++)
+    sum += k[t + r] = exp (-(double) (t * t) / (2 * sigma * sigma));
+  double *tmp = g_new (double, (size_t) h * w);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        double acc = 0;
+        for (int t = -r; t <= r; t++)
+          acc += k[t + r] / sum * src[y * w + ns_reflect_index (x + t, w)];
+        tmp[y * w + x] = acc;
+      }
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        double acc = 0;
+        for (int t = -r; t <= r; t++)
+          acc += k[t + r] / sum * tmp[ns_reflect_index (y + t, h) * w + x];
+        dst[y * w + x] = acc;
+      }
+  g_free (tmp);
+}
+
+static double
+content_ref_loss (gpointer data)
+{
+  ContentRef *c = data;
+  size_t n = (size_t) c->h * c->w;
+  double *y = g_new (double, n), *by = g_new (double, n);
+  for (size_t i = 0; i < n; i++)
+    y[i] = 0.299 * c->x[i] + 0.587 * c->x[n + i] + 0.114 * c->x[2 * n + i];
+  ref_blur (by, y, c->h, c->w, c->sigma);
+  double loss = 0;
+  for (size_t i = 0; i < n; i++)
+    loss += (by[i] - c->target[i]) * (by[i] - c->target[i]);
+  g_free (y);
+  g_free (by);
+  return loss / n;
+}
+
+static void
+test_content_gradient (void)
+{
+  int h = 9, w = 11;
+  float sigma = 1.5f;
+  size_t len = (size_t) 3 * h * w;
+  g_autofree float *x = g_new (float, len);
+  g_autofree float *photo = g_new (float, len);
+  g_autofree float *target = g_new (float, (size_t) h * w);
+  g_autofree float *grad = g_new0 (float, len);
+  fill_random (x, len, 31);
+  fill_random (photo, len, 32);
+  NsLossWork work = { 0 };
+  ns_content_target (target, photo, h, w, sigma, &work);
+  double loss = ns_loss_content (grad, 1.0f, x, h, w, target, sigma, &work);
+  g_assert_false (work.out_of_memory);
+  g_autofree double *xd = g_new (double, len);
+  g_autofree double *num = g_new (double, len);
+  to_double (xd, x, len);
+  ContentRef ref = { xd, target, h, w, sigma };
+  g_assert_cmpfloat (fabs (loss - content_ref_loss (&ref)), <=, 1e-4 * loss);
+  gc_numeric_grad (num, xd, len, content_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("content: loss %.6g, gradient error %.2e", loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+
+  /* the photo itself has zero structure loss */
+  double zero = ns_loss_content (NULL, 1.0f, photo, h, w, target, sigma, &work);
+  g_assert_cmpfloat (zero, <, 1e-12);
+  ns_loss_work_clear (&work);
+}
+
+/* ---- total variation ------------------------------------------------------ */
+
+typedef struct { double *x; int c, h, w; } TvRef;
+
+static double
+tv_ref_loss (gpointer data)
+{
+  TvRef *t = data;
+  double loss = 0;
+  for (int ch = 0; ch < t->c; ch++)
+    for (int y = 0; y < t->h; y++)
+      for (int x = 0; x < t->w; x++)
+        {
+          const double *p = t->x + ((size_t) ch * t->h + y) * t->w + x;
+          if (x + 1 < t->w)
+            loss += (p[1] - p[0]) * (p[1] - p[0]);
+          if (y + 1 < t->h)
+            loss += (p[t->w] - p[0]) * (p[t->w] - p[0]);
+        }
+  return loss / ((double) t->c * t->h * t->w);
+}
+
+static void
+test_tv_gradient (void)
+{
+  int c = 3, h = 5, w = 8;
+  size_t len = (size_t) c * h * w;
+  g_autofree float *x = g_new (float, len);
+  g_autofree float *grad = g_new0 (float, len);
+  fill_random (x, len, 41);
+  /* scale 0.5, added twice: dL/dx once, checks that it adds */
+  double loss = ns_loss_tv (grad, 0.5f, x, c, h, w);
+  ns_loss_tv (grad, 0.5f, x, c, h, w);
+  g_autofree double *xd = g_new (double, len);
+  g_autofree double *num = g_new (double, len);
+  to_double (xd, x, len);
+  TvRef ref = { xd, c, h, w };
+  g_assert_cmpfloat (fabs (loss - tv_ref_loss (&ref)), <=, 1e-5 * loss);
+  gc_numeric_grad (num, xd, len, tv_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("tv: loss %.6g, gradient error %.2e", loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+}
+
+/* ---- the smooth downsampling: backward is the exact adjoint --------------- */
+
+static void
+check_down2_adjoint (int c, int h, int w)
+{
+  int oh = MAX (1, h / 2), ow = MAX (1, w / 2);
+  size_t n = (size_t) c * h * w, m = (size_t) c * oh * ow;
+  g_autofree float *x = g_new (float, n);
+  g_autofree float *y = g_new (float, m);
+  g_autofree float *ax = g_new (float, m);
+  g_autofree float *aty = g_new0 (float, n);
+  fill_random (x, n, 51);
+  fill_random (y, m, 52);
+  ns_down2_smooth_forward (ax, x, c, h, w);
+  ns_down2_smooth_backward (aty, y, c, h, w);
+  double lhs = 0, rhs = 0;
+  for (size_t i = 0; i < m; i++)
+    lhs += (double) ax[i] * y[i];
+  for (size_t i = 0; i < n; i++)
+    rhs += (double) x[i] * aty[i];
+  g_assert_cmpfloat (fabs (lhs - rhs), <=, 1e-5 * fabs (lhs));
+}
+
+static void
+test_down2_smooth_adjoint (void)
+{
+  check_down2_adjoint (3, 8, 6);
+  check_down2_adjoint (2, 7, 5);    /* odd sides */
+  check_down2_adjoint (1, 1, 9);    /* one row */
+  check_down2_adjoint (1, 3, 1);
+
+  /* a constant stays the same constant */
+  float flat[4 * 6], out[2 * 3];
+  for (int i = 0; i < 24; i++)
+    flat[i] = 0.25f;
+  ns_down2_smooth_forward (out, flat, 1, 4, 6);
+  for (int i = 0; i < 6; i++)
+    g_assert_cmpfloat (fabsf (out[i] - 0.25f), <, 1e-6f);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/loss/swd-gradient", test_swd_gradient);
+  g_test_add_func ("/loss/swd-zero-on-style", test_swd_zero_on_style);
+  g_test_add_func ("/loss/gram-gradient", test_gram_gradient);
+  g_test_add_func ("/loss/content-gradient", test_content_gradient);
+  g_test_add_func ("/loss/tv-gradient", test_tv_gradient);
+  g_test_add_func ("/loss/down2-smooth-adjoint", test_down2_smooth_adjoint);
+  return g_test_run ();
+}
