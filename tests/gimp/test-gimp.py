@@ -1,0 +1,452 @@
+#!/usr/bin/python3
+# The installed plug-in inside a real GIMP 2.10, TAP output.
+#
+# Part 1: one gimp-console-2.10 batch launch runs every PDB case on small
+# images this script generates and writes its answers to results.txt and
+# its images to PNG files; the checks below compare them pixel for pixel.
+# Part 2: a real GIMP window (run under xvfb-run by meson) with the
+# Script-Fu server: run the procedure on a displayed image, press Ctrl+Z
+# with xdotool, save, compare byte-exactly with the original; screenshots
+# go to the output folder.
+#
+# /usr/bin/python3 on purpose: Debian's numpy and PIL live there.
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+BUILD = os.environ.get("NS_BUILD_ROOT", os.getcwd())
+OUT = os.path.join(BUILD, "tests", "gimp-out")
+GIMPDIR = os.environ.get("GIMP2_DIRECTORY",
+                         os.path.expanduser("~/.config/GIMP/2.10"))
+ITERS = 8   # few optimiser steps: these tests check behaviour, not looks
+
+n_tests = 0
+n_failed = 0
+
+
+def check(ok, what, detail=""):
+    global n_tests, n_failed
+    n_tests += 1
+    if ok:
+        print(f"ok {n_tests} - {what}")
+    else:
+        n_failed += 1
+        print(f"not ok {n_tests} - {what}" + (f" ({detail})" if detail else ""))
+    sys.stdout.flush()
+
+
+def load(name):
+    return np.asarray(Image.open(os.path.join(OUT, name)))
+
+
+def load_rgba(name):
+    return np.asarray(Image.open(os.path.join(OUT, name)).convert("RGBA"))
+
+
+def exists(name):
+    return os.path.isfile(os.path.join(OUT, name))
+
+
+# ---- inputs -----------------------------------------------------------------
+
+def make_inputs():
+    shutil.rmtree(OUT, ignore_errors=True)
+    os.makedirs(os.path.join(OUT, "batch-in"))
+    os.makedirs(os.path.join(OUT, "batch-out"))
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:48, 0:64]
+    # smooth shapes plus a little noise: something for a content loss to keep
+    rgb = np.stack([xx * 4, yy * 5, ((xx - 32) ** 2 + (yy - 24) ** 2) % 256],
+                   axis=-1).astype(np.float64)
+    rgb = np.clip(rgb + rng.normal(0, 8, rgb.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(rgb).save(os.path.join(OUT, "rgb.png"))
+    Image.fromarray(rgb).save(os.path.join(OUT, "undo-src.png"))
+    # alpha with fully transparent, partial and opaque pixels
+    alpha = ((xx * 4 + yy) % 256).astype(np.uint8)
+    alpha[:, :8] = 0
+    alpha[:, -8:] = 255
+    Image.fromarray(np.dstack([rgb, alpha])).save(os.path.join(OUT, "rgba.png"))
+    Image.fromarray(rgb.mean(axis=2).astype(np.uint8)).save(
+        os.path.join(OUT, "gray.png"))
+    # style: bold diagonal stripes in two colours
+    sy, sx = np.mgrid[0:40, 0:40]
+    stripes = ((sx + sy) // 5) % 2 == 0
+    style = np.where(stripes[..., None], [230, 40, 30], [20, 30, 200])
+    Image.fromarray(style.astype(np.uint8)).save(os.path.join(OUT, "style.png"))
+    with open(os.path.join(OUT, "not-an-image.png"), "w") as f:
+        f.write("plain text, not a PNG\n")
+    for k in range(3):
+        img = np.roll(rgb[:32, :40], k * 7, axis=1)
+        Image.fromarray(img).save(os.path.join(OUT, "batch-in", f"photo{k}.png"))
+
+
+# ---- part 1: gimp-console batch --------------------------------------------
+
+# Bad calls: name, expected start of the message, PDB arguments after the
+# drawable (on the image "bad" unless the case builds its own target).
+BAD_CASES = [
+    ("alpha negative", "alpha:", '"{s}" -1.0 1.0 0 0 0 0'),
+    ("beta negative", "beta:", '"{s}" 1.0 -2.0 0 0 0 0'),
+    ("alpha and beta both 0", "alpha, beta:", '"{s}" 0.0 0.0 0 0 0 0'),
+    ("refine-iterations negative", "refine-iterations:", '"{s}" 1.0 1.0 -5 0 0 0'),
+    ("preserve-colors 2", "preserve-colors:", '"{s}" 1.0 1.0 0 2 0 0'),
+    ("new-layer 7", "new-layer:", '"{s}" 1.0 1.0 0 0 0 7'),
+    ("style empty", "style:", '"" 1.0 1.0 0 0 0 0'),
+    ("style missing file", "style:", '"/nonexistent/painting.png" 1.0 1.0 0 0 0 0'),
+    ("style not an image", "style:", '"{o}/not-an-image.png" 1.0 1.0 0 0 0 0'),
+    ("style unknown preset", "style:", '"no-such-preset" 1.0 1.0 0 0 0 0'),
+]
+
+
+def scheme_main():
+    s = os.path.join(OUT, "style.png")
+    o = OUT
+    bad_calls = "\n".join(
+        f'(gimp-message "CASE {name}")\n'
+        f'(put "threw {name}" (catch (quote threw) '
+        f'(plug-in-neural-style RUN-NONINTERACTIVE bad (drw bad) '
+        f'{args.format(s=s, o=o)}) (quote returned)))'
+        for name, _, args in BAD_CASES)
+    return f'''
+(begin
+(define res (open-output-file "{o}/results.txt"))
+(define (put key value) (write key res) (display " " res) (write value res) (newline res))
+(define (load name) (let ((f (string-append "{o}/" name))) (car (gimp-file-load RUN-NONINTERACTIVE f f))))
+(define (drw image) (car (gimp-image-get-active-drawable image)))
+(define (save image drawable name) (let ((f (string-append "{o}/" name))) (gimp-file-save RUN-NONINTERACTIVE image drawable f f)))
+(define (stylize image drawable new-layer) (plug-in-neural-style RUN-NONINTERACTIVE image drawable "{s}" 1.0 1.0 {ITERS} 0 0 new-layer))
+
+(put "proc-info" (gimp-procedural-db-proc-info "plug-in-neural-style"))
+(let loop ((k 0)) (if (< k 10) (begin (put "arg" (gimp-procedural-db-proc-arg "plug-in-neural-style" k)) (loop (+ k 1)))))
+
+(let* ((i (load "rgb.png")) (d (drw i)))
+  (stylize i d 0) (save i d "rgb-out.png")
+  (put "rgb-size" (list (car (gimp-image-width i)) (car (gimp-image-height i)))))
+
+(let* ((i (load "rgb.png")) (d (drw i)))
+  (gimp-image-select-rectangle i CHANNEL-OP-REPLACE 16 12 24 20)
+  (stylize i d 0) (gimp-selection-none i) (save i d "sel-out.png"))
+
+(let* ((i (load "rgba.png")) (d (drw i)))
+  (stylize i d 0) (save i d "rgba-out.png"))
+
+(let* ((i (load "rgb.png")) (d (drw i)))
+  (gimp-image-convert-precision i PRECISION-U16-GAMMA)
+  (stylize i d 0)
+  (put "u16-precision" (car (gimp-image-get-precision i)))
+  (gimp-image-convert-precision i PRECISION-U8-GAMMA)
+  (save i d "u16-out.png"))
+
+(let* ((i (load "rgb.png")) (d (drw i)))
+  (gimp-image-convert-precision i PRECISION-FLOAT-LINEAR)
+  (stylize i d 0)
+  (put "float-precision" (car (gimp-image-get-precision i)))
+  (gimp-image-convert-precision i PRECISION-U8-GAMMA)
+  (save i d "float-out.png"))
+
+(let* ((i (load "gray.png")) (d (drw i)))
+  (stylize i d 0)
+  (put "gray-base-type" (car (gimp-image-base-type i)))
+  (save i d "gray-out.png"))
+
+(let* ((i (load "rgb.png")) (d (drw i)))
+  (stylize i d 1)
+  (let* ((layers (gimp-image-get-layers i)) (top (aref (cadr layers) 0)))
+    (put "new-layer-count" (car layers))
+    (put "new-layer-name" (car (gimp-item-get-name top)))
+    (put "new-layer-is-new" (if (= top d) 0 1))
+    (save i top "newlayer-top.png")
+    (save i d "newlayer-orig.png")))
+
+(define bad (load "rgb.png"))
+{bad_calls}
+(save bad (drw bad) "bad-out.png")
+
+(let* ((i (load "rgb.png")))
+  (gimp-image-convert-indexed i CONVERT-DITHER-NONE CONVERT-PALETTE-GENERATE 16 FALSE FALSE "")
+  (save i (drw i) "indexed-before.png")
+  (gimp-message "CASE indexed image")
+  (put "threw indexed image" (catch (quote threw) (stylize i (drw i) 0) (quote returned)))
+  (save i (drw i) "indexed-after.png"))
+
+(let* ((i (load "rgb.png")) (other (load "gray.png")))
+  (gimp-message "CASE drawable of another image")
+  (put "threw drawable of another image" (catch (quote threw) (stylize i (drw other) 0) (quote returned))))
+
+(close-output-port res))
+'''
+
+
+def run_console():
+    batch = (f'(neural-style-batch "{OUT}/batch-in/*.png" "{OUT}/batch-out" '
+             f'"{OUT}/style.png" 1.0 1.0)')
+    cmd = ["gimp-console-2.10", "-i", "-d", "-f",
+           "-b", scheme_main(), "-b", batch, "-b", "(gimp-quit 0)"]
+    start = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    with open(os.path.join(OUT, "console.log"), "w") as f:
+        f.write(p.stdout + p.stderr)
+    return p.stderr, time.monotonic() - start
+
+
+def results():
+    """results.txt as (key, value text) pairs, in order."""
+    pairs = []
+    path = os.path.join(OUT, "results.txt")
+    if os.path.isfile(path):
+        for line in open(path):
+            m = re.match(r'"([^"]*)" (.*)', line.rstrip("\n"))
+            if m:
+                pairs.append((m.group(1), m.group(2)))
+    return pairs
+
+
+def check_console(stderr):
+    res = results()
+    get = lambda key: next((v for k, v in res if k == key), None)
+
+    info = get("proc-info") or ""
+    args = [v for k, v in res if k == "arg"]
+    want = [(0, "run-mode"), (13, "image"), (16, "drawable"), (4, "style"),
+            (3, "alpha"), (3, "beta"), (0, "refine-iterations"),
+            (0, "preserve-colors"), (0, "seed"), (0, "new-layer")]
+    got = [(int(m.group(1)), m.group(2)) for m in
+           (re.match(r'\((\d+) "([^"]+)" "(.+)"\)$', a) for a in args) if m]
+    check(info.endswith(" 10 0)") and got == want
+          and all(re.search(r'" ".{10,}"\)$', a) for a in args),
+          "procedure plug-in-neural-style has the 10 parameters in order, "
+          "each described", f"info={info[-40:]} args={got}")
+    pluginrc = open(os.path.join(GIMPDIR, "pluginrc"), errors="replace").read()
+    entry = pluginrc[pluginrc.find('(proc-def "plug-in-neural-style"'):][:3000]
+    check('"<Image>/Filters/Artistic/Neural Style..."' in entry
+          or ('"<Image>/Filters/Artistic"' in entry and "_Neural Style..." in entry),
+          "menu entry <Image>/Filters/Artistic/Neural Style... for RGB*, GRAY*")
+    check('"RGB*, GRAY*"' in entry, "image types RGB*, GRAY*")
+
+    rgb = load("rgb.png")
+    ok = exists("rgb-out.png")
+    out = load("rgb-out.png") if ok else None
+    check(ok and out.shape == rgb.shape and get("rgb-size") == "(64 48)",
+          "stylized RGB image keeps its size", f"size {get('rgb-size')}")
+    check(ok and np.abs(out.astype(int) - rgb).mean() > 2.0,
+          "stylized RGB image differs from the input",
+          f"mean abs diff {np.abs(out.astype(int) - rgb).mean() if ok else None}")
+
+    ok = exists("sel-out.png")
+    if ok:
+        sel = load("sel-out.png")
+        inside = np.zeros(rgb.shape[:2], bool)
+        inside[12:32, 16:40] = True
+        outside_same = np.array_equal(sel[~inside], rgb[~inside])
+        inside_diff = np.abs(sel[inside].astype(int) - rgb[inside]).mean()
+    check(ok and outside_same,
+          "rectangular selection: every pixel outside it byte-identical")
+    check(ok and inside_diff > 2.0, "rectangular selection: inside changed",
+          f"mean abs diff inside {inside_diff if ok else None}")
+
+    ok = exists("rgba-out.png")
+    if ok:
+        src, dst = load("rgba.png"), load("rgba-out.png")
+        opaque = src[..., 3] > 0
+    check(ok and dst.shape == src.shape
+          and np.array_equal(dst[..., 3], src[..., 3]),
+          "alpha channel preserved exactly")
+    check(ok and np.abs(dst[..., :3][opaque].astype(int) - src[..., :3][opaque]).mean() > 2.0,
+          "RGBA image: colours changed")
+
+    for name, key, prec in (("16-bit", "u16-precision", "250"),
+                            ("32-bit float", "float-precision", "600")):
+        f = "u16-out.png" if key.startswith("u16") else "float-out.png"
+        ok = exists(f) and get(key) == prec
+        diff = np.abs(load(f).astype(int) - rgb).mean() if exists(f) else 0
+        check(ok and load(f).shape == rgb.shape and diff > 2.0,
+              f"{name} image stylized, precision kept",
+              f"precision {get(key)}, mean abs diff {diff:.2f}")
+
+    gray = load("gray.png")
+    ok = exists("gray-out.png") and get("gray-base-type") == "1"
+    g = load("gray-out.png") if exists("gray-out.png") else None
+    check(ok and g.ndim == 2 and g.shape == gray.shape
+          and np.abs(g.astype(int) - gray).mean() > 2.0,
+          "grayscale image stylized and stays grayscale",
+          f"base type {get('gray-base-type')}")
+
+    ok = exists("newlayer-top.png") and exists("newlayer-orig.png")
+    check(ok and get("new-layer-count") == "2" and get("new-layer-is-new") == "1"
+          and get("new-layer-name") == '"style"'
+          and np.array_equal(load("newlayer-orig.png"), rgb)
+          and np.abs(load("newlayer-top.png").astype(int) - rgb).mean() > 2.0,
+          "new-layer 1 adds one layer named after the style above the "
+          "untouched original",
+          f"count {get('new-layer-count')} name {get('new-layer-name')}")
+
+    # Each bad call: it raised, its message names the parameter, and the
+    # image is unchanged.
+    blocks = re.split(r"script-fu-Warning: CASE ", stderr)[1:]
+    messages = {}
+    for b in blocks:
+        name, _, rest = b.partition("\n")
+        m = re.search(r"Calling error for procedure 'plug-in-neural-style':\n(.*)", rest)
+        messages[name.strip()] = m.group(1) if m else None
+    for name, prefix, _ in BAD_CASES + [("indexed image", "drawable:", ""),
+                                        ("drawable of another image", "drawable:", "")]:
+        msg = messages.get(name)
+        check(get(f"threw {name}") == "threw" and msg is not None
+              and msg.startswith(prefix),
+              f"bad call ({name}) fails with a message naming '{prefix[:-1]}'",
+              f"raised {get(f'threw {name}')}, message {msg!r}")
+    check(exists("bad-out.png") and np.array_equal(load("bad-out.png"), rgb),
+          "image unchanged after all the bad calls")
+    check(exists("indexed-after.png")
+          and np.array_equal(load_rgba("indexed-before.png"),
+                             load_rgba("indexed-after.png")),
+          "indexed image unchanged after the refused call")
+
+    ins = sorted(os.listdir(os.path.join(OUT, "batch-in")))
+    outs = sorted(os.listdir(os.path.join(OUT, "batch-out")))
+    ok = ins == outs and len(ins) == 3
+    diffs = []
+    if ok:
+        for f in ins:
+            a = load(os.path.join("batch-in", f))
+            b = load(os.path.join("batch-out", f))
+            diffs.append(np.abs(b.astype(int) - a).mean()
+                         if a.shape == b.shape else -1)
+    check(ok and all(d > 2.0 for d in diffs),
+          "neural-style-batch stylizes a folder of 3 images into out-dir, same names",
+          f"outputs {outs}, mean abs diffs {diffs}")
+
+
+# ---- part 2: undo in a real GIMP window -------------------------------------
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def script_fu(port, text, timeout=120):
+    """One command to plug-in-script-fu-server: (error flag, answer)."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        data = text.encode()
+        c.sendall(b"G" + struct.pack(">H", len(data)) + data)
+        head = b""
+        while len(head) < 4:
+            chunk = c.recv(4 - len(head))
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            head += chunk
+        length = struct.unpack(">H", head[2:4])[0]
+        body = b""
+        while len(body) < length:
+            chunk = c.recv(length - len(body))
+            if not chunk:
+                break
+            body += chunk
+        return head[1], body.decode(errors="replace")
+    finally:
+        c.close()
+
+
+def xdotool(*args):
+    return subprocess.run(["xdotool", *args], capture_output=True, text=True,
+                          timeout=30).stdout.split()
+
+
+def run_undo():
+    if not os.environ.get("DISPLAY"):
+        check(False, "undo: needs an X display (meson runs this under xvfb-run)")
+        return
+    port = free_port()
+    log = open(os.path.join(OUT, "gui.log"), "w")
+    gimp = subprocess.Popen(
+        ["gimp-2.10", "-n", "-d", "-f", "-s",
+         "--batch-interpreter=plug-in-script-fu-eval",
+         "-b", f'(plug-in-script-fu-server RUN-NONINTERACTIVE "127.0.0.1" {port} "")'],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                script_fu(port, "(gimp-version)", timeout=10)
+                break
+            except OSError:
+                if time.monotonic() > deadline or gimp.poll() is not None:
+                    check(False, "undo: GIMP window with the Script-Fu server started")
+                    return
+                time.sleep(0.5)
+        src = os.path.join(OUT, "undo-src.png")
+        save = lambda name: script_fu(
+            port, f'(gimp-file-save RUN-NONINTERACTIVE 1 (car (gimp-image-get-active-drawable 1)) '
+                  f'"{OUT}/{name}" "{OUT}/{name}")')
+        err, answer = script_fu(port, f'(let ((i (car (gimp-file-load RUN-NONINTERACTIVE "{src}" "{src}")))) '
+                                      f'(gimp-display-new i) i)')
+        windows = xdotool("search", "--sync", "--name", "undo-src")
+        err2, _ = script_fu(port, f'(plug-in-neural-style RUN-NONINTERACTIVE 1 '
+                                  f'(car (gimp-image-get-active-drawable 1)) '
+                                  f'"{OUT}/style.png" 1.0 1.0 {ITERS} 0 0 0)')
+        save("undo-after.png")
+        subprocess.run(["import", "-window", "root",
+                        os.path.join(OUT, "undo-screenshot-stylized.png")], timeout=30)
+        if windows:
+            xdotool("windowfocus", "--sync", windows[0])
+            xdotool("key", "--clearmodifiers", "ctrl+z")
+            time.sleep(1.0)
+        save("undo-undone.png")
+        subprocess.run(["import", "-window", "root",
+                        os.path.join(OUT, "undo-screenshot-undone.png")], timeout=30)
+        if windows:
+            xdotool("key", "--clearmodifiers", "ctrl+y")
+            time.sleep(1.0)
+        save("undo-redone.png")
+
+        orig = load("undo-src.png")
+        after = load("undo-after.png") if exists("undo-after.png") else None
+        check(err == 0 and err2 == 0 and windows and after is not None
+              and np.abs(after.astype(int) - orig).mean() > 2.0,
+              "undo: the procedure changed the image shown in a GIMP window",
+              f"load {err} {answer!r}, run {err2}, windows {windows}")
+        check(exists("undo-undone.png")
+              and np.array_equal(load("undo-undone.png"), orig),
+              "undo: one Ctrl+Z restores every pixel byte-exactly")
+        check(exists("undo-redone.png") and after is not None
+              and np.array_equal(load("undo-redone.png"), after),
+              "undo: Ctrl+Y redoes the whole result (it was one undo step)")
+    finally:
+        try:
+            script_fu(port, "(gimp-quit 1)", timeout=3)
+        except OSError:
+            pass
+        try:
+            gimp.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(gimp.pid, 15)
+            gimp.wait(timeout=10)
+        log.close()
+
+
+def main():
+    make_inputs()
+    stderr, seconds = run_console()
+    print(f"# gimp-console batch launch: {seconds:.1f} s")
+    check_console(stderr)
+    start = time.monotonic()
+    run_undo()
+    print(f"# GIMP window undo check: {time.monotonic() - start:.1f} s")
+    print(f"1..{n_tests}")
+    return 1 if n_failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
