@@ -143,10 +143,11 @@ static gboolean
 values_from_params (NsPlugValues *v, gint nparams, const GimpParam *param,
                     GError **error)
 {
-  const gchar *style = param[3].data.d_string;
+  const gchar *style;
 
   if (nparams != N_PARAMS)
     return fail (error, "expected %d parameters, got %d", N_PARAMS, nparams);
+  style = param[3].data.d_string;
   if (!style || !*style)
     return fail (error, "style: empty; give a preset name or an image file");
   if (strlen (style) >= sizeof v->style)
@@ -348,7 +349,9 @@ neural_style_run (gint nparams, const GimpParam *param, GError **error)
   switch (run_mode)
     {
     case GIMP_RUN_INTERACTIVE:
-      gimp_get_data (PLUG_IN_PROC, &values);
+      /* Settings stored by an older build with another layout are ignored. */
+      if (gimp_get_data_size (PLUG_IN_PROC) == sizeof values)
+        gimp_get_data (PLUG_IN_PROC, &values);
       values.style[NS_STYLE_MAX - 1] = '\0';
       gimp_ui_init (PLUG_IN_BINARY, FALSE);
       if (!ns_dialog_run (&values))
@@ -359,6 +362,12 @@ neural_style_run (gint nparams, const GimpParam *param, GError **error)
         return GIMP_PDB_CALLING_ERROR;
       break;
     case GIMP_RUN_WITH_LAST_VALS:
+      if (gimp_get_data_size (PLUG_IN_PROC) != sizeof values)
+        {
+          fail (error, "run-mode: no previous settings to repeat; "
+                "run Neural Style from its dialog first");
+          return GIMP_PDB_CALLING_ERROR;
+        }
       gimp_get_data (PLUG_IN_PROC, &values);
       values.style[NS_STYLE_MAX - 1] = '\0';
       break;

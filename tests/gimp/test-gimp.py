@@ -68,7 +68,9 @@ def make_inputs():
                    axis=-1).astype(np.float64)
     rgb = np.clip(rgb + rng.normal(0, 8, rgb.shape), 0, 255).astype(np.uint8)
     Image.fromarray(rgb).save(os.path.join(OUT, "rgb.png"))
-    Image.fromarray(rgb).save(os.path.join(OUT, "undo-src.png"))
+    # bigger, so the screenshots show it
+    Image.fromarray(rgb).resize((192, 144), Image.NEAREST).save(
+        os.path.join(OUT, "undo-src.png"))
     # alpha with fully transparent, partial and opaque pixels
     alpha = ((xx * 4 + yy) % 256).astype(np.uint8)
     alpha[:, :8] = 0
@@ -103,6 +105,10 @@ BAD_CASES = [
     ("style missing file", "style:", '"/nonexistent/painting.png" 1.0 1.0 0 0 0 0'),
     ("style not an image", "style:", '"{o}/not-an-image.png" 1.0 1.0 0 0 0 0'),
     ("style unknown preset", "style:", '"no-such-preset" 1.0 1.0 0 0 0 0'),
+    ("run-mode 7", "run-mode:", '"{s}" 1.0 1.0 0 0 0 0', "7"),
+    # no dialog has run in this GIMP session, so there is nothing to repeat
+    ("last values without settings", "run-mode:", '"{s}" 1.0 1.0 0 0 0 0',
+     "RUN-WITH-LAST-VALS"),
 ]
 
 
@@ -112,9 +118,9 @@ def scheme_main():
     bad_calls = "\n".join(
         f'(gimp-message "CASE {name}")\n'
         f'(put "threw {name}" (catch (quote threw) '
-        f'(plug-in-neural-style RUN-NONINTERACTIVE bad (drw bad) '
-        f'{args.format(s=s, o=o)}) (quote returned)))'
-        for name, _, args in BAD_CASES)
+        f'(plug-in-neural-style {mode[0] if mode else "RUN-NONINTERACTIVE"} '
+        f'bad (drw bad) {args.format(s=s, o=o)}) (quote returned)))'
+        for name, _, args, *mode in BAD_CASES)
     return f'''
 (begin
 (define res (open-output-file "{o}/results.txt"))
@@ -296,7 +302,7 @@ def check_console(stderr):
         name, _, rest = b.partition("\n")
         m = re.search(r"Calling error for procedure 'plug-in-neural-style':\n(.*)", rest)
         messages[name.strip()] = m.group(1) if m else None
-    for name, prefix, _ in BAD_CASES + [("indexed image", "drawable:", ""),
+    for name, prefix, *_ in BAD_CASES + [("indexed image", "drawable:", ""),
                                         ("drawable of another image", "drawable:", "")]:
         msg = messages.get(name)
         check(get(f"threw {name}") == "threw" and msg is not None
@@ -397,6 +403,8 @@ def run_undo():
                                   f'(car (gimp-image-get-active-drawable 1)) '
                                   f'"{OUT}/style.png" 1.0 1.0 {ITERS} 0 0 0)')
         save("undo-after.png")
+        script_fu(port, "(gimp-displays-flush)")
+        time.sleep(1.0)
         subprocess.run(["import", "-window", "root",
                         os.path.join(OUT, "undo-screenshot-stylized.png")], timeout=30)
         if windows:
