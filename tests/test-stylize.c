@@ -5,6 +5,13 @@
 #include <math.h>
 #include <string.h>
 
+/* The test's clock in seconds. */
+static double
+now (void)
+{
+  return g_get_monotonic_time () / 1e6;
+}
+
 /* A smooth photo-like picture with some edges, values in [0, 1]. */
 static NsImage *
 make_image (int w, int h, int channels, guint32 seed)
@@ -143,6 +150,122 @@ test_error_leaves_image_untouched (void)
                    before->data, sizeof (float) * 20 * 20 * 3);
 }
 
+static void
+test_same_seed_same_bytes (void)
+{
+  g_autoptr (NsImage) style = make_style (60, 45);
+  NsParams p;
+  setup_params (&p, style);
+  p.iterations = 8;
+  g_autoptr (NsImage) a = make_image (70, 50, 3, 4);
+  g_autoptr (NsImage) b = ns_image_copy (a, NULL);
+  g_autoptr (NsImage) c = ns_image_copy (a, NULL);
+  g_assert_true (ns_stylize (&p, a, NULL, NULL, NULL, NULL));
+  g_assert_true (ns_stylize (&p, b, NULL, NULL, NULL, NULL));
+  g_assert_cmpmem (a->data, sizeof (float) * 70 * 50 * 3, b->data, sizeof (float) * 70 * 50 * 3);
+  /* another seed draws other projections: other bytes */
+  p.seed = 8;
+  g_assert_true (ns_stylize (&p, c, NULL, NULL, NULL, NULL));
+  g_assert_true (memcmp (a->data, c->data, sizeof (float) * 70 * 50 * 3) != 0);
+}
+
+typedef struct
+{
+  volatile gint flag;
+  double        raised_at;     /* when the flag went up, 0 before */
+  int           calls;
+  double        last_call, max_gap;
+} CancelState;
+
+static gpointer
+raise_later (gpointer data)
+{
+  CancelState *cs = data;
+  g_usleep (300 * 1000);
+  cs->raised_at = now ();
+  g_atomic_int_set (&cs->flag, 1);
+  return NULL;
+}
+
+static void
+count_progress (double fraction, const char *stage, gpointer data)
+{
+  CancelState *cs = data;
+  double t = now ();
+  if (cs->calls++ > 0)
+    cs->max_gap = MAX (cs->max_gap, t - cs->last_call);
+  cs->last_call = t;
+  g_assert_true (fraction >= 0.0 && fraction <= 1.0);
+  g_assert_nonnull (stage);
+}
+
+/* A cancel raised from another thread mid-run returns NS_ERROR_CANCELLED
+ * within 0.5 s and leaves the image as it was. */
+static void
+test_cancel_from_thread (void)
+{
+  g_autoptr (NsImage) style = make_style (300, 200);
+  g_autoptr (NsImage) img = make_image (400, 300, 4, 5);
+  g_autoptr (NsImage) before = ns_image_copy (img, NULL);
+  NsParams p;
+  setup_params (&p, style);
+  p.size = 256;
+  p.iterations = 100000;
+  CancelState cs = { 0 };
+  GThread *thread = g_thread_new ("cancel", raise_later, &cs);
+  g_autoptr (GError) error = NULL;
+  g_assert_false (ns_stylize (&p, img, count_progress, &cs, &cs.flag, &error));
+  double latency = now () - cs.raised_at;
+  g_thread_join (thread);
+  g_assert_error (error, NS_ERROR, NS_ERROR_CANCELLED);
+  g_test_message ("cancel honoured after %.3f s; %d progress calls, largest gap %.3f s",
+                  latency, cs.calls, cs.max_gap);
+  g_assert_cmpfloat (latency, <, 0.5);
+  g_assert_cmpfloat (cs.max_gap, <, 0.5);
+  g_assert_cmpmem (img->data, sizeof (float) * 400 * 300 * 4,
+                   before->data, sizeof (float) * 400 * 300 * 4);
+}
+
+/* Degenerate sizes and content: no crash, no hang, values in range. */
+static void
+check_odd (int w, int h, gboolean flat)
+{
+  g_autoptr (NsImage) style = make_style (31, 17);
+  g_autoptr (NsImage) img = make_image (w, h, 3, 6);
+  if (flat)
+    for (size_t i = 0; i < (size_t) w * h * 3; i++)
+      img->data[i] = 0.4f;
+  NsParams p;
+  setup_params (&p, style);
+  p.size = 0;             /* the default working size */
+  p.iterations = 3;
+  g_autoptr (GError) error = NULL;
+  double t0 = now ();
+  g_assert_true (ns_stylize (&p, img, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("%d x %d%s: %.2f s", w, h, flat ? " flat" : "", now () - t0);
+  for (size_t i = 0; i < (size_t) w * h * 3; i++)
+    g_assert_true (img->data[i] >= 0.0f && img->data[i] <= 1.0f);
+}
+
+static void
+test_odd_sizes (void)
+{
+  check_odd (1, 1, FALSE);
+  check_odd (7, 3000, FALSE);
+  check_odd (3000, 7, FALSE);
+  check_odd (64, 48, TRUE);
+  /* a flat style too: nothing to match but its one colour */
+  g_autoptr (NsImage) style = ns_image_new (20, 20, 3, NULL);
+  g_autoptr (NsImage) img = make_image (40, 30, 3, 7);
+  NsParams p;
+  setup_params (&p, style);
+  p.iterations = 3;
+  g_assert_true (ns_stylize (&p, img, NULL, NULL, NULL, NULL));
+  for (size_t i = 0; i < 40 * 30 * 3; i++)
+    g_assert_true (img->data[i] >= 0.0f && img->data[i] <= 0.02f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -152,5 +275,8 @@ main (int argc, char **argv)
                    test_alpha_untouched_and_grey_stays_grey);
   g_test_add_func ("/stylize/error-leaves-image-untouched",
                    test_error_leaves_image_untouched);
+  g_test_add_func ("/stylize/same-seed-same-bytes", test_same_seed_same_bytes);
+  g_test_add_func ("/stylize/cancel-from-thread", test_cancel_from_thread);
+  g_test_add_func ("/stylize/odd-sizes", test_odd_sizes);
   return g_test_run ();
 }
