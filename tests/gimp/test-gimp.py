@@ -141,6 +141,13 @@ def scheme_main():
   (gimp-image-select-rectangle i CHANNEL-OP-REPLACE 16 12 24 20)
   (stylize i d 0) (gimp-selection-none i) (save i d "sel-out.png"))
 
+(let* ((i (load "rgb.png")) (d (drw i)))
+  (gimp-context-set-feather TRUE)
+  (gimp-context-set-feather-radius 2 2)
+  (gimp-image-select-ellipse i CHANNEL-OP-REPLACE 16 8 32 32)
+  (gimp-context-set-feather FALSE)
+  (stylize i d 0) (gimp-selection-none i) (save i d "ellipse-out.png"))
+
 (let* ((i (load "rgba.png")) (d (drw i)))
   (stylize i d 0) (save i d "rgba-out.png"))
 
@@ -257,6 +264,23 @@ def check_console(stderr):
           "rectangular selection: every pixel outside it byte-identical")
     check(ok and inside_diff > 2.0, "rectangular selection: inside changed",
           f"mean abs diff inside {inside_diff if ok else None}")
+
+    # Feathered circle of radius 16 around (32, 24): the mask blends, so
+    # pixels well outside the circle but inside its bounding box stay put.
+    ok = exists("ellipse-out.png")
+    if ok:
+        ell = load("ellipse-out.png")
+        yy, xx = np.mgrid[0:rgb.shape[0], 0:rgb.shape[1]]
+        dist = np.hypot(xx + 0.5 - 32, yy + 0.5 - 24)
+        far = dist > 16 + 3.5   # radius + feather + a pixel and a half
+        box = (xx >= 16) & (xx < 48) & (yy >= 8) & (yy < 40)
+        core = dist < 10
+        outside_same = np.array_equal(ell[far], rgb[far])
+        core_diff = np.abs(ell[core].astype(int) - rgb[core]).mean()
+    check(ok and outside_same and (far & box).sum() > 20 and core_diff > 2.0,
+          "feathered elliptical selection: pixels beyond the feather "
+          "(bounding box corners too) byte-identical, centre changed",
+          f"centre mean abs diff {core_diff if ok else None}")
 
     ok = exists("rgba-out.png")
     if ok:
