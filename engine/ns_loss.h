@@ -36,8 +36,8 @@ void ns_patches_scatter (float *grad, const float *dcols, int c, int h, int w,
                          int k, const int *pos, int n);
 
 /* ---- sliced Wasserstein distance of patch distributions (loss_swd.c) ----- *
- * Patches of x (on a grid whose stride grows until at most max_samples
- * patches remain, at a random offset) and of the style (all of them, or
+ * Patches of x (one at a random place in each cell of a grid whose stride
+ * grows until at most max_samples patches remain) and of the style (all of them, or
  * max_samples drawn at random) are projected on `projections` random unit
  * directions drawn from rng; each projection's sorted values of x are moved
  * toward the style's at the same quantiles.  L = mean squared difference
@@ -53,6 +53,30 @@ typedef struct
 double ns_loss_swd (float *grad, float scale, const float *x, int c, int h, int w,
                     const float *style, int sh, int sw,
                     const NsSwdConfig *cfg, NsRng *rng, NsLossWork *work);
+
+/* ---- a fixed random conv layer as features (random_features.c) ---------- *
+ * features = relu(conv_k(x, W) + b), W drawn from a seed (zero-mean
+ * filters), reflect padding.  The loss is the SWD (k = 1) between the
+ * feature vectors of x and of the style (style_feat: out_c planes of
+ * sh x sw, from ns_random_features_forward).  The net keeps its own
+ * buffers in rf->work; work is what ns_loss_swd uses. */
+typedef struct
+{
+  int    in_c, out_c, k;
+  float *weight, *bias;    /* [out_c][in_c][k][k], [out_c] */
+  NsLossWork work;
+} NsRandomFeatures;
+
+gboolean ns_random_features_init    (NsRandomFeatures *rf, int in_c, int out_c, int k,
+                                     guint32 seed, GError **error);
+void     ns_random_features_clear   (NsRandomFeatures *rf);
+/* feat: out_c planes of h x w.  FALSE when out of memory. */
+gboolean ns_random_features_forward (const NsRandomFeatures *rf, float *feat,
+                                     const float *x, int h, int w, NsLossWork *work);
+double   ns_loss_random_features    (float *grad, float scale, const float *x, int h, int w,
+                                     const float *style_feat, int sh, int sw,
+                                     NsRandomFeatures *rf, const NsSwdConfig *cfg,
+                                     NsRng *rng, NsLossWork *work);
 
 /* ---- Gram matrix of patches (loss_gram.c) ------------------------------- *
  * The seeds' second-order loss: G = P^T P / N over k x k x c patches P (on

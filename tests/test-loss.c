@@ -189,6 +189,85 @@ test_swd_zero_on_style (void)
   ns_loss_work_clear (&work);
 }
 
+/* ---- random features: relu(conv(x)) then the SWD of the feature vectors --- */
+
+typedef struct
+{
+  double *x;
+  const NsRandomFeatures *rf;
+  int h, w;
+  SwdRef swd;             /* over the features; swd.x is filled here */
+} RfRef;
+
+static void
+ref_features (double *feat, const double *x, const NsRandomFeatures *rf, int h, int w)
+{
+  int k = rf->k, r = k / 2;
+  for (int o = 0; o < rf->out_c; o++)
+    for (int y = 0; y < h; y++)
+      for (int xx = 0; xx < w; xx++)
+        {
+          double acc = rf->bias[o];
+          for (int c = 0; c < rf->in_c; c++)
+            for (int dy = 0; dy < k; dy++)
+              for (int dx = 0; dx < k; dx++)
+                acc += rf->weight[((o * rf->in_c + c) * k + dy) * k + dx]
+                       * x[((size_t) c * h + ns_reflect_index (y + dy - r, h)) * w
+                           + ns_reflect_index (xx + dx - r, w)];
+          feat[((size_t) o * h + y) * w + xx] = MAX (acc, 0.0);
+        }
+}
+
+static double
+rf_ref_loss (gpointer data)
+{
+  RfRef *r = data;
+  ref_features (r->swd.x, r->x, r->rf, r->h, r->w);
+  return swd_ref_loss (&r->swd);
+}
+
+static void
+test_random_features_gradient (void)
+{
+  int h = 6, w = 7, sh = 5, sw = 8, out_c = 6, m = 8;
+  size_t len = (size_t) 3 * h * w;
+  NsRandomFeatures rf;
+  g_assert_true (ns_random_features_init (&rf, 3, out_c, 3, 99, NULL));
+  g_autofree float *x = g_new (float, len);
+  g_autofree float *style = g_new (float, 3 * sh * sw);
+  g_autofree float *style_feat = g_new (float, out_c * sh * sw);
+  g_autofree float *grad = g_new0 (float, len);
+  fill_random (x, len, 61);
+  fill_random (style, 3 * sh * sw, 62);
+  NsLossWork work = { 0 };
+  g_assert_true (ns_random_features_forward (&rf, style_feat, style, sh, sw, &work));
+  NsRng rng;
+  ns_rng_init (&rng, 9);
+  NsRng before = rng;
+  NsSwdConfig cfg = { 7, m, 1 << 20 };    /* the patch size is ignored: 1 */
+  double loss = ns_loss_random_features (grad, 1.0f, x, h, w, style_feat, sh, sw,
+                                         &rf, &cfg, &rng, &work);
+  g_assert_false (work.out_of_memory);
+
+  g_autofree float *dirs = g_new (float, out_c * m);
+  swd_directions (dirs, out_c, m, before);
+  g_autofree double *xd = g_new (double, len);
+  g_autofree double *feat = g_new (double, (size_t) out_c * h * w);
+  g_autofree double *sfeat = g_new (double, (size_t) out_c * sh * sw);
+  g_autofree double *num = g_new (double, len);
+  to_double (xd, x, len);
+  to_double (sfeat, style_feat, (size_t) out_c * sh * sw);
+  RfRef ref = { xd, &rf, h, w, { feat, sfeat, out_c, h, w, sh, sw, 1, m, dirs } };
+  double ref_loss = rf_ref_loss (&ref);
+  g_assert_cmpfloat (fabs (loss - ref_loss), <=, 1e-4 * ref_loss);
+  gc_numeric_grad (num, xd, len, rf_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("random features: loss %.6g, gradient error %.2e", loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+  ns_loss_work_clear (&work);
+  ns_random_features_clear (&rf);
+}
+
 /* ---- Gram ----------------------------------------------------------------- */
 
 typedef struct
@@ -424,6 +503,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/loss/swd-gradient", test_swd_gradient);
   g_test_add_func ("/loss/swd-zero-on-style", test_swd_zero_on_style);
+  g_test_add_func ("/loss/random-features-gradient", test_random_features_gradient);
   g_test_add_func ("/loss/gram-gradient", test_gram_gradient);
   g_test_add_func ("/loss/content-gradient", test_content_gradient);
   g_test_add_func ("/loss/tv-gradient", test_tv_gradient);
