@@ -150,6 +150,27 @@ test_error_leaves_image_untouched (void)
                    before->data, sizeof (float) * 20 * 20 * 3);
 }
 
+/* preserve_colors: the photo's mean colour stays, the style's does not come */
+static void
+test_preserve_colors (void)
+{
+  g_autoptr (NsImage) img = make_image (80, 60, 3, 1);
+  g_autoptr (NsImage) photo = ns_image_copy (img, NULL);
+  g_autoptr (NsImage) style = make_style (50, 70);
+  NsParams p;
+  setup_params (&p, style);
+  p.preserve_colors = TRUE;
+  g_assert_true (ns_stylize (&p, img, NULL, NULL, NULL, NULL));
+  double mi[4], mp[4], ms[4];
+  channel_mean (img, mi);
+  channel_mean (photo, mp);
+  channel_mean (style, ms);
+  for (int c = 0; c < 3; c++)
+    g_assert_cmpfloat (fabs (mi[c] - mp[c]), <, 0.03);
+  /* the style is far redder than the photo */
+  g_assert_cmpfloat (fabs (mp[0] - mp[2] - (ms[0] - ms[2])), >, 0.2);
+}
+
 static void
 test_same_seed_same_bytes (void)
 {
@@ -275,6 +296,7 @@ main (int argc, char **argv)
                    test_alpha_untouched_and_grey_stays_grey);
   g_test_add_func ("/stylize/error-leaves-image-untouched",
                    test_error_leaves_image_untouched);
+  g_test_add_func ("/stylize/preserve-colors", test_preserve_colors);
   g_test_add_func ("/stylize/same-seed-same-bytes", test_same_seed_same_bytes);
   g_test_add_func ("/stylize/cancel-from-thread", test_cancel_from_thread);
   g_test_add_func ("/stylize/odd-sizes", test_odd_sizes);
