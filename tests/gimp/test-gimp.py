@@ -17,6 +17,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -394,19 +395,67 @@ def xdotool(*args):
                           timeout=30).stdout.split()
 
 
+def check_dialog(port, before):
+    """Interactive mode opens the dialog; Escape cancels it, image untouched."""
+    answer = {}
+
+    def call():
+        answer["reply"] = script_fu(
+            port, "(plug-in-neural-style RUN-INTERACTIVE 1 "
+                  "(car (gimp-image-get-active-drawable 1)) \"\" 1.0 1.0 0 0 0 0)")
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    dialogs = xdotool("search", "--sync", "--name", "^Neural Style$")
+    if dialogs:
+        time.sleep(1.0)
+        subprocess.run(["import", "-window", "root",
+                        os.path.join(OUT, "dialog-screenshot.png")], timeout=30)
+        xdotool("windowfocus", "--sync", dialogs[0])
+        xdotool("key", "--clearmodifiers", "Escape")
+    thread.join(timeout=30)
+    save_drawable(port, "dialog-after.png")
+    check(bool(dialogs) and "reply" in answer and exists("dialog-after.png")
+          and before is not None
+          and np.array_equal(load("dialog-after.png"), before),
+          "interactive mode opens the Neural Style dialog; Escape cancels "
+          "and leaves the image untouched",
+          f"dialog windows {dialogs}, reply {answer.get('reply')!r}")
+
+
+def save_drawable(port, name):
+    path = os.path.join(OUT, name)
+    return script_fu(port, f'(gimp-file-save RUN-NONINTERACTIVE 1 '
+                           f'(car (gimp-image-get-active-drawable 1)) "{path}" "{path}")')
+
+
+def private_gimpdir():
+    """A GIMP folder of the test's own for the window, so that nothing in
+    the user's (a crash-recovery question, window layout) can block it.  It
+    finds the installed plug-in and scripts through gimprc and is kept
+    between runs, so only the first start queries every plug-in."""
+    home = os.path.join(BUILD, "tests", "gimp-home")
+    shutil.rmtree(os.path.join(home, "backups"), ignore_errors=True)
+    os.makedirs(home, exist_ok=True)
+    with open(os.path.join(home, "gimprc"), "w") as f:
+        f.write(f'(plug-in-path "{GIMPDIR}/plug-ins:${{gimp_plug_in_dir}}/plug-ins")\n'
+                f'(script-fu-path "{GIMPDIR}/scripts:${{gimp_data_dir}}/scripts")\n')
+    return home
+
+
 def run_undo():
     if not os.environ.get("DISPLAY"):
         check(False, "undo: needs an X display (meson runs this under xvfb-run)")
         return
     port = free_port()
     log = open(os.path.join(OUT, "gui.log"), "w")
+    env = dict(os.environ, GIMP2_DIRECTORY=private_gimpdir())
     gimp = subprocess.Popen(
         ["gimp-2.10", "-n", "-d", "-f", "-s",
          "--batch-interpreter=plug-in-script-fu-eval",
          "-b", f'(plug-in-script-fu-server RUN-NONINTERACTIVE "127.0.0.1" {port} "")'],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 150  # slow when the machine is busy
         while True:
             try:
                 script_fu(port, "(gimp-version)", timeout=10)
@@ -417,9 +466,7 @@ def run_undo():
                     return
                 time.sleep(0.5)
         src = os.path.join(OUT, "undo-src.png")
-        save = lambda name: script_fu(
-            port, f'(gimp-file-save RUN-NONINTERACTIVE 1 (car (gimp-image-get-active-drawable 1)) '
-                  f'"{OUT}/{name}" "{OUT}/{name}")')
+        save = lambda name: save_drawable(port, name)
         err, answer = script_fu(port, f'(let ((i (car (gimp-file-load RUN-NONINTERACTIVE "{src}" "{src}")))) '
                                       f'(gimp-display-new i) i)')
         windows = xdotool("search", "--sync", "--name", "undo-src")
@@ -455,6 +502,7 @@ def run_undo():
         check(exists("undo-redone.png") and after is not None
               and np.array_equal(load("undo-redone.png"), after),
               "undo: Ctrl+Y redoes the whole result (it was one undo step)")
+        check_dialog(port, after)
     finally:
         try:
             script_fu(port, "(gimp-quit 1)", timeout=3)
