@@ -422,6 +422,46 @@ def check_dialog(port, before):
           f"dialog windows {dialogs}, reply {answer.get('reply')!r}")
 
 
+def check_cancel(port, gimp_pid, before):
+    """GIMP 2.10 cancels a plug-in from its progress bar by killing the
+    process (gimp_plug_in_progress_cancel_callback -> gimp_plug_in_close).
+    Do the same to a long run: the call ends at once, the image untouched."""
+    answer = {}
+
+    def call():
+        answer["reply"] = script_fu(
+            port, "(plug-in-neural-style RUN-NONINTERACTIVE 1 "
+                  "(car (gimp-image-get-active-drawable 1)) "
+                  f'"{OUT}/style.png" 1.0 1.0 50000 0 0 0)')
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    pid = None
+    deadline = time.monotonic() + 60
+    while pid is None and time.monotonic() < deadline and thread.is_alive():
+        ps = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(gimp_pid)],
+                            capture_output=True, text=True).stdout.split("\n")
+        pid = next((int(l.split()[0]) for l in ps
+                    if l.split()[1:2] == ["gimp-neural-sty"]), None)
+        time.sleep(0.2)
+    elapsed = None
+    running = False
+    if pid:
+        time.sleep(3.0)   # well into the optimisation
+        running = thread.is_alive()
+        os.kill(pid, 9)
+        start = time.monotonic()
+        thread.join(timeout=30)
+        elapsed = time.monotonic() - start
+    save_drawable(port, "cancel-after.png")
+    check(pid is not None and running and elapsed is not None and elapsed < 5.0
+          and "reply" in answer and answer["reply"][0] != 0
+          and exists("cancel-after.png")
+          and np.array_equal(load("cancel-after.png"), before),
+          "cancel (plug-in killed mid-run, as GIMP does): the call fails "
+          "at once and the image is untouched",
+          f"pid {pid}, ended {elapsed} s after the kill, reply {answer.get('reply')!r}")
+
+
 def save_drawable(port, name):
     path = os.path.join(OUT, name)
     return script_fu(port, f'(gimp-file-save RUN-NONINTERACTIVE 1 '
@@ -503,6 +543,7 @@ def run_undo():
               and np.array_equal(load("undo-redone.png"), after),
               "undo: Ctrl+Y redoes the whole result (it was one undo step)")
         check_dialog(port, after)
+        check_cancel(port, gimp.pid, after)
     finally:
         try:
             script_fu(port, "(gimp-quit 1)", timeout=3)
