@@ -314,7 +314,7 @@ objective (const float *x, float *grad, gpointer data)
           if (s > 0)
             {
               ns_down2_smooth_forward (st->level[s], s == 1 ? x : st->level[s - 1], 3,
-                                st->lh[s - 1], st->lw[s - 1]);
+                                       st->lh[s - 1], st->lw[s - 1]);
               memset (st->dlevel[s], 0, sizeof (float) * 3 * st->lh[s] * st->lw[s]);
             }
           const NsPlanes *sty = st->style[s];
@@ -341,7 +341,7 @@ objective (const float *x, float *grad, gpointer data)
         }
       for (int s = st->n_scales - 1; s >= 1; s--)
         ns_down2_smooth_backward (s == 1 ? grad : st->dlevel[s - 1], st->dlevel[s], 3,
-                           st->lh[s - 1], st->lw[s - 1]);
+                                  st->lh[s - 1], st->lw[s - 1]);
       style /= st->n_scales;
     }
   double content = 0;
