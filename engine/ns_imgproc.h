@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <stddef.h>
 #include "ns_image.h"
+#include "ns_ops.h"   /* ns_reflect_index */
 
 G_BEGIN_DECLS
 
@@ -48,19 +49,6 @@ void ns_rgb_to_ycc (float *planes, size_t n);
 void ns_ycc_to_rgb (float *planes, size_t n);
 
 /* ---- resample.c ---------------------------------------------------------- */
-
-/* Mirror index i into [0, n) (any i, any n >= 1). */
-static inline int
-ns_reflect_index (int i, int n)
-{
-  if (n == 1)
-    return 0;
-  int period = 2 * (n - 1);
-  i %= period;
-  if (i < 0)
-    i += period;
-  return i < n ? i : period - i;
-}
 
 /* Separable Keys-cubic resampling of c planes (sh x sw -> dh x dw); the
  * kernel widens when shrinking, so downscaling is antialiased. */

@@ -13,6 +13,22 @@
 
 G_BEGIN_DECLS
 
+/* Mirror index i into [0, n) for any i and n >= 1, about the edge pixels
+ * without repeating them (... 2 1 | 0 1 ... n-1 | n-2 ...), and again when
+ * the reach is wider than the image: periodic with period 2(n-1).  The one
+ * reflection rule of the engine (padding, blurs, resampling, patches). */
+static inline int
+ns_reflect_index (int i, int n)
+{
+  if (n == 1)
+    return 0;
+  int period = 2 * (n - 1);
+  i %= period;
+  if (i < 0)
+    i += period;
+  return i < n ? i : period - i;
+}
+
 /* ---- conv2d (op_conv2d.c): im2col + cblas_sgemm ------------------------- */
 
 typedef enum { NS_PAD_ZERO, NS_PAD_REFLECT } NsPad;

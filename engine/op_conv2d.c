@@ -61,24 +61,13 @@ ns_conv2d_workspace (const NsConv2dShape *s)
   return (size_t) col_rows (s) * band_rows (s) * s->out_w;
 }
 
-/* Image index of padded coordinate i, or -1 where zero padding applies.
- * Reflection mirrors about the edge pixels without repeating them
- * (... 2 1 | 0 1 ... n-1 | n-2 ...) and keeps mirroring when the pad is
- * wider than the image, i.e. it is periodic with period 2(n-1). */
+/* Image index of padded coordinate i, or -1 where zero padding applies. */
 static inline int
 source_index (int i, int n, NsPad pad)
 {
   if (i >= 0 && i < n)
     return i;
-  if (pad == NS_PAD_ZERO)
-    return -1;
-  if (n == 1)
-    return 0;
-  int period = 2 * (n - 1);
-  i %= period;
-  if (i < 0)
-    i += period;
-  return i < n ? i : period - i;
+  return pad == NS_PAD_ZERO ? -1 : ns_reflect_index (i, n);
 }
 
 /* smallest o >= 0 with o*stride + offset >= target */
