@@ -9,7 +9,7 @@ cd "$top"
 packages=(build-essential meson ninja-build pkg-config libglib2.0-dev
   libopenblas-dev libgdk-pixbuf-2.0-dev libgimp2.0-dev libgtk2.0-dev
   libgegl-dev gimp xvfb xdotool imagemagick python3-numpy python3-pil bc
-  clang libclang-rt-14-dev ukui-wallpapers)
+  clang libclang-rt-14-dev ukui-wallpapers xauth)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -19,7 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # Where the plug-in and script go: the user's GIMP 2.10 folder.
