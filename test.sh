@@ -10,7 +10,9 @@ tools/setup.sh
 
 status=0
 echo "== meson test (release build)"
-meson test -C build --print-errorlogs --num-processes 2 || status=1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+meson test -C build --print-errorlogs --num-processes 2 | tee -a "$log" || status=1
 
 echo "== meson test (AddressSanitizer + UBSan: engine, format, fuzz)"
 if [ -f build-asan/build.ninja ]; then
@@ -23,7 +25,12 @@ ninja -C build-asan
 ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs --num-processes 2 \
-    --suite engine --suite format --suite fuzz || status=1
+    --suite engine --suite format --suite fuzz | tee -a "$log" || status=1
 
+# The plain closing line CI reads: every test program of both runs.
+passed=$(awk '/^Ok:/ {n += $2} END {print n + 0}' "$log")
+failed=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {n += $NF} END {print n + 0}' "$log")
+[ "$failed" -eq 0 ] || status=1
 echo "test.sh: $([ $status -eq 0 ] && echo PASSED || echo FAILED) in $(( $(date +%s) - start )) s"
+echo "$passed passed, $failed failed"
 exit $status
