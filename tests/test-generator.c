@@ -106,6 +106,30 @@ check_tensor (Probe *p, float *x, const float *analytic, size_t len,
   return err;
 }
 
+/* Checks every tensor of a parameter block in the order of its weight-file
+ * view (the block's layout); returns the worst error. */
+static double
+check_param_tensors (Probe *p, const NsWeights *view, float *params,
+                     const float *grads, size_t np)
+{
+  double total = norm2 (grads, np), worst = 0.0;
+  size_t off = 0;
+  for (int t = 0; t < ns_weights_n_tensors (view); t++)
+    {
+      const char *name = ns_weights_tensor_name (view, t);
+      int dims[NS_WEIGHTS_MAX_DIMS], ndim;
+      ns_weights_tensor (view, name, dims, &ndim);
+      size_t size = 1;
+      for (int d = 0; d < ndim; d++)
+        size *= dims[d];
+      worst = MAX (worst, check_tensor (p, params + off, grads + off, size,
+                                        total, name));
+      off += size;
+    }
+  g_assert_cmpuint (off, ==, np);
+  return worst;
+}
+
 static void
 test_backward (void)
 {
@@ -148,21 +172,7 @@ test_backward (void)
   g_assert_true (ns_weights_add_style (view, "a", NULL, NULL, 0, &error));
   g_assert_true (ns_weights_add_style (view, "b", NULL, NULL, 0, &error));
   ns_generator_to_weights (g, view);
-  double total = norm2 (grads, np), worst = 0.0;
-  size_t off = 0;
-  for (int t = 0; t < ns_weights_n_tensors (view); t++)
-    {
-      const char *name = ns_weights_tensor_name (view, t);
-      int dims[NS_WEIGHTS_MAX_DIMS], ndim;
-      ns_weights_tensor (view, name, dims, &ndim);
-      size_t size = 1;
-      for (int d = 0; d < ndim; d++)
-        size *= dims[d];
-      worst = MAX (worst, check_tensor (&p, params + off, grads + off, size,
-                                        total, name));
-      off += size;
-    }
-  g_assert_cmpuint (off, ==, np);
+  double worst = check_param_tensors (&p, view, params, grads, np);
   worst = MAX (worst, check_tensor (&p, p.in, din, len, norm2 (din, len), "input"));
   g_test_message ("worst generator gradient error %.3g", worst);
 
@@ -361,21 +371,7 @@ test_discriminator_backward (void)
   g_autoptr (NsWeights) view = ns_weights_new ("ns-discriminator-1");
   ns_discriminator_to_weights (d, view);
   g_assert_true (ns_arch_check (view, &error));
-  double total = norm2 (grads, np), worst = 0.0;
-  size_t off = 0;
-  for (int t = 0; t < ns_weights_n_tensors (view); t++)
-    {
-      const char *name = ns_weights_tensor_name (view, t);
-      int dims[NS_WEIGHTS_MAX_DIMS], ndim;
-      ns_weights_tensor (view, name, dims, &ndim);
-      size_t size = 1;
-      for (int k = 0; k < ndim; k++)
-        size *= dims[k];
-      worst = MAX (worst, check_tensor (&p, params + off, grads + off, size,
-                                        total, name));
-      off += size;
-    }
-  g_assert_cmpuint (off, ==, np);
+  double worst = check_param_tensors (&p, view, params, grads, np);
   worst = MAX (worst, check_tensor (&p, p.in, din, len, norm2 (din, len), "input"));
   g_test_message ("worst discriminator gradient error %.3g", worst);
   g_free (grads);
