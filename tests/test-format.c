@@ -4,6 +4,7 @@
 #include "ns_error.h"
 #include "ns_rng.h"
 #include "ns_weights.h"
+#include "weights-fixture.h"
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
@@ -19,23 +20,12 @@
 
 static gchar *tmpdir;
 
-/* a valid 1x1 RGBA PNG */
-static const guint8 tiny_png[] = {
-  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d,
-  0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
-  0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00,
-  0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
-  0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49,
-  0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
-};
-
 /* A generator with random tensors; every value type is used once. */
 static NsWeights *
 make_generator (int c, int res_blocks, guint64 seed)
 {
   NsWeights *w = ns_weights_new (NS_ARCH_GENERATOR);
   GError *error = NULL;
-  NsRng rng;
 
   ns_weights_set_int (w, "base_channels", c);
   ns_weights_set_int (w, "res_blocks", res_blocks);
@@ -49,20 +39,7 @@ make_generator (int c, int res_blocks, guint64 seed)
   g_assert_true (ns_weights_add_style (w, "wave", NULL, NULL, 0, &error));
   g_assert_no_error (error);
 
-  g_autoptr (GPtrArray) list = ns_arch_tensors (w, &error);
-  g_assert_no_error (error);
-  ns_rng_init (&rng, seed);
-  for (guint i = 0; i < list->len; i++)
-    {
-      const NsArchTensor *t = list->pdata[i];
-      gsize n = 1;
-      for (int d = 0; d < t->ndim; d++)
-        n *= t->dims[d];
-      g_autofree float *data = g_new (float, n);
-      for (gsize k = 0; k < n; k++)
-        data[k] = ns_rng_normal (&rng);
-      ns_weights_add_tensor (w, t->name, t->ndim, t->dims, data);
-    }
+  fill_tensors (w, seed);
   return w;
 }
 

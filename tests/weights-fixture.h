@@ -1,0 +1,36 @@
+/* Fixtures shared by the format tests and the corpus generator: a 1x1 PNG
+ * thumbnail and seeded random values for every tensor an architecture has. */
+#pragma once
+#include "ns_arch.h"
+#include "ns_rng.h"
+#include "ns_weights.h"
+
+static const guint8 tiny_png[] = {
+  0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d,
+  0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+  0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00,
+  0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+  0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49,
+  0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+};
+
+/* Adds every tensor ns_arch_tensors() expects, filled from a seeded NsRng. */
+static inline void
+fill_tensors (NsWeights *w, guint64 seed)
+{
+  NsRng rng;
+  g_autoptr (GPtrArray) list = ns_arch_tensors (w, NULL);
+  g_assert (list);
+  ns_rng_init (&rng, seed);
+  for (guint i = 0; i < list->len; i++)
+    {
+      const NsArchTensor *t = list->pdata[i];
+      gsize n = 1;
+      for (int d = 0; d < t->ndim; d++)
+        n *= t->dims[d];
+      g_autofree float *data = g_new (float, n);
+      for (gsize k = 0; k < n; k++)
+        data[k] = ns_rng_normal (&rng);
+      ns_weights_add_tensor (w, t->name, t->ndim, t->dims, data);
+    }
+}
