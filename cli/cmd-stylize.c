@@ -5,6 +5,7 @@
 #include "ns_config.h"
 #include "ns_error.h"
 #include "ns_stylize.h"
+#include "ns_presets.h"
 #include "ns_weights.h"
 #include <errno.h>
 #include <math.h>
@@ -277,43 +278,6 @@ check_combinations (const StylizeArgs *args)
   return NS_CLI_OK;
 }
 
-static gint
-compare_paths (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* The installed .nsw file that holds preset `name` (used when --weights is
- * not given): NAME.nsw if there is one, else the first file, in name order,
- * whose style list has it. */
-static char *
-find_preset_weights (const char *name, GError **error)
-{
-  g_autofree char *own = g_strconcat (name, ".nsw", NULL);
-  g_autofree char *own_path = g_build_filename (NS_WEIGHTS_DIR, own, NULL);
-  if (g_file_test (own_path, G_FILE_TEST_IS_REGULAR))
-    return g_steal_pointer (&own_path);
-
-  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GDir) dir = g_dir_open (NS_WEIGHTS_DIR, 0, NULL);
-  for (const char *entry; dir && (entry = g_dir_read_name (dir)); )
-    if (g_str_has_suffix (entry, ".nsw"))
-      g_ptr_array_add (files, g_build_filename (NS_WEIGHTS_DIR, entry, NULL));
-  g_ptr_array_sort (files, compare_paths);
-
-  for (guint i = 0; i < files->len; i++)
-    {
-      /* A broken file is skipped here; --weights FILE reports why. */
-      g_autoptr (NsWeights) weights = ns_weights_load (files->pdata[i], NULL);
-      if (weights && ns_weights_style_index (weights, name) >= 0)
-        return g_strdup (files->pdata[i]);
-    }
-  g_set_error (error, NS_ERROR, NS_ERROR_IO,
-               "no preset called '%s' in %s (see neural-style info FILE.nsw, "
-               "or give --weights FILE.nsw)", name, NS_WEIGHTS_DIR);
-  return NULL;
-}
-
 /* 0 when dirname(path) can take a new file, else the errno why not, so a
  * long run does not end in a failed save. */
 static int
@@ -390,10 +354,14 @@ ns_cli_stylize (int argc, char **argv)
   g_autoptr (NsImage) style = NULL;
   if (args.style_name)
     {
-      weights_path = args.weights ? g_strdup (args.weights)
-                                  : find_preset_weights (args.style_name, &error);
-      if (!weights_path)
-        return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
+      /* found here rather than in the engine, so a typo fails at once */
+      g_autoptr (NsPreset) preset = args.weights ? NULL
+                                    : ns_presets_find (NULL, args.style_name, &error);
+      if (!args.weights && !preset)
+        return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s (neural-style info FILE.nsw "
+                            "lists a file's styles; or give --weights FILE.nsw)",
+                            error->message);
+      weights_path = g_strdup (args.weights ? args.weights : preset->file);
       p.preset = args.style_name;
       p.weights_path = weights_path;
     }

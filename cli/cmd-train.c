@@ -22,6 +22,7 @@ typedef struct
   char   *checkpoint;
   char   *gan;
   char   *sample, *sample_out;
+  char  **style_sources;
   gboolean resume;
   gint    steps, batch, crop, photo_size, style_size, channels, res_blocks,
           out_kernel, checkpoint_every, validate_every, log_every;
@@ -36,6 +37,7 @@ train_args_clear (TrainArgs *a)
   g_free (a->photos_dir);
   g_strfreev (a->style_files);
   g_strfreev (a->style_names);
+  g_strfreev (a->style_sources);
   g_free (a->output);
   g_free (a->add_style);
   g_free (a->checkpoint);
@@ -215,6 +217,7 @@ ns_cli_train (int argc, char **argv)
     { "photos", 0, 0, G_OPTION_ARG_FILENAME, &a.photos_dir, "Folder of training photos", "DIR" },
     { "style", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &a.style_files, "Style image (repeat for several)", "FILE" },
     { "name", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.style_names, "Style name, in --style order (default: file name)", "NAME" },
+    { "source", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.style_sources, "Where the style image came from, in --style order (default: file name)", "TEXT" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &a.output, "Weights file to write", "OUT.nsw" },
     { "add-style", 0, 0, G_OPTION_ARG_FILENAME, &a.add_style, "Append the styles to this generator, training only their norms", "BASE.nsw" },
     { "steps", 0, 0, G_OPTION_ARG_INT, &a.steps, "Total training steps", "N" },
@@ -301,7 +304,9 @@ ns_cli_train (int argc, char **argv)
       if (!img)
         return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
       g_ptr_array_add (styles, img);
-      g_ptr_array_add (sources, g_path_get_basename (a.style_files[i]));
+      g_ptr_array_add (sources, a.style_sources && i < (int) g_strv_length (a.style_sources)
+                                ? g_strdup (a.style_sources[i])
+                                : g_path_get_basename (a.style_files[i]));
       GBytes *png = thumbnail_png (a.style_files[i]);
       if (png)
         {

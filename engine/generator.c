@@ -58,6 +58,7 @@ struct NsGenerator
   float    *mix_copy;                 /* the last forward's mix */
   float     noise;                    /* input noise amplitude, 0 = none */
   guint64   noise_seed;
+  const volatile gint *cancel;   /* polled between layers, may be NULL */
 };
 
 /* ---- layer table ---------------------------------------------------------- */
@@ -623,6 +624,11 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
   const float *prev = noisy;
   for (int i = 0; i < g->n_layers; i++)
     {
+      if (g->cancel && g_atomic_int_get (g->cancel))
+        {
+          g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "cancelled");
+          return FALSE;
+        }
       GenLayer *l = &g->layers[i];
       const NsConv2dShape *s = &l->shape;
       const int hw = s->out_h * s->out_w;
@@ -666,6 +672,12 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
       memcpy (out + ((size_t) p * h + y) * w, prev + ((size_t) p * ph + y) * pw,
               sizeof (float) * w);
   return TRUE;
+}
+
+void
+ns_generator_set_cancel (NsGenerator *g, const volatile gint *cancel)
+{
+  g->cancel = cancel;
 }
 
 void

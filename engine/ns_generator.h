@@ -31,6 +31,10 @@ G_BEGIN_DECLS
 
 typedef struct NsGenerator NsGenerator;
 
+/* The internal style row that returns the photo (trained with the presets,
+ * see ns_trainer.h): mixing a style's row with it sets the strength. */
+#define NS_IDENTITY_STYLE "(identity)"
+
 typedef struct
 {
   int base_channels;   /* c */
@@ -93,6 +97,11 @@ gboolean ns_generator_plan (NsGenerator *g, int n, int h, int w,
 gboolean ns_generator_forward (NsGenerator *g, float *out, const float *in,
                                const float *mix, int n, int h, int w,
                                gboolean training, GError **error);
+
+/* A flag the forward polls between layers (every ~0.1 s on a megapixel);
+ * once raised the forward returns FALSE with NS_ERROR_CANCELLED.  NULL =
+ * none.  The pointer is kept until changed. */
+void     ns_generator_set_cancel (NsGenerator *g, const volatile gint *cancel);
 
 /* Convenience for front ends: stylizes an interleaved image in place (its
  * colour channels are replaced, alpha is left as it was, a grey image gets

@@ -20,7 +20,9 @@
  *
  * Two modes: a new network holding every given style, or add-style, which
  * loads an existing generator, appends one style and trains only that
- * style's gamma/beta rows (every other parameter stays bit-identical). */
+ * style's gamma/beta rows (every other parameter stays bit-identical).
+ *
+ * With identity set, the identity row takes its turn among the styles. */
 #pragma once
 #include <glib.h>
 #include "ns_image.h"
@@ -67,6 +69,12 @@ typedef struct
   int     disc_channels, disc_layers;
   float   noise;                  /* variation noise amplitude (new network
                                      only; add-style keeps the base's), 0 = off */
+  /* new network only (add-style ignores it): also train the
+   * NS_IDENTITY_STYLE row, which returns the photo (loss: lambda_identity *
+   * MSE to it), so that inference sets the strength by mixing a style's
+   * gamma/beta with it */
+  gboolean identity;
+  double   lambda_identity;
   double  validation_fraction;    /* of the photos, 0 = none */
   int     validate_every;         /* steps, 0 = never */
   guint64 seed;
@@ -98,7 +106,7 @@ typedef void (*NsTrainProgressFunc) (const NsTrainProgress *progress, gpointer d
 /* Defaults: 16 channels, 5 res blocks, 3x3 out; 2000 steps of 4 crops of
  * 128 px from photos scaled to 256; lr 1e-3 / 1e-3; lambdas adv 0.02,
  * content 1, style 1, tv 0.02; LSGAN; 10% held out, scored every 100
- * steps; checkpoint every 100 steps. */
+ * steps; checkpoint every 100 steps; identity row on, weight 10. */
 void     ns_train_params_init     (NsTrainParams *p);
 gboolean ns_train_params_validate (const NsTrainParams *p, GError **error);
 

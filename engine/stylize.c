@@ -16,6 +16,7 @@
 #include "ns_imgproc.h"
 #include "ns_loss.h"
 #include "ns_optim.h"
+#include "stylize_internal.h"
 #include <math.h>
 #include <string.h>
 
@@ -96,6 +97,24 @@ ns_params_validate (const NsParams *p, GError **error)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
                    "style_loss is not a known loss (%d)", (int) p->style_loss);
+      return FALSE;
+    }
+  if (!p->preset == !p->style_image)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
+                   "give exactly one style: a preset or a style image");
+      return FALSE;
+    }
+  if ((p->preset && !p->preset[0]) || (p->preset2 && (!p->preset2[0] || !p->preset)))
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
+                   "preset names must not be empty, and a second preset needs a first");
+      return FALSE;
+    }
+  if (!(p->mix >= 0 && p->mix <= 1))
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
+                   "mix must be in [0, 1] (got %g)", p->mix);
       return FALSE;
     }
   if (p->optimizer != NS_OPTIMIZER_ADAM && p->optimizer != NS_OPTIMIZER_LBFGS)
@@ -485,17 +504,24 @@ ns_stylize (const NsParams *p, NsImage *img, NsProgressFunc progress,
             gpointer progress_data, const volatile gint *cancel, GError **error)
 {
   g_return_val_if_fail (p != NULL, FALSE);
-  if (!ns_params_validate (p, error))
+  if (!ns_params_validate (p, error) || !image_is_valid (img, "content", error))
     return FALSE;
-  if (!p->style_image)
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "The optimisation path needs a style image");
-      return FALSE;
-    }
-  if (!image_is_valid (img, "content", error)
-      || !image_is_valid (p->style_image, "style", error))
+  if (p->preset)
+    return ns_stylize_preset (p, img, progress, progress_data, cancel, error);
+  return ns_stylize_optimise (p, p->style_image, FALSE, img, progress, progress_data,
+                              cancel, error);
+}
+
+gboolean
+ns_stylize_optimise (const NsParams *p, const NsImage *style_image, gboolean refine,
+                     NsImage *img, NsProgressFunc progress, gpointer progress_data,
+                     const volatile gint *cancel, GError **error)
+{
+  if (!image_is_valid (style_image, "style", error))
     return FALSE;
+  /* refinement keeps the colours it is given (the caller handles
+   * preserve_colors) and works at the finest stage only */
+  const gboolean preserve_colors = p->preserve_colors && !refine;
 
   Progress pr = { progress, progress_data, cancel, 0, 1, "colour" };
   if (!report (&pr, 0, error))
@@ -505,7 +531,7 @@ ns_stylize (const NsParams *p, NsImage *img, NsProgressFunc progress,
   g_autoptr (NsPlanes) photo = ns_planes_from_image_rgb (img, error);
   if (!photo)
     return FALSE;
-  g_autoptr (NsPlanes) style = ns_planes_from_image_rgb (p->style_image, error);
+  g_autoptr (NsPlanes) style = ns_planes_from_image_rgb (style_image, error);
   /* each full-size pass over a 12 MP photo takes a good fraction of the
    * 0.5 s the caller may wait for a cancel: poll between them */
   if (!style || !report (&pr, 0, error))
@@ -517,7 +543,9 @@ ns_stylize (const NsParams *p, NsImage *img, NsProgressFunc progress,
   /* guide: the full-size photo the result is built on (colour matched
    * unless the photo's colours are kept) */
   g_autoptr (NsPlanes) guide = NULL;
-  if (p->preserve_colors)
+  if (refine)
+    guide = g_steal_pointer (&photo);
+  else if (preserve_colors)
     {
       guide = ns_planes_new (3, photo->h, photo->w, error);
       if (!guide)
@@ -545,7 +573,7 @@ ns_stylize (const NsParams *p, NsImage *img, NsProgressFunc progress,
     return FALSE;
   int iterations = p->iterations > 0 ? p->iterations : NS_DEFAULT_ITERATIONS;
   int n_stages = 1;
-  while (n_stages < MAX_STAGES && (side >> n_stages) >= MIN_STAGE_SIDE)
+  while (!refine && n_stages < MAX_STAGES && (side >> n_stages) >= MIN_STAGE_SIDE)
     n_stages++;
   /* work units: one step at the working size = 1, a stage 2x coarser 1/4 */
   pr.total = 0;
@@ -579,7 +607,7 @@ ns_stylize (const NsParams *p, NsImage *img, NsProgressFunc progress,
         return FALSE;
       result = guide;
     }
-  if (p->preserve_colors)
+  if (preserve_colors)
     {
       /* the result's luminance, the photo's chroma */
       ns_rgb_to_ycc (result->data, n_full);

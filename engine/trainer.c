@@ -5,6 +5,7 @@
 #include "ns_generator.h"
 #include "ns_imgproc.h"
 #include "ns_loss.h"
+#include "ns_presets.h"
 #include "ns_rng.h"
 #include "ns_weights.h"
 #include <glib/gstdio.h>
@@ -41,6 +42,7 @@ ns_train_params_init (NsTrainParams *p)
     .disc_layers = NS_DISCRIMINATOR_LAYERS,
     .validation_fraction = 0.1, .validate_every = 100,
     .seed = 1, .checkpoint_every = 100,
+    .identity = TRUE, .lambda_identity = 10.0,
   };
 }
 
@@ -89,6 +91,11 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
     return invalid (error, "no output file");
   if (p->resume && !p->checkpoint)
     return invalid (error, "resume needs a checkpoint file");
+  if (!(p->lambda_identity >= 0) || !isfinite (p->lambda_identity))
+    return invalid (error, "the identity weight must be finite and >= 0");
+  for (int i = 0; i < p->n_styles; i++)
+    if (strcmp (p->style_names[i], NS_IDENTITY_STYLE) == 0)
+      return invalid (error, "\"" NS_IDENTITY_STYLE "\" is reserved for the identity row");
   return TRUE;
 }
 
@@ -121,6 +128,7 @@ typedef struct
   NsGanThrottle *throttle;
   gboolean     disc_used;       /* lambda_adv > 0 */
   float        noise;           /* the network's variation noise amplitude */
+  gboolean     identity;        /* a new network's last row is the identity */
 
   float       *mix, *x, *y, *dy, *real, *dlogits, *target;
   float       *level[MAX_SCALES], *dlevel[MAX_SCALES];
@@ -294,13 +302,16 @@ weights_with_new_styles (const NsWeights *base, const NsTrainParams *p, GError *
       int c = dims[1];
       g_autofree float *rows = g_new0 (float, (size_t) S1 * c);
       memcpy (rows, data, sizeof (float) * S0 * c);
+      /* the mean of the painted styles: the identity row is no style */
+      int id = ns_weights_style_index (base, NS_IDENTITY_STYLE), n = S0 - (id >= 0);
       for (int ch = 0; ch < c; ch++)
         {
           double mean = 0;
           for (int s = 0; s < S0; s++)
-            mean += data[(size_t) s * c + ch];
+            if (s != id || n == 0)
+              mean += data[(size_t) s * c + ch];
           for (int s = S0; s < S1; s++)
-            rows[(size_t) s * c + ch] = (float) (mean / S0);
+            rows[(size_t) s * c + ch] = (float) (mean / MAX (n, 1));
         }
       ns_weights_add_tensor (w, name, 2, (int[]) { S1, c }, rows);
     }
@@ -356,8 +367,8 @@ prepare_models (Trainer *tr, GError **error)
     }
   else
     {
-      NsGeneratorConfig cfg = { p->base_channels, p->res_blocks, p->n_styles,
-                                p->out_kernel };
+      NsGeneratorConfig cfg = { p->base_channels, p->res_blocks,
+                                p->n_styles + (tr->identity ? 1 : 0), p->out_kernel };
       tr->g = ns_generator_new (&cfg, p->seed, error);
       if (!tr->g)
         return FALSE;
@@ -520,20 +531,68 @@ lr_factor (int t, int steps)
   return (float) (1.0 - 0.9 * MIN (1.0, (t - half) / half));
 }
 
+static void
+random_photo_batch (Trainer *tr)
+{
+  const size_t plane = (size_t) 3 * tr->p->crop * tr->p->crop;
+  for (int b = 0; b < tr->p->batch; b++)
+    random_crop (tr->x + b * plane, tr->train[ns_rng_below (&tr->rng, tr->n_train)],
+                 tr->p->crop, &tr->rng);
+}
+
+static void
+generator_update (Trainer *tr, int t)
+{
+  NsGenerator *g = tr->g;
+  size_t np = ns_generator_n_params (g);
+  memset (ns_generator_grads (g), 0, sizeof (float) * np);
+  ns_generator_backward (g, NULL, tr->dy);
+  adam_update (ns_generator_params (g), ns_generator_grads (g),
+               ns_generator_adam_m (g), ns_generator_adam_v (g), np, tr->mask,
+               tr->p->lr * lr_factor (t, tr->p->steps), t);
+  tr->step++;
+}
+
+/* The identity row's turn: the output should be the photo itself.  Its
+ * loss is reported as content. */
+static gboolean
+identity_step (Trainer *tr, Terms *terms, GError **error)
+{
+  const NsTrainParams *p = tr->p;
+  const int S = ns_generator_config (tr->g)->n_styles, t = tr->step + 1;
+  const size_t len = (size_t) p->batch * 3 * p->crop * p->crop;
+  for (int i = 0; i < S; i++)
+    tr->mix[i] = i == S - 1 ? 1.0f : 0.0f;
+  random_photo_batch (tr);
+  if (tr->noise > 0)
+    ns_generator_set_noise (tr->g, tr->noise, ns_rng_u32 (&tr->rng));
+  if (!ns_generator_forward (tr->g, tr->y, tr->x, tr->mix, p->batch, p->crop,
+                             p->crop, TRUE, error))
+    return FALSE;
+  memset (tr->dy, 0, sizeof (float) * len);
+  terms->content = ns_mse_forward (tr->y, tr->x, len);
+  ns_mse_backward (tr->dy, NULL, tr->y, tr->x, len, (float) p->lambda_identity);
+  terms->adv = terms->style = terms->tv = 0;
+  terms->disc = NAN;
+  generator_update (tr, t);
+  return TRUE;
+}
+
 static gboolean
 train_step (Trainer *tr, Terms *terms, GError **error)
 {
   const NsTrainParams *p = tr->p;
   const int B = p->batch, size = p->crop, t = tr->step + 1;
   const size_t plane = (size_t) 3 * size * size;
-  const int s = tr->step % p->n_styles;        /* styles take turns */
+  const int turns = p->n_styles + (tr->identity ? 1 : 0);
+  const int s = tr->step % turns;              /* styles take turns */
   const int S = ns_generator_config (tr->g)->n_styles;
+  if (s == p->n_styles)
+    return identity_step (tr, terms, error);
 
   for (int i = 0; i < S; i++)
     tr->mix[i] = i == tr->first_style + s ? 1.0f : 0.0f;
-  for (int b = 0; b < B; b++)
-    random_crop (tr->x + b * plane, tr->train[ns_rng_below (&tr->rng, tr->n_train)],
-                 size, &tr->rng);
+  random_photo_batch (tr);
   if (tr->noise > 0)   /* a new variation every step */
     ns_generator_set_noise (tr->g, tr->noise, ns_rng_u32 (&tr->rng));
   if (!ns_generator_forward (tr->g, tr->y, tr->x, tr->mix, B, size, size, TRUE, error))
@@ -588,14 +647,7 @@ train_step (Trainer *tr, Terms *terms, GError **error)
   if (tr->work.out_of_memory)
     return out_of_memory (error);
 
-  NsGenerator *g = tr->g;
-  size_t np = ns_generator_n_params (g);
-  memset (ns_generator_grads (g), 0, sizeof (float) * np);
-  ns_generator_backward (g, NULL, tr->dy);
-  adam_update (ns_generator_params (g), ns_generator_grads (g),
-               ns_generator_adam_m (g), ns_generator_adam_v (g), np, tr->mask,
-               p->lr * lr_factor (t, p->steps), t);
-  tr->step++;
+  generator_update (tr, t);
   return TRUE;
 }
 
@@ -645,13 +697,14 @@ fingerprint (const Trainer *tr)
   g_string_append_printf (s, "seed=%" G_GUINT64_FORMAT " net=%d/%d/%d add=%s "
                           "batch=%d crop=%d photo=%d style=%d lr=%g/%g "
                           "lambda=%g/%g/%g/%g gan=%d disc=%d/%d val=%g photos=%d "
-                          "noise=%g",
+                          "noise=%g identity=%d/%g",
                           p->seed, p->base_channels, p->res_blocks, p->out_kernel,
                           p->add_to ? "yes" : "no", p->batch, p->crop, p->photo_size,
                           p->style_size, p->lr, p->lr_disc, p->lambda_adv,
                           p->lambda_content, p->lambda_style, p->lambda_tv,
                           p->gan_loss, p->disc_channels, p->disc_layers,
-                          p->validation_fraction, p->n_photos, p->noise);
+                          p->validation_fraction, p->n_photos, p->noise,
+                          p->identity, p->lambda_identity);
   for (int i = 0; i < p->n_styles; i++)
     g_string_append_printf (s, " style:%s", p->style_names[i]);
   return g_string_free (s, FALSE);
@@ -831,7 +884,19 @@ write_output (Trainer *tr, GError **error)
                                p->style_thumbnails ? p->style_thumbnail_lens[s] : 0,
                                error))
       return FALSE;
+  if (tr->identity && !ns_weights_add_style (w, NS_IDENTITY_STYLE, NULL, NULL, 0, error))
+    return FALSE;
   ns_generator_to_weights (tr->g, w);
+  /* each style's picture, for refinement */
+  for (int s = 0; s < S0; s++)
+    {
+      const char *name = ns_weights_style_name (tr->base, s);
+      g_autoptr (NsImage) img = ns_weights_get_style_image (tr->base, name, NULL);
+      if (img)
+        ns_weights_set_style_image (w, name, img);
+    }
+  for (int s = 0; s < p->n_styles; s++)
+    ns_weights_set_style_image (w, p->style_names[s], p->styles[s]);
   ns_weights_set_int (w, "train.steps", tr->step);
   ns_weights_set_int (w, "train.seed", (gint64) p->seed);
   ns_weights_set_int (w, "train.crop", p->crop);
@@ -839,6 +904,8 @@ write_output (Trainer *tr, GError **error)
   ns_weights_set_double (w, "train.lambda_content", p->lambda_content);
   ns_weights_set_double (w, "train.lambda_style", p->lambda_style);
   ns_weights_set_double (w, "train.lambda_tv", p->lambda_tv);
+  if (tr->identity)
+    ns_weights_set_double (w, "train.lambda_identity", p->lambda_identity);
   return ns_weights_save (w, p->output, error);
 }
 
@@ -860,7 +927,7 @@ ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
 {
   if (!ns_train_params_validate (p, error))
     return FALSE;
-  Trainer tr = { .p = p };
+  Trainer tr = { .p = p, .identity = p->identity && !p->add_to };
   gboolean ok = FALSE;
   ns_rng_init (&tr.rng, p->seed);
   if (!prepare_data (&tr, error) || !prepare_models (&tr, error))

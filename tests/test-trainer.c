@@ -300,9 +300,13 @@ test_add_style (Fixture *f, gconstpointer data)
   g_autoptr (NsWeights) wb = ns_weights_load (base, &error);
   g_autoptr (NsWeights) wg = ns_weights_load (grown, &error);
   g_assert_no_error (error);
-  g_assert_cmpint (ns_weights_n_styles (wg), ==, 2);
+  /* a new network ends with its identity row; add-style appends after it */
+  g_assert_cmpint (ns_weights_n_styles (wb), ==, 2);
+  g_assert_cmpint (ns_weights_style_index (wb, NS_IDENTITY_STYLE), ==, 1);
+  g_assert_cmpint (ns_weights_n_styles (wg), ==, 3);
   g_assert_cmpint (ns_weights_style_index (wg, "stripes"), ==, 0);
-  g_assert_cmpint (ns_weights_style_index (wg, "inverse"), ==, 1);
+  g_assert_cmpint (ns_weights_style_index (wg, NS_IDENTITY_STYLE), ==, 1);
+  g_assert_cmpint (ns_weights_style_index (wg, "inverse"), ==, 2);
   /* every old parameter is bit-identical, the new rows moved */
   double moved = 0;
   for (int t = 0; t < ns_weights_n_tensors (wb); t++)
@@ -315,12 +319,12 @@ test_add_style (Fixture *f, gconstpointer data)
       size_t len = 1;
       for (int d = 0; d < nb; d++)
         len *= db[d];
-      g_assert_cmpmem (vb, len * 4, vg, len * 4);   /* row 0 comes first */
+      g_assert_cmpmem (vb, len * 4, vg, len * 4);   /* old rows come first */
       if (g_str_has_suffix (name, ".norm.gamma") || g_str_has_suffix (name, ".norm.beta"))
         {
-          g_assert_cmpint (dg[0], ==, 2);
+          g_assert_cmpint (dg[0], ==, 3);
           for (int c = 0; c < dg[1]; c++)
-            moved += fabs (vg[dg[1] + c] - vb[c]);
+            moved += fabs (vg[2 * dg[1] + c] - vb[c]);
         }
     }
   g_assert_cmpfloat (moved, >, 0.0);

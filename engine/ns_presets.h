@@ -1,0 +1,51 @@
+/* The installed preset styles: every style row of every .nsw generator file
+ * in a weights folder.  One lookup for every front end (CLI, plug-in,
+ * dialog), so a name means the same preset everywhere. */
+#pragma once
+#include <glib.h>
+#include "ns_image.h"
+#include "ns_weights.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char   *name;        /* the style's name, e.g. "hokusai-great-wave" */
+  char   *file;        /* the .nsw file that holds it */
+  int     index;       /* its row in that file */
+  char   *source;      /* where its image came from, or NULL */
+  GBytes *thumbnail;   /* PNG bytes, or NULL */
+} NsPreset;
+
+void ns_preset_free (NsPreset *preset);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsPreset, ns_preset_free)
+
+/* dir NULL = the installed folder (NS_WEIGHTS_DIR, or the folder named by
+ * the environment variable NEURAL_STYLE_WEIGHTS_DIR when set, which tests
+ * use to point at the build tree). */
+const char *ns_presets_dir (void);
+
+/* Every preset in dir, sorted by name, as NsPreset* (free with
+ * g_ptr_array_unref).  Files that are not generators or fail to load are
+ * skipped (ns_weights_load on them says why); internal rows (the identity
+ * style used for strength) are not listed.  A missing folder gives an
+ * empty array; never NULL. */
+GPtrArray *ns_presets_list (const char *dir);
+
+/* The preset called name in dir; NULL with NS_ERROR_NOT_FOUND (naming the
+ * folder) when there is none. */
+NsPreset *ns_presets_find (const char *dir, const char *name, GError **error);
+
+/* The picture a preset was trained on, kept small in its weight file (key
+ * "style_image.NAME": little-endian u32 width and height, then RGB8), so
+ * that refinement can optimise towards it with no image file around. */
+#define NS_STYLE_IMAGE_SIDE 384
+/* Stores img scaled to NS_STYLE_IMAGE_SIDE on its long side (never up). */
+void     ns_weights_set_style_image (NsWeights *w, const char *name,
+                                     const NsImage *img);
+/* An RGB image; NULL with NS_ERROR_NOT_FOUND when the file has none for
+ * name, NS_ERROR_FORMAT when the stored bytes are malformed. */
+NsImage *ns_weights_get_style_image (const NsWeights *w, const char *name,
+                                     GError **error);
+
+G_END_DECLS

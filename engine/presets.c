@@ -1,0 +1,157 @@
+/* The installed presets: a scan of the weights folder (see ns_presets.h). */
+#include "ns_presets.h"
+#include "ns_config.h"
+#include "ns_error.h"
+#include "ns_generator.h"
+#include "ns_imgproc.h"
+#include "ns_weights.h"
+#include <math.h>
+#include <string.h>
+
+void
+ns_preset_free (NsPreset *preset)
+{
+  if (!preset)
+    return;
+  g_free (preset->name);
+  g_free (preset->file);
+  g_free (preset->source);
+  if (preset->thumbnail)
+    g_bytes_unref (preset->thumbnail);
+  g_free (preset);
+}
+
+const char *
+ns_presets_dir (void)
+{
+  const char *dir = g_getenv ("NEURAL_STYLE_WEIGHTS_DIR");
+  return dir && dir[0] ? dir : NS_WEIGHTS_DIR;
+}
+
+static int
+by_name (gconstpointer a, gconstpointer b)
+{
+  const NsPreset *pa = *(NsPreset *const *) a, *pb = *(NsPreset *const *) b;
+  int c = g_utf8_collate (pa->name, pb->name);
+  return c ? c : strcmp (pa->file, pb->file);
+}
+
+static void
+add_presets_of (GPtrArray *out, const char *file)
+{
+  g_autoptr (NsWeights) w = ns_weights_load (file, NULL);
+  if (!w || g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0)
+    return;
+  for (int i = 0; i < ns_weights_n_styles (w); i++)
+    {
+      const char *name = ns_weights_style_name (w, i);
+      if (strcmp (name, NS_IDENTITY_STYLE) == 0)
+        continue;
+      NsPreset *preset = g_new0 (NsPreset, 1);
+      preset->name = g_strdup (name);
+      preset->file = g_strdup (file);
+      preset->index = i;
+      preset->source = g_strdup (ns_weights_style_source (w, i));
+      gsize len = 0;
+      const guint8 *png = ns_weights_style_thumbnail (w, i, &len);
+      if (png && len)
+        preset->thumbnail = g_bytes_new (png, len);
+      g_ptr_array_add (out, preset);
+    }
+}
+
+GPtrArray *
+ns_presets_list (const char *dir)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_preset_free);
+  if (!dir)
+    dir = ns_presets_dir ();
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *entry;
+  while (d && (entry = g_dir_read_name (d)))
+    if (g_str_has_suffix (entry, ".nsw"))
+      {
+        g_autofree gchar *file = g_build_filename (dir, entry, NULL);
+        add_presets_of (out, file);
+      }
+  g_ptr_array_sort (out, by_name);
+  return out;
+}
+
+NsPreset *
+ns_presets_find (const char *dir, const char *name, GError **error)
+{
+  if (!dir)
+    dir = ns_presets_dir ();
+  g_autoptr (GPtrArray) all = ns_presets_list (dir);
+  for (guint i = 0; i < all->len; i++)
+    {
+      NsPreset *preset = all->pdata[i];
+      if (strcmp (preset->name, name) == 0)
+        return g_ptr_array_steal_index (all, i);
+    }
+  g_set_error (error, NS_ERROR, NS_ERROR_NOT_FOUND,
+               "no preset called '%s' in %s", name, dir);
+  return NULL;
+}
+
+/* ---- reference pictures ------------------------------------------------------ */
+
+static gchar *
+style_image_key (const char *name)
+{
+  return g_strconcat ("style_image.", name, NULL);
+}
+
+void
+ns_weights_set_style_image (NsWeights *w, const char *name, const NsImage *img)
+{
+  g_autoptr (NsPlanes) rgb = ns_planes_from_image_rgb (img, NULL);
+  if (!rgb)
+    return;
+  double scale = MIN (1.0, (double) NS_STYLE_IMAGE_SIDE / MAX (rgb->w, rgb->h));
+  int h = MAX (1, (int) lround (rgb->h * scale)), wd = MAX (1, (int) lround (rgb->w * scale));
+  g_autoptr (NsPlanes) small = ns_planes_new (3, h, wd, NULL);
+  if (!small)
+    return;
+  ns_resize (rgb->data, 3, rgb->h, rgb->w, small->data, h, wd);
+  size_t n = (size_t) h * wd;
+  g_autofree guint8 *bytes = g_malloc (8 + 3 * n);
+  guint32 dims[2] = { GUINT32_TO_LE ((guint32) wd), GUINT32_TO_LE ((guint32) h) };
+  memcpy (bytes, dims, 8);
+  for (size_t j = 0; j < n; j++)
+    for (int c = 0; c < 3; c++)
+      bytes[8 + 3 * j + c] = (guint8) lrintf (CLAMP (small->data[c * n + j], 0.0f, 1.0f) * 255.0f);
+  g_autofree gchar *key = style_image_key (name);
+  ns_weights_set_bytes (w, key, bytes, 8 + 3 * n);
+}
+
+NsImage *
+ns_weights_get_style_image (const NsWeights *w, const char *name, GError **error)
+{
+  g_autofree gchar *key = style_image_key (name);
+  const guint8 *bytes;
+  gsize len;
+  if (!ns_weights_get_bytes (w, key, &bytes, &len))
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_NOT_FOUND,
+                   "the weights hold no picture of style '%s' to refine towards", name);
+      return NULL;
+    }
+  guint32 dims[2];
+  if (len >= 8)
+    memcpy (dims, bytes, 8);
+  guint32 wd = len >= 8 ? GUINT32_FROM_LE (dims[0]) : 0, h = len >= 8 ? GUINT32_FROM_LE (dims[1]) : 0;
+  if (wd < 1 || h < 1 || wd > 4096 || h > 4096 || len != 8 + 3 * (gsize) wd * h)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+                   "the picture of style '%s' in the weights is malformed", name);
+      return NULL;
+    }
+  NsImage *img = ns_image_new ((int) wd, (int) h, 3, error);
+  if (!img)
+    return NULL;
+  for (size_t j = 0; j < 3 * (size_t) wd * h; j++)
+    img->data[j] = bytes[8 + j] / 255.0f;
+  return img;
+}

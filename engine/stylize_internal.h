@@ -1,0 +1,26 @@
+/* The two paths behind ns_stylize (ns_stylize.h), for stylize*.c only.
+ * p is validated and img checked by ns_stylize before either runs. */
+#pragma once
+#include "ns_stylize.h"
+
+G_BEGIN_DECLS
+
+/* The optimisation path towards style.  With refine, img is already
+ * stylized: it is optimised at the working size only (p->iterations steps,
+ * no pyramid), from itself, its colours kept, and preserve_colors is left to
+ * the caller. */
+gboolean ns_stylize_optimise (const NsParams *p, const NsImage *style, gboolean refine,
+                              NsImage *img, NsProgressFunc progress,
+                              gpointer progress_data, const volatile gint *cancel,
+                              GError **error);
+
+/* The generator path for p->preset (stylize_preset.c). */
+gboolean ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
+                            gpointer progress_data, const volatile gint *cancel,
+                            GError **error);
+
+/* The generator's strength for a content and a style weight: 0 returns
+ * the photo, 1 the preset as trained, up to 1.5 beyond it. */
+double ns_preset_strength (double alpha, double beta);
+
+G_END_DECLS

@@ -1,0 +1,221 @@
+/* ns_stylize with a preset: the generator path.
+ *
+ * 1. The preset's weight file (p->weights_path, or the installed preset of
+ *    that name) gives the generator and the style rows to mix.
+ * 2. Strength: alpha/beta set s, and the conditional norms get
+ *      s * style + (1 - s) * identity
+ *    where identity is the row trained to return the photo.  The blend acts
+ *    on every layer's normalisation, not on pixels, so a weak setting paints
+ *    thinner strokes instead of ghosting the photo through the painting.
+ * 3. The network runs at the working size (the image's own up to p->size,
+ *    default 1280 px on the long side, where the brush strokes keep the
+ *    scale they were trained at), optionally refined by the optimisation
+ *    path towards the picture stored with the preset, and is brought back
+ *    to the input's size by guided upsampling against the photo. */
+#include "stylize_internal.h"
+#include "ns_error.h"
+#include "ns_generator.h"
+#include "ns_imgproc.h"
+#include "ns_presets.h"
+#include "ns_weights.h"
+#include <math.h>
+#include <string.h>
+
+#define PRESET_DEFAULT_SIZE 1280
+#define REFINE_SIZE         512    /* the optimisation path's working size */
+/* beyond this the mix extrapolates past the style's own row */
+#define STRENGTH_MAX        1.5
+#define GUIDE_RADIUS 2
+#define GUIDE_EPS    1e-3f
+
+/* s = 1 at alpha = beta, +0.5 per decade of beta / alpha. */
+double
+ns_preset_strength (double alpha, double beta)
+{
+  if (beta <= 0)
+    return 0;
+  if (alpha <= 0)
+    return STRENGTH_MAX;
+  return CLAMP (1.0 + 0.5 * log10 (beta / alpha), 0.0, STRENGTH_MAX);
+}
+
+typedef struct
+{
+  NsProgressFunc func;
+  gpointer       data;
+  double         from, to;   /* the part of the whole this stage covers */
+} Progress;
+
+static void
+report (const Progress *pr, double fraction, const char *stage)
+{
+  if (pr->func)
+    pr->func (pr->from + fraction * (pr->to - pr->from), stage, pr->data);
+}
+
+static void
+refine_progress (double fraction, const char *stage, gpointer data)
+{
+  report (data, fraction, stage);
+}
+
+static gboolean
+cancelled (const volatile gint *cancel, GError **error)
+{
+  if (cancel && g_atomic_int_get (cancel))
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "cancelled");
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static int
+style_row (const NsWeights *w, const char *name, const char *path, GError **error)
+{
+  int i = ns_weights_style_index (w, name);
+  if (i < 0 || strcmp (name, NS_IDENTITY_STYLE) == 0)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_NOT_FOUND,
+                   "no preset called '%s' in %s", name, path);
+      return -1;
+    }
+  return i;
+}
+
+/* The style rows' mix for p (see the top of this file). */
+static float *
+preset_mix (const NsParams *p, const NsWeights *w, const char *path, GError **error)
+{
+  int a = style_row (w, p->preset, path, error);
+  int b = a >= 0 && p->preset2 ? style_row (w, p->preset2, path, error) : -1;
+  if (a < 0 || (p->preset2 && b < 0))
+    return NULL;
+  int id = ns_weights_style_index (w, NS_IDENTITY_STYLE);
+  /* a file without an identity row (an older one) has no strength control */
+  double s = id >= 0 ? ns_preset_strength (p->alpha, p->beta) : 1.0;
+  double m = b >= 0 ? p->mix : 0.0;
+  float *mix = g_new0 (float, ns_weights_n_styles (w));
+  mix[a] += (float) (s * (1.0 - m));
+  if (b >= 0)
+    mix[b] += (float) (s * m);
+  if (id >= 0)
+    mix[id] += (float) (1.0 - s);
+  return mix;
+}
+
+/* Optimises the working-size result towards the picture stored with the
+ * preset that dominates the mix. */
+static gboolean
+refine (const NsParams *p, const NsWeights *w, NsPlanes *x, Progress *pr,
+        const volatile gint *cancel, GError **error)
+{
+  const char *name = p->preset2 && p->mix > 0.5 ? p->preset2 : p->preset;
+  g_autoptr (NsImage) style = ns_weights_get_style_image (w, name, error);
+  g_autoptr (NsImage) img = style ? ns_image_new (x->w, x->h, 3, error) : NULL;
+  if (!img)
+    return FALSE;
+  size_t n = (size_t) x->h * x->w;
+  for (size_t j = 0; j < n; j++)
+    for (int c = 0; c < 3; c++)
+      img->data[3 * j + c] = x->data[c * n + j];
+  NsParams rp = *p;
+  rp.preset = rp.preset2 = NULL;
+  rp.size = REFINE_SIZE;
+  if (!ns_stylize_optimise (&rp, style, TRUE, img, refine_progress, pr, cancel, error))
+    return FALSE;
+  for (size_t j = 0; j < n; j++)
+    for (int c = 0; c < 3; c++)
+      x->data[c * n + j] = img->data[3 * j + c];
+  return TRUE;
+}
+
+gboolean
+ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
+                   gpointer progress_data, const volatile gint *cancel, GError **error)
+{
+  Progress pr = { progress, progress_data, 0, p->iterations > 0 ? 0.2 : 1.0 };
+  report (&pr, 0, "loading");
+
+  g_autoptr (NsPreset) installed = NULL;
+  const char *path = p->weights_path;
+  if (!path)
+    {
+      installed = ns_presets_find (NULL, p->preset, error);
+      if (!installed)
+        return FALSE;
+      path = installed->file;
+    }
+  g_autoptr (NsWeights) w = ns_weights_load (path, error);
+  if (!w)
+    return FALSE;
+  if (g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+                   "%s holds a %s, not a generator of presets", path, ns_weights_arch (w));
+      return FALSE;
+    }
+  g_autofree float *mix = preset_mix (p, w, path, error);
+  g_autoptr (NsGenerator) g = mix ? ns_generator_new_from_weights (w, error) : NULL;
+  if (!g || cancelled (cancel, error))
+    return FALSE;
+  ns_generator_set_cancel (g, cancel);
+  ns_generator_set_noise (g, ns_generator_noise (g), p->seed);
+
+  /* the network at the working size */
+  g_autoptr (NsPlanes) photo = ns_planes_from_image_rgb (img, error);
+  if (!photo)
+    return FALSE;
+  int side = MIN (p->size > 0 ? p->size : PRESET_DEFAULT_SIZE, MAX (photo->w, photo->h));
+  double scale = (double) side / MAX (photo->w, photo->h);
+  int wh = MAX (1, (int) lround (photo->h * scale)), ww = MAX (1, (int) lround (photo->w * scale));
+  gboolean full = wh == photo->h && ww == photo->w;
+  g_autoptr (NsPlanes) small = full ? NULL : ns_planes_new (3, wh, ww, error);
+  if (!full && !small)
+    return FALSE;
+  if (small)
+    ns_resize (photo->data, 3, photo->h, photo->w, small->data, wh, ww);
+  const NsPlanes *in = full ? photo : small;
+  g_autoptr (NsPlanes) x = ns_planes_new (3, wh, ww, error);
+  report (&pr, 0.1, "generator");
+  if (!x || !ns_generator_forward (g, x->data, in->data, mix, 1, wh, ww, FALSE, error))
+    return FALSE;
+  g_clear_pointer (&g, ns_generator_free);   /* its arena is the big allocation */
+  report (&pr, 1, "generator");
+
+  if (p->iterations > 0)
+    {
+      Progress rp = { progress, progress_data, pr.to, 0.95 };
+      if (!refine (p, w, x, &rp, cancel, error))
+        return FALSE;
+    }
+  if (cancelled (cancel, error))
+    return FALSE;
+
+  /* back to the input's size, edges from the photo */
+  g_autoptr (NsPlanes) result = NULL;
+  if (full)
+    result = g_steal_pointer (&x);
+  else
+    {
+      result = ns_planes_new (3, photo->h, photo->w, error);
+      if (!result)
+        return FALSE;
+      memcpy (result->data, photo->data, sizeof (float) * 3 * photo->h * photo->w);
+      if (!ns_guided_upsample (result, small, x, GUIDE_RADIUS, GUIDE_EPS, cancel, error))
+        return FALSE;
+    }
+  if (p->preserve_colors)
+    {
+      /* the result's luminance, the photo's chroma */
+      size_t n = (size_t) photo->h * photo->w;
+      ns_rgb_to_ycc (result->data, n);
+      ns_rgb_to_ycc (photo->data, n);
+      memcpy (result->data + n, photo->data + n, sizeof (float) * 2 * n);
+      ns_ycc_to_rgb (result->data, n);
+    }
+  if (progress)
+    progress (1.0, "done", progress_data);
+  ns_planes_to_image_rgb (result, img);
+  return TRUE;
+}

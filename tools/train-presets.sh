@@ -1,0 +1,38 @@
+#!/bin/bash
+# Trains the preset network shipped in weights/presets.nsw: every style of
+# ../shared/eval/pairs.txt plus two Japanese woodblock prints, in one
+# generator (one gamma/beta row per style, plus the identity row used for
+# the strength control).  Hours on a 2-core machine; stop it any time
+# (Ctrl-C writes the checkpoint) and rerun the same command to continue.
+#
+# usage: tools/train-presets.sh OUT.nsw [extra neural-style train options]
+#   DATA=folder with photos/ and styles/ (default ../shared/data, built
+#   from Debian packages as its SOURCES.md says); NS=the neural-style binary.
+#   The checkpoint is OUT.nsw.ckpt; the ablation without the adversarial
+#   term is the same command with --lambda-adv 0.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+data=${DATA:-$here/../shared/data}
+ns=${NS:-$here/build/cli/neural-style}
+out=${1:?usage: $0 OUT.nsw [options]}
+shift
+
+gcompris='gcompris-qt-data 3.1-2 (Debian), usr/share/gcompris-qt/rcc'
+styles=(
+  vangogh-cafe-terrace        "Vincent van Gogh, Cafe Terrace at Night (1888); $gcompris/details.rcc"
+  vangogh-harvest             "Vincent van Gogh, The Harvest (1888); $gcompris/details.rcc"
+  vangogh-night-cafe          "Vincent van Gogh, The Night Cafe (1888); $gcompris/details.rcc"
+  vangogh-painter-on-the-road "Vincent van Gogh, The Painter on the Road to Tarascon (1888); $gcompris/details.rcc"
+  vangogh-langlois-bridge     "Vincent van Gogh, Langlois Bridge at Arles (1888); $gcompris/details.rcc"
+  abstract-rhythm             "Rhythm, abstract wallpaper; ukui-wallpapers (Debian), usr/share/backgrounds/rhythm.jpg"
+  kandinsky-composition-8     "Wassily Kandinsky, Composition VIII (1923); $gcompris/paintings.rcc"
+  hokusai-great-wave          "Katsushika Hokusai, The Great Wave off Kanagawa (c. 1831); $gcompris/paintings.rcc"
+  hokusai-ejiri-suruga        "Katsushika Hokusai, Ejiri in Suruga Province (c. 1832); $gcompris/paintings.rcc"
+  hiroshige-inokashira-snow   "Utagawa Hiroshige, Snow at Inokashira (c. 1840s); $gcompris/paintings.rcc"
+)
+args=()
+for ((i = 0; i < ${#styles[@]}; i += 2)); do
+  args+=(--style "$data/styles/${styles[i]}.png" --name "${styles[i]}" --source "${styles[i + 1]}")
+done
+exec "$ns" train --photos "$data/photos" "${args[@]}" -o "$out" \
+  --checkpoint "$out.ckpt" --resume --steps 12000 --seed 1 --log-every 50 "$@"
