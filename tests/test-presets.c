@@ -1,0 +1,372 @@
+/* The preset side of the engine: the weights-folder scan (presets.c), the
+ * style pictures kept for refinement, and ns_stylize's generator path
+ * (stylize_preset.c) on small random networks, plus a golden output of the
+ * shipped presets (weights/presets.nsw) on a generated image.
+ *
+ * Set NS_UPDATE_GOLDEN=1 to rewrite the golden file after a deliberate
+ * change of the network or the path (and say why in the commit). */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+#include "ns_discriminator.h"
+#include "ns_error.h"
+#include "ns_generator.h"
+#include "ns_presets.h"
+#include "ns_rng.h"
+#include "ns_stylize.h"
+#include "ns_weights.h"
+#include "../engine/stylize_internal.h"
+
+typedef struct
+{
+  gchar *dir;
+  gchar *net;         /* styles "b", identity, "a" */
+} Fixture;
+
+/* A small random generator holding the given styles; the style rows get
+ * distinct gamma/beta so that each style paints differently. */
+static void
+write_generator (const char *path, const char *const *names, int n, guint64 seed)
+{
+  NsGeneratorConfig cfg = { 4, 1, n, 3 };
+  g_autoptr (NsGenerator) g = ns_generator_new (&cfg, seed, NULL);
+  g_assert_nonnull (g);
+  float *params = ns_generator_params (g);
+  size_t np = ns_generator_n_params (g);
+  g_autofree guint8 *mask = g_new (guint8, np);
+  NsRng rng;
+  ns_rng_init (&rng, seed);
+  for (int s = 0; s < n; s++)
+    {
+      ns_generator_style_mask (g, s, mask);
+      for (size_t j = 0; j < np; j++)
+        if (mask[j])
+          params[j] += 0.5f * ns_rng_normal (&rng);
+    }
+  g_autoptr (NsWeights) w = ns_weights_new ("ns-generator-1");
+  /* a 1x1 PNG as every thumbnail */
+  static const guint8 png[] = {
+    0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 'I', 'H', 'D', 'R',
+    0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde, 0, 0, 0, 0x0c,
+    'I', 'D', 'A', 'T', 0x08, 0xd7, 0x63, 0xf8, 0xcf, 0xc0, 0, 0, 0x03, 0x01, 0x01,
+    0, 0x18, 0xdd, 0x8d, 0xb0, 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82 };
+  for (int s = 0; s < n; s++)
+    g_assert_true (ns_weights_add_style (w, names[s], "test", png, sizeof png, NULL));
+  ns_generator_to_weights (g, w);
+  g_assert_true (ns_weights_save (w, path, NULL));
+}
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  f->dir = g_dir_make_tmp ("ns-presets-XXXXXX", NULL);
+  f->net = g_build_filename (f->dir, "net.nsw", NULL);
+  write_generator (f->net, (const char *[]) { "b", NS_IDENTITY_STYLE, "a" }, 3, 1);
+  g_autofree gchar *other = g_build_filename (f->dir, "other.nsw", NULL);
+  write_generator (other, (const char *[]) { "c" }, 1, 2);
+  /* neither of these is a preset: a damaged file and a discriminator */
+  g_autofree gchar *junk = g_build_filename (f->dir, "junk.nsw", NULL);
+  g_assert_true (g_file_set_contents (junk, "NSWF this is not a weight file", -1, NULL));
+  g_autoptr (NsDiscriminator) d = ns_discriminator_new (4, 2, 1, NULL);
+  g_autoptr (NsWeights) dw = ns_weights_new ("ns-discriminator-1");
+  ns_discriminator_to_weights (d, dw);
+  g_autofree gchar *disc = g_build_filename (f->dir, "disc.nsw", NULL);
+  g_assert_true (ns_weights_save (dw, disc, NULL));
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GDir) d = g_dir_open (f->dir, 0, NULL);
+  for (const char *e; d && (e = g_dir_read_name (d)); )
+    {
+      g_autofree gchar *p = g_build_filename (f->dir, e, NULL);
+      g_unlink (p);
+    }
+  g_rmdir (f->dir);
+  g_free (f->dir);
+  g_free (f->net);
+}
+
+/* A photo-like test image: smooth gradients, a disc and a bar, with alpha. */
+static NsImage *
+generated_image (int w, int h, int channels)
+{
+  NsImage *img = ns_image_new (w, h, channels, NULL);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        float *px = img->data + ((size_t) y * w + x) * channels;
+        float u = (float) x / w, v = (float) y / h;
+        float disc = (x - 0.35f * w) * (x - 0.35f * w) + (y - 0.5f * h) * (y - 0.5f * h)
+                     < 0.06f * w * w ? 1.0f : 0.0f;
+        float bar = fabsf (u - 0.75f) < 0.05f ? 1.0f : 0.0f;
+        float rgb[3] = { 0.2f + 0.6f * u * (1 - disc) + 0.7f * disc * v,
+                         0.3f + 0.5f * v - 0.2f * bar,
+                         0.8f - 0.5f * u + 0.15f * sinf (12 * v) };
+        for (int c = 0; c < MIN (channels, 3); c++)
+          px[c] = channels < 3 ? 0.3f * rgb[0] + 0.6f * rgb[1] + 0.1f * rgb[2] : rgb[c];
+        if (channels == 4 || channels == 2)
+          px[channels - 1] = (float) ((x * 7 + y * 3) % 256) / 255.0f;
+      }
+  return img;
+}
+
+static double
+mean_abs_diff (const NsImage *a, const NsImage *b)
+{
+  size_t n = (size_t) a->width * a->height * a->channels;
+  double s = 0;
+  for (size_t j = 0; j < n; j++)
+    s += fabs (a->data[j] - b->data[j]);
+  return s / n;
+}
+
+static void
+test_list (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GPtrArray) all = ns_presets_list (f->dir);
+  g_assert_cmpuint (all->len, ==, 3);     /* a, b, c: no identity, no junk */
+  const char *want[] = { "a", "b", "c" };
+  const int rows[] = { 2, 0, 0 };
+  for (guint i = 0; i < all->len; i++)
+    {
+      NsPreset *p = all->pdata[i];
+      g_assert_cmpstr (p->name, ==, want[i]);
+      g_assert_cmpint (p->index, ==, rows[i]);
+      g_assert_cmpstr (p->source, ==, "test");
+      g_assert_nonnull (p->thumbnail);
+      g_assert_true (g_str_has_suffix (p->file, i < 2 ? "net.nsw" : "other.nsw"));
+    }
+  g_autoptr (GPtrArray) none = ns_presets_list ("/nonexistent/folder");
+  g_assert_cmpuint (none->len, ==, 0);
+
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsPreset) c = ns_presets_find (f->dir, "c", &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_suffix (c->file, "other.nsw"));
+  g_assert_null (ns_presets_find (f->dir, "nope", &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, f->dir));
+  g_clear_error (&error);
+  g_assert_null (ns_presets_find (f->dir, NS_IDENTITY_STYLE, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_NOT_FOUND);
+
+  /* the environment variable moves the default folder */
+  g_setenv ("NEURAL_STYLE_WEIGHTS_DIR", f->dir, TRUE);
+  g_autoptr (GPtrArray) env = ns_presets_list (NULL);
+  g_assert_cmpuint (env->len, ==, 3);
+  g_unsetenv ("NEURAL_STYLE_WEIGHTS_DIR");
+}
+
+static void
+test_style_image (Fixture *f, gconstpointer data)
+{
+  g_autoptr (NsWeights) w = ns_weights_load (f->net, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (ns_weights_get_style_image (w, "a", &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* small pictures are kept at their size, to 8 bits */
+  g_autoptr (NsImage) small = generated_image (40, 30, 4);
+  ns_weights_set_style_image (w, "a", small);
+  g_autoptr (NsImage) back = ns_weights_get_style_image (w, "a", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back->width, ==, 40);
+  g_assert_cmpint (back->height, ==, 30);
+  g_assert_cmpint (back->channels, ==, 3);
+  for (int j = 0; j < 40 * 30; j++)
+    for (int c = 0; c < 3; c++)
+      g_assert_cmpfloat (fabsf (back->data[3 * j + c] - CLAMP (small->data[4 * j + c], 0, 1)),
+                         <=, 0.5f / 255 + 1e-6f);
+  /* big ones are scaled down to NS_STYLE_IMAGE_SIDE on the long side */
+  g_autoptr (NsImage) big = generated_image (1000, 500, 3);
+  ns_weights_set_style_image (w, "b", big);
+  g_autoptr (NsImage) big_back = ns_weights_get_style_image (w, "b", &error);
+  g_assert_cmpint (big_back->width, ==, NS_STYLE_IMAGE_SIDE);
+  g_assert_cmpint (big_back->height, ==, NS_STYLE_IMAGE_SIDE / 2);
+
+  /* malformed bytes are an error, not a crash */
+  const guint8 bad[] = { 10, 0, 0, 0, 10, 0, 0, 0, 1, 2, 3 };
+  ns_weights_set_bytes (w, "style_image.a", bad, sizeof bad);
+  g_assert_null (ns_weights_get_style_image (w, "a", &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_FORMAT);
+}
+
+/* Every bad request is an error that names the problem; the image is left
+ * exactly as it was. */
+static void
+test_errors (Fixture *f, gconstpointer data)
+{
+  g_autoptr (NsImage) img = generated_image (24, 20, 4);
+  g_autoptr (NsImage) orig = ns_image_copy (img, NULL);
+  g_autoptr (GError) error = NULL;
+  NsParams p;
+  ns_params_init (&p);
+  p.weights_path = f->net;
+
+  p.preset = "nope";
+  g_assert_false (ns_stylize (&p, img, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "nope"));
+  g_clear_error (&error);
+
+  p.preset = NS_IDENTITY_STYLE;   /* internal, not a preset */
+  g_assert_false (ns_stylize (&p, img, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  p.preset = "a";
+  p.preset2 = "nope2";
+  p.mix = 0.5;
+  g_assert_false (ns_stylize (&p, img, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "nope2"));
+  g_clear_error (&error);
+
+  p.preset2 = "b";
+  p.mix = 1.5;
+  g_assert_false (ns_stylize (&p, img, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  p.preset2 = NULL;
+  p.mix = 0;
+
+  /* a weight file that holds no generator */
+  g_autofree gchar *disc = g_build_filename (f->dir, "disc.nsw", NULL);
+  p.weights_path = disc;
+  g_assert_false (ns_stylize (&p, img, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_FORMAT);
+  g_clear_error (&error);
+  g_autofree gchar *junk = g_build_filename (f->dir, "junk.nsw", NULL);
+  p.weights_path = junk;
+  g_assert_false (ns_stylize (&p, img, NULL, NULL, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "junk.nsw"));
+  g_clear_error (&error);
+  p.weights_path = f->net;
+
+  /* refinement needs the style's picture, which this file lacks */
+  p.iterations = 5;
+  g_assert_false (ns_stylize (&p, img, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  p.iterations = 0;
+
+  /* a preset and a style image at once */
+  p.style_image = orig;
+  g_assert_false (ns_stylize (&p, img, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  p.style_image = NULL;
+
+  gint cancel = 1;
+  g_assert_false (ns_stylize (&p, img, NULL, NULL, &cancel, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  g_assert_cmpmem (img->data, sizeof (float) * 24 * 20 * 4,
+                   orig->data, sizeof (float) * 24 * 20 * 4);
+}
+
+/* Alpha is untouched, a grey image stays grey, the guided upsampling path
+ * (image larger than the working size) keeps the size, mixing a preset with
+ * itself is that preset, and the strength reaches the identity row. */
+static void
+test_behaviour (Fixture *f, gconstpointer data)
+{
+  NsParams p;
+  ns_params_init (&p);
+  p.weights_path = f->net;
+  p.preset = "a";
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (NsImage) photo = generated_image (48, 36, 4);
+  g_autoptr (NsImage) a = ns_image_copy (photo, NULL);
+  g_assert_true (ns_stylize (&p, a, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (int j = 0; j < 48 * 36; j++)
+    g_assert_cmpfloat (a->data[4 * j + 3], ==, photo->data[4 * j + 3]);
+  g_assert_cmpfloat (mean_abs_diff (a, photo), >, 1e-3);
+
+  g_autoptr (NsImage) self_mix = ns_image_copy (photo, NULL);
+  p.preset2 = "a";
+  p.mix = 0.3;
+  g_assert_true (ns_stylize (&p, self_mix, NULL, NULL, NULL, &error));
+  g_assert_cmpfloat (mean_abs_diff (self_mix, a), <, 1e-5);
+  g_autoptr (NsImage) b = ns_image_copy (photo, NULL), ab = ns_image_copy (photo, NULL);
+  p.preset = "b";
+  p.preset2 = NULL;
+  g_assert_true (ns_stylize (&p, b, NULL, NULL, NULL, &error));
+  p.preset = "a";
+  p.preset2 = "b";
+  p.mix = 0.5;
+  g_assert_true (ns_stylize (&p, ab, NULL, NULL, NULL, &error));
+  double d_ab = mean_abs_diff (a, b), d_a = mean_abs_diff (ab, a), d_b = mean_abs_diff (ab, b);
+  g_test_message ("a-b %.4f, mix-a %.4f, mix-b %.4f", d_ab, d_a, d_b);
+  g_assert_cmpfloat (d_a, <, d_ab);
+  g_assert_cmpfloat (d_b, <, d_ab);
+  p.preset2 = NULL;
+
+  /* beta 0: strength 0, the identity row alone (an untrained one here,
+   * so only "another result" can be checked; the golden test checks a
+   * trained one returns the photo) */
+  g_autoptr (NsImage) zero = ns_image_copy (photo, NULL);
+  p.beta = 0;
+  g_assert_true (ns_stylize (&p, zero, NULL, NULL, NULL, &error));
+  p.beta = 1;
+  g_assert_cmpfloat (ns_preset_strength (1, 0), ==, 0.0);
+  g_assert_cmpfloat (ns_preset_strength (1, 1), ==, 1.0);
+  g_assert_cmpfloat (ns_preset_strength (0, 1), ==, 1.5);
+  g_assert_cmpfloat (ns_preset_strength (1, 10), ==, 1.5);
+  g_assert_cmpfloat (fabs (ns_preset_strength (1, 0.1) - 0.5), <, 1e-12);
+  g_assert_cmpfloat (ns_preset_strength (2, 1), <, ns_preset_strength (1, 1));
+  g_assert_cmpfloat (mean_abs_diff (zero, a), >, 1e-3);
+
+  /* a big image through the working size and guided upsampling */
+  g_autoptr (NsImage) big = generated_image (200, 120, 3);
+  g_autoptr (NsImage) big_orig = ns_image_copy (big, NULL);
+  p.size = 64;
+  g_assert_true (ns_stylize (&p, big, NULL, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (mean_abs_diff (big, big_orig), >, 1e-3);
+  p.size = 0;
+
+  /* grey in, grey out */
+  g_autoptr (NsImage) grey = generated_image (30, 20, 2);
+  g_autoptr (NsImage) grey_orig = ns_image_copy (grey, NULL);
+  g_assert_true (ns_stylize (&p, grey, NULL, NULL, NULL, &error));
+  for (int j = 0; j < 30 * 20; j++)
+    g_assert_cmpfloat (grey->data[2 * j + 1], ==, grey_orig->data[2 * j + 1]);
+  g_assert_cmpfloat (mean_abs_diff (grey, grey_orig), >, 1e-4);
+
+  /* preserve colours: the photo's mean colour stays */
+  g_autoptr (NsImage) keep = ns_image_copy (photo, NULL);
+  p.preserve_colors = TRUE;
+  g_assert_true (ns_stylize (&p, keep, NULL, NULL, NULL, &error));
+  double cb_keep = 0, cb_photo = 0;
+  for (int j = 0; j < 48 * 36; j++)
+    {
+      cb_keep += keep->data[4 * j + 2] - keep->data[4 * j + 1];
+      cb_photo += photo->data[4 * j + 2] - photo->data[4 * j + 1];
+    }
+  g_test_message ("mean blue-green: photo %.4f, preserved %.4f",
+                  cb_photo / (48 * 36), cb_keep / (48 * 36));
+  g_assert_cmpfloat (fabs (cb_keep - cb_photo) / (48 * 36), <, 0.02);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/presets/list", Fixture, NULL, fixture_set_up, test_list, fixture_tear_down);
+  g_test_add ("/presets/style-image", Fixture, NULL, fixture_set_up, test_style_image,
+              fixture_tear_down);
+  g_test_add ("/stylize-preset/errors", Fixture, NULL, fixture_set_up, test_errors,
+              fixture_tear_down);
+  g_test_add ("/stylize-preset/behaviour", Fixture, NULL, fixture_set_up, test_behaviour,
+              fixture_tear_down);
+  return g_test_run ();
+}
