@@ -8,7 +8,7 @@
  * TRUE)) and cleans up open undo groups and shadow buffers itself.  So all
  * engine work happens before the first write to the image: a cancel at any
  * point before the final copy leaves the image untouched. */
-#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <libgimp/gimp.h>
@@ -19,15 +19,14 @@
 #include "ns_error.h"
 #include "ns_image.h"
 #include "ns_stylize.h"
-#include "style_source.h"
+#include "ns_settings.h"
+#include "ns_style_source.h"
 
-#define PLUG_IN_PROC    "plug-in-neural-style"
-#define PLUG_IN_BINARY  "gimp-neural-style"
-#define N_PARAMS        10
+#define PLUG_IN_PROC    NS_PLUG_IN_PROC
+#define PLUG_IN_BINARY  NS_PLUG_IN_BINARY
 /* Pixels around the selection the engine also sees, so strokes near the
  * selection's edge have context; only the selection itself is written. */
 #define CONTEXT_MARGIN  32
-#define MAX_ITERATIONS  1000000
 
 static void query (void);
 static void run   (const gchar *name, gint nparams, const GimpParam *param,
@@ -40,45 +39,23 @@ MAIN ()
 static void
 query (void)
 {
-  static const GimpParamDef args[N_PARAMS] = {
-    { GIMP_PDB_INT32, "run-mode",
-      "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1), "
-      "RUN-WITH-LAST-VALS (2) }" },
-    { GIMP_PDB_IMAGE, "image", "Input image" },
-    { GIMP_PDB_DRAWABLE, "drawable",
-      "Drawable to stylize (RGB or grayscale, any precision; only its "
-      "selected part changes)" },
-    { GIMP_PDB_STRING, "style",
-      "A preset name (NAME.nsw in " NS_WEIGHTS_DIR ") or the path of any "
-      "image file to use as the style" },
-    { GIMP_PDB_FLOAT, "alpha", "Content weight, >= 0 (not both 0)" },
-    { GIMP_PDB_FLOAT, "beta", "Style weight, >= 0 (not both 0)" },
-    { GIMP_PDB_INT32, "refine-iterations",
-      "With a style image: optimiser iterations (0 = default); with a "
-      "preset: refinement steps after the generator (0 = none)" },
-    { GIMP_PDB_INT32, "preserve-colors",
-      "Keep the photo's colours { FALSE (0), TRUE (1) }" },
-    { GIMP_PDB_INT32, "seed", "Random seed: the same seed gives the same result" },
-    { GIMP_PDB_INT32, "new-layer",
-      "0: replace the drawable's pixels; 1: add the result as a new layer "
-      "above it, named after the style { FALSE (0), TRUE (1) }" },
-  };
-
   gimp_install_procedure (PLUG_IN_PROC,
                           "Repaint the image in the style of an artwork",
                           "Paints the selected part of the drawable in the "
-                          "style of a preset or of any style image, with a "
-                          "network and optimiser trained by this project "
-                          "(no pretrained model). Alpha is kept; grayscale "
-                          "stays grayscale; indexed images are refused.",
+                          "style of a preset (or a blend of two), of any "
+                          "style image or of a layer, with a network and "
+                          "optimiser trained by this project (no pretrained "
+                          "model). Alpha is kept; grayscale stays grayscale; "
+                          "indexed images are refused. Calls with the first "
+                          "10 parameters only (no style2, mix) still work.",
                           "GIMP Neural Style contributors",
                           "GIMP Neural Style contributors",
                           "2026",
                           "_Neural Style...",
                           "RGB*, GRAY*",
                           GIMP_PLUGIN,
-                          G_N_ELEMENTS (args), 0,
-                          args, NULL);
+                          NS_N_PARAMS, 0,
+                          ns_plug_param_defs (), NULL);
   gimp_plugin_menu_register (PLUG_IN_PROC, "<Image>/Filters/Artistic");
 }
 
@@ -116,49 +93,15 @@ check_target (gint32 image, gint32 drawable, GError **error)
   return TRUE;
 }
 
+/* The checks that need the drawable; the rest is ns_plug_values_check. */
 static gboolean
 check_values (const NsPlugValues *v, gint32 drawable, GError **error)
 {
-  if (!(v->alpha >= 0.0) || !isfinite (v->alpha))
-    return fail (error, "alpha: must be a finite number >= 0 (got %g)", v->alpha);
-  if (!(v->beta >= 0.0) || !isfinite (v->beta))
-    return fail (error, "beta: must be a finite number >= 0 (got %g)", v->beta);
-  if (v->alpha == 0.0 && v->beta == 0.0)
-    return fail (error, "alpha, beta: must not both be 0");
-  if (v->refine_iterations < 0 || v->refine_iterations > MAX_ITERATIONS)
-    return fail (error, "refine-iterations: must be in [0, %d] (got %d)",
-                 MAX_ITERATIONS, v->refine_iterations);
-  if (v->preserve_colors != 0 && v->preserve_colors != 1)
-    return fail (error, "preserve-colors: must be 0 or 1 (got %d)",
-                 v->preserve_colors);
-  if (v->new_layer != 0 && v->new_layer != 1)
-    return fail (error, "new-layer: must be 0 or 1 (got %d)", v->new_layer);
+  if (!ns_plug_values_check (v, error))
+    return FALSE;
   if (v->new_layer && !gimp_item_is_layer (drawable))
     return fail (error, "new-layer: the drawable is a channel or mask, "
                  "not a layer; use new-layer 0");
-  return TRUE;
-}
-
-static gboolean
-values_from_params (NsPlugValues *v, gint nparams, const GimpParam *param,
-                    GError **error)
-{
-  const gchar *style;
-
-  if (nparams != N_PARAMS)
-    return fail (error, "expected %d parameters, got %d", N_PARAMS, nparams);
-  style = param[3].data.d_string;
-  if (!style || !*style)
-    return fail (error, "style: empty; give a preset name or an image file");
-  if (strlen (style) >= sizeof v->style)
-    return fail (error, "style: longer than %d bytes", NS_STYLE_MAX - 1);
-  g_strlcpy (v->style, style, sizeof v->style);
-  v->alpha = param[4].data.d_float;
-  v->beta = param[5].data.d_float;
-  v->refine_iterations = param[6].data.d_int32;
-  v->preserve_colors = param[7].data.d_int32;
-  v->seed = param[8].data.d_int32;
-  v->new_layer = param[9].data.d_int32;
   return TRUE;
 }
 
@@ -241,7 +184,7 @@ stylize_drawable (gint32 image, gint32 drawable, const NsPlugValues *v,
   gint32        target = drawable;
   gboolean      ok;
 
-  if (!ns_style_source_load (&src, v->style, error))
+  if (!ns_style_source_load (&src, v->style, v->style2, error))
     return GIMP_PDB_CALLING_ERROR;
 
   /* Nothing selected inside this drawable: nothing to do. */
@@ -272,14 +215,8 @@ stylize_drawable (gint32 image, gint32 drawable, const NsPlugValues *v,
   g_object_unref (buffer);
 
   ns_params_init (&params);
-  params.preset = src.preset;
-  params.weights_path = src.weights_path;
-  params.style_image = src.image;
-  params.alpha = v->alpha;
-  params.beta = v->beta;
-  params.iterations = v->refine_iterations;
-  params.preserve_colors = v->preserve_colors;
-  params.seed = (guint32) v->seed;
+  ns_style_source_to_ns_params (&src, &params);
+  ns_plug_values_to_ns_params (v, &params);
 
   ok = ns_stylize (&params, img, report_progress, &progress, &cancel, error);
   g_free (progress.last_stage);
@@ -325,6 +262,23 @@ stylize_drawable (gint32 image, gint32 drawable, const NsPlugValues *v,
 
 /* ---- run --------------------------------------------------------------- */
 
+/* Beside the dialog's preview lines (ns_dialog.h), what OK applies, so a
+ * test can compare the two. */
+static void
+log_applied (const NsPlugValues *values)
+{
+  const gchar *path = g_getenv ("NS_PREVIEW_TIMING");
+  gchar       *settings;
+  FILE        *f;
+
+  if (!path || !(f = fopen (path, "a")))
+    return;
+  settings = ns_plug_values_describe (values);
+  fprintf (f, "apply %s\n", settings);
+  fclose (f);
+  g_free (settings);
+}
+
 static GimpPDBStatusType
 neural_style_run (gint nparams, const GimpParam *param, GError **error)
 {
@@ -335,7 +289,7 @@ neural_style_run (gint nparams, const GimpParam *param, GError **error)
 
   if (nparams < 3)
     {
-      fail (error, "expected %d parameters, got %d", N_PARAMS, nparams);
+      fail (error, "expected %d parameters, got %d", NS_N_PARAMS, nparams);
       return GIMP_PDB_CALLING_ERROR;
     }
   run_mode = param[0].data.d_int32;
@@ -349,16 +303,18 @@ neural_style_run (gint nparams, const GimpParam *param, GError **error)
   switch (run_mode)
     {
     case GIMP_RUN_INTERACTIVE:
-      /* Settings stored by an older build with another layout are ignored. */
+      /* Settings stored by an older build with another layout are
+       * ignored; values out of today's limits are brought into them. */
       if (gimp_get_data_size (PLUG_IN_PROC) == sizeof values)
         gimp_get_data (PLUG_IN_PROC, &values);
-      values.style[NS_STYLE_MAX - 1] = '\0';
+      ns_plug_values_clamp (&values);
       gimp_ui_init (PLUG_IN_BINARY, FALSE);
-      if (!ns_dialog_run (&values))
+      if (!ns_dialog_run (&values, image, drawable))
         return GIMP_PDB_CANCEL;
+      log_applied (&values);
       break;
     case GIMP_RUN_NONINTERACTIVE:
-      if (!values_from_params (&values, nparams, param, error))
+      if (!ns_plug_values_from_params (&values, nparams, param, error))
         return GIMP_PDB_CALLING_ERROR;
       break;
     case GIMP_RUN_WITH_LAST_VALS:
@@ -369,7 +325,7 @@ neural_style_run (gint nparams, const GimpParam *param, GError **error)
           return GIMP_PDB_CALLING_ERROR;
         }
       gimp_get_data (PLUG_IN_PROC, &values);
-      values.style[NS_STYLE_MAX - 1] = '\0';
+      ns_plug_values_clamp (&values);
       break;
     default:
       fail (error, "run-mode: %d is not 0, 1 or 2", run_mode);

@@ -7,12 +7,15 @@
 ;   gimp-console-2.10 -i \
 ;     -b '(neural-style-batch "in/*.jpg" "out" "/path/to/style.jpg" 1.0 1.0)' \
 ;     -b '(gimp-quit 0)'
+; style is a preset name, an image file or "layer:ID" (see the procedure's
+; help).  To blend two presets:
+;   (neural-style-batch-blend "in/*.jpg" "out" "preset-a" "preset-b" 0.3 1.0 1.0)
 
 (define (neural-style-batch-basename path)
   (let loop ((parts (strbreakup path DIR-SEPARATOR)))
     (if (null? (cdr parts)) (car parts) (loop (cdr parts)))))
 
-(define (neural-style-batch-one in-file out-dir style alpha beta)
+(define (neural-style-batch-one in-file out-dir style style2 mix alpha beta)
   (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE in-file in-file)))
          (out-file (string-append out-dir DIR-SEPARATOR
                                   (neural-style-batch-basename in-file))))
@@ -21,7 +24,7 @@
         (gimp-image-convert-rgb image))
     (plug-in-neural-style RUN-NONINTERACTIVE image
                           (car (gimp-image-get-active-drawable image))
-                          style alpha beta 0 0 0 0)
+                          style alpha beta 0 0 0 0 style2 mix)
     ; Formats like JPEG hold one layer: save what is visible.
     (let ((drawable (if (> (car (gimp-image-get-layers image)) 1)
                         (car (gimp-image-merge-visible-layers image
@@ -31,7 +34,7 @@
     (gimp-image-delete image)
     out-file))
 
-(define (neural-style-batch pattern out-dir style alpha beta)
+(define (neural-style-batch-blend pattern out-dir style style2 mix alpha beta)
   (let ((files (cadr (file-glob pattern 1))))
     (if (null? files)
         (error (string-append "neural-style-batch: no file matches " pattern)))
@@ -39,10 +42,14 @@
       (lambda (in-file)
         (gimp-message (string-append "neural-style-batch: "
                                      (neural-style-batch-one in-file out-dir
-                                                             style alpha beta)))
+                                                             style style2 mix
+                                                             alpha beta)))
       )
       files)
     (length files)))
+
+(define (neural-style-batch pattern out-dir style alpha beta)
+  (neural-style-batch-blend pattern out-dir style "" 0.0 alpha beta))
 
 (script-fu-register "neural-style-batch"
   "Neural Style batch"
@@ -53,6 +60,6 @@
   ""
   SF-STRING     "Input pattern"        "*.jpg"
   SF-DIRNAME    "Output folder"        ""
-  SF-STRING     "Style (preset or image path)" ""
+  SF-STRING     "Style (preset, image path or layer:ID)" ""
   SF-ADJUSTMENT "Content weight alpha" '(1 0 1000000 0.1 1 3 1)
   SF-ADJUSTMENT "Style weight beta"    '(1 0 1000000 0.1 1 3 1))

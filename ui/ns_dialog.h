@@ -1,29 +1,22 @@
-/* The plug-in's settings and the plain dialog that edits them.  The struct is
- * stored with gimp_set_data, so it holds no pointers. */
+/* The Neural Style dialog: style picker (presets with thumbnails, an image
+ * file or a layer, a second preset to blend in), weights, seed, output mode
+ * and a live preview computed off the main loop (ns_preview.h).  The
+ * settings it edits are NsPlugValues (ns_settings.h). */
 #pragma once
 #include <glib.h>
 
+#include "ns_settings.h"
+
 G_BEGIN_DECLS
 
-#define NS_STYLE_MAX 4096   /* longest style name or path, with its NUL */
-
-typedef struct
-{
-  gchar    style[NS_STYLE_MAX];  /* preset name or path of a style image */
-  gdouble  alpha;                /* content weight */
-  gdouble  beta;                 /* style weight */
-  gint32   refine_iterations;    /* 0 = the engine's default */
-  gboolean preserve_colors;
-  gint32   seed;
-  gboolean new_layer;            /* add a layer instead of replacing pixels */
-} NsPlugValues;
-
-/* Fills values with the defaults a first run starts from. */
-void     ns_plug_values_init (NsPlugValues *values);
-
-/* Shows the modal dialog (gimp_ui_init must have run).  TRUE when the user
- * pressed OK; values then hold the edited settings.  FALSE leaves them as
- * they were. */
-gboolean ns_dialog_run (NsPlugValues *values);
+/* Shows the modal dialog for drawable of image (gimp_ui_init must have
+ * run).  values are the starting settings (e.g. the last run's, clamped).
+ * TRUE when the user pressed OK; values then hold exactly the settings the
+ * preview was painted with.  FALSE leaves them as they were.
+ *
+ * With the environment variable NS_PREVIEW_TIMING=FILE set, one line per
+ * preview drawn is appended to FILE: milliseconds from the change that
+ * asked for it to the pixels drawn, the preview's size and its settings. */
+gboolean ns_dialog_run (NsPlugValues *values, gint32 image, gint32 drawable);
 
 G_END_DECLS

@@ -28,6 +28,14 @@ OUT = os.path.join(BUILD, "tests", "gimp-out")
 GIMPDIR = os.environ.get("GIMP2_DIRECTORY",
                          os.path.expanduser("~/.config/GIMP/2.10"))
 ITERS = 8   # few optimiser steps: these tests check behaviour, not looks
+# The development network in weights/ (one style), copied to a weights folder
+# of the test's own (NEURAL_STYLE_WEIGHTS_DIR), so that the tests do not
+# depend on which presets happen to be installed.
+PRESET = "cafe-terrace"
+PRESET_FILE = "dev-cafe-terrace.nsw"
+WEIGHTS = os.path.join(OUT, "weights")
+TIMING = os.path.join(OUT, "preview-timing.txt")
+PREVIEW_BUDGET_MS = 150   # a 256x256 preset preview, median of 10
 
 n_tests = 0
 n_failed = 0
@@ -62,6 +70,10 @@ def make_inputs():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(os.path.join(OUT, "batch-in"))
     os.makedirs(os.path.join(OUT, "batch-out"))
+    os.makedirs(WEIGHTS)
+    source_root = os.environ.get("NS_SOURCE_ROOT",
+                                 os.path.join(os.path.dirname(__file__), "..", ".."))
+    shutil.copy(os.path.join(source_root, "weights", PRESET_FILE), WEIGHTS)
     rng = np.random.default_rng(7)
     yy, xx = np.mgrid[0:48, 0:64]
     # smooth shapes plus a little noise: something for a content loss to keep
@@ -72,6 +84,9 @@ def make_inputs():
     # bigger, so the screenshots show it
     Image.fromarray(rgb).resize((192, 144), Image.NEAREST).save(
         os.path.join(OUT, "undo-src.png"))
+    # big enough for a full 256x256 preview
+    Image.fromarray(rgb).resize((320, 320), Image.BILINEAR).save(
+        os.path.join(OUT, "dialog-src.png"))
     # alpha with fully transparent, partial and opaque pixels
     alpha = ((xx * 4 + yy) % 256).astype(np.uint8)
     alpha[:, :8] = 0
@@ -96,19 +111,29 @@ def make_inputs():
 # Bad calls: name, expected start of the message, PDB arguments after the
 # drawable (on the image "bad" unless the case builds its own target).
 BAD_CASES = [
-    ("alpha negative", "alpha:", '"{s}" -1.0 1.0 0 0 0 0'),
-    ("beta negative", "beta:", '"{s}" 1.0 -2.0 0 0 0 0'),
-    ("alpha and beta both 0", "alpha, beta:", '"{s}" 0.0 0.0 0 0 0 0'),
-    ("refine-iterations negative", "refine-iterations:", '"{s}" 1.0 1.0 -5 0 0 0'),
-    ("preserve-colors 2", "preserve-colors:", '"{s}" 1.0 1.0 0 2 0 0'),
-    ("new-layer 7", "new-layer:", '"{s}" 1.0 1.0 0 0 0 7'),
-    ("style empty", "style:", '"" 1.0 1.0 0 0 0 0'),
-    ("style missing file", "style:", '"/nonexistent/painting.png" 1.0 1.0 0 0 0 0'),
-    ("style not an image", "style:", '"{o}/not-an-image.png" 1.0 1.0 0 0 0 0'),
-    ("style unknown preset", "style:", '"no-such-preset" 1.0 1.0 0 0 0 0'),
-    ("run-mode 7", "run-mode:", '"{s}" 1.0 1.0 0 0 0 0', "7"),
+    ("alpha negative", "alpha:", '"{s}" -1.0 1.0 0 0 0 0 "" 0.0'),
+    ("alpha above the limit", "alpha:", '"{s}" 2000000.0 1.0 0 0 0 0 "" 0.0'),
+    ("beta negative", "beta:", '"{s}" 1.0 -2.0 0 0 0 0 "" 0.0'),
+    ("alpha and beta both 0", "alpha, beta:", '"{s}" 0.0 0.0 0 0 0 0 "" 0.0'),
+    ("refine-iterations negative", "refine-iterations:", '"{s}" 1.0 1.0 -5 0 0 0 "" 0.0'),
+    ("refine-iterations above the limit", "refine-iterations:",
+     '"{s}" 1.0 1.0 100001 0 0 0 "" 0.0'),
+    ("preserve-colors 2", "preserve-colors:", '"{s}" 1.0 1.0 0 2 0 0 "" 0.0'),
+    ("seed negative", "seed:", '"{s}" 1.0 1.0 0 0 -1 0 "" 0.0'),
+    ("new-layer 7", "new-layer:", '"{s}" 1.0 1.0 0 0 0 7 "" 0.0'),
+    ("style empty", "style:", '"" 1.0 1.0 0 0 0 0 "" 0.0'),
+    ("style missing file", "style:", '"/nonexistent/painting.png" 1.0 1.0 0 0 0 0 "" 0.0'),
+    ("style not an image", "style:", '"{o}/not-an-image.png" 1.0 1.0 0 0 0 0 "" 0.0'),
+    ("style unknown preset", "style:", '"no-such-preset" 1.0 1.0 0 0 0 0 "" 0.0'),
+    ("style layer that is not a layer", "style:", '"layer:999999" 1.0 1.0 0 0 0 0 "" 0.0'),
+    ("style layer:abc", "style:", '"layer:abc" 1.0 1.0 0 0 0 0 "" 0.0'),
+    ("mix above 1", "mix:", '"{p}" 1.0 1.0 0 0 0 0 "{p}" 1.5'),
+    ("style2 unknown preset", "style2:", '"{p}" 1.0 1.0 0 0 0 0 "no-such-preset" 0.5'),
+    ("style2 with an image file as style", "style2:", '"{s}" 1.0 1.0 0 0 0 0 "{p}" 0.5'),
+    ("style2 a path", "style2:", '"{p}" 1.0 1.0 0 0 0 0 "{s}" 0.5'),
+    ("run-mode 7", "run-mode:", '"{s}" 1.0 1.0 0 0 0 0 "" 0.0', "7"),
     # no dialog has run in this GIMP session, so there is nothing to repeat
-    ("last values without settings", "run-mode:", '"{s}" 1.0 1.0 0 0 0 0',
+    ("last values without settings", "run-mode:", '"{s}" 1.0 1.0 0 0 0 0 "" 0.0',
      "RUN-WITH-LAST-VALS"),
 ]
 
@@ -120,7 +145,7 @@ def scheme_main():
         f'(gimp-message "CASE {name}")\n'
         f'(put "threw {name}" (catch (quote threw) '
         f'(plug-in-neural-style {mode[0] if mode else "RUN-NONINTERACTIVE"} '
-        f'bad (drw bad) {args.format(s=s, o=o)}) (quote returned)))'
+        f'bad (drw bad) {args.format(s=s, o=o, p=PRESET)}) (quote returned)))'
         for name, _, args, *mode in BAD_CASES)
     return f'''
 (begin
@@ -129,10 +154,21 @@ def scheme_main():
 (define (load name) (let ((f (string-append "{o}/" name))) (car (gimp-file-load RUN-NONINTERACTIVE f f))))
 (define (drw image) (car (gimp-image-get-active-drawable image)))
 (define (save image drawable name) (let ((f (string-append "{o}/" name))) (gimp-file-save RUN-NONINTERACTIVE image drawable f f)))
-(define (stylize image drawable new-layer) (plug-in-neural-style RUN-NONINTERACTIVE image drawable "{s}" 1.0 1.0 {ITERS} 0 0 new-layer))
+(define (stylize image drawable new-layer) (plug-in-neural-style RUN-NONINTERACTIVE image drawable "{s}" 1.0 1.0 {ITERS} 0 0 new-layer "" 0.0))
+(define (stylize-with image style iters style2 mix) (plug-in-neural-style RUN-NONINTERACTIVE image (drw image) style 1.0 1.0 iters 0 0 0 style2 mix))
 
 (put "proc-info" (gimp-procedural-db-proc-info "plug-in-neural-style"))
-(let loop ((k 0)) (if (< k 10) (begin (put "arg" (gimp-procedural-db-proc-arg "plug-in-neural-style" k)) (loop (+ k 1)))))
+(let loop ((k 0)) (if (< k 12) (begin (put "arg" (gimp-procedural-db-proc-arg "plug-in-neural-style" k)) (loop (+ k 1)))))
+
+(let* ((i (load "rgb.png")))
+  (stylize-with i "{PRESET}" 0 "" 0.0) (save i (drw i) "preset-out.png"))
+
+(let* ((i (load "rgb.png")))
+  (stylize-with i "{PRESET}" 0 "{PRESET}" 0.5) (save i (drw i) "preset-self-mix-out.png"))
+
+(let* ((i (load "rgb.png")) (st (load "style.png")))
+  (stylize-with i (string-append "layer:" (number->string (drw st))) {ITERS} "" 0.0)
+  (save i (drw i) "layer-style-out.png"))
 
 (let* ((i (load "rgb.png")) (d (drw i)))
   (stylize i d 0) (save i d "rgb-out.png")
@@ -205,7 +241,8 @@ def run_console():
     cmd = ["gimp-console-2.10", "-i", "-d", "-f",
            "-b", scheme_main(), "-b", batch, "-b", "(gimp-quit 0)"]
     start = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=240,
+                       env=dict(os.environ, NEURAL_STYLE_WEIGHTS_DIR=WEIGHTS))
     with open(os.path.join(OUT, "console.log"), "w") as f:
         f.write(p.stdout + p.stderr)
     return p.stderr, time.monotonic() - start
@@ -231,13 +268,15 @@ def check_console(stderr):
     args = [v for k, v in res if k == "arg"]
     want = [(0, "run-mode"), (13, "image"), (16, "drawable"), (4, "style"),
             (3, "alpha"), (3, "beta"), (0, "refine-iterations"),
-            (0, "preserve-colors"), (0, "seed"), (0, "new-layer")]
+            (0, "preserve-colors"), (0, "seed"), (0, "new-layer"),
+            (4, "style2"), (3, "mix")]
     got = [(int(m.group(1)), m.group(2)) for m in
            (re.match(r'\((\d+) "([^"]+)" "(.+)"\)$', a) for a in args) if m]
-    check(info.endswith(" 10 0)") and got == want
+    check(info.endswith(" 12 0)") and got == want
           and all(re.search(r'" ".{10,}"\)$', a) for a in args),
-          "procedure plug-in-neural-style has the 10 parameters in order, "
-          "each described", f"info={info[-40:]} args={got}")
+          "procedure plug-in-neural-style has the 12 parameters in order "
+          "(the first 10 as before), each described",
+          f"info={info[-40:]} args={got}")
     pluginrc = open(os.path.join(GIMPDIR, "pluginrc"), errors="replace").read()
     entry = pluginrc[pluginrc.find('(proc-def "plug-in-neural-style"'):][:3000]
     check('"<Image>/Filters/Artistic/Neural Style..."' in entry
@@ -253,6 +292,19 @@ def check_console(stderr):
     check(ok and np.abs(out.astype(int) - rgb).mean() > 2.0,
           "stylized RGB image differs from the input",
           f"mean abs diff {np.abs(out.astype(int) - rgb).mean() if ok else None}")
+
+    ok = exists("preset-out.png")
+    diff = np.abs(load("preset-out.png").astype(int) - rgb).mean() if ok else None
+    check(ok and diff > 2.0, f"preset style '{PRESET}' stylizes the image",
+          f"mean abs diff {diff}")
+    check(ok and exists("preset-self-mix-out.png")
+          and np.array_equal(load("preset-self-mix-out.png"), load("preset-out.png")),
+          "style2 = style at mix 0.5 paints exactly the plain preset "
+          "(style2 and mix reach the engine)")
+    check(exists("layer-style-out.png") and exists("rgb-out.png")
+          and np.array_equal(load("layer-style-out.png"), load("rgb-out.png")),
+          "style layer:ID (the style image opened as a layer) paints exactly "
+          "what the same image file as style paints")
 
     ok = exists("sel-out.png")
     if ok:
@@ -402,14 +454,15 @@ def check_dialog(port, before):
     def call():
         answer["reply"] = script_fu(
             port, "(plug-in-neural-style RUN-INTERACTIVE 1 "
-                  "(car (gimp-image-get-active-drawable 1)) \"\" 1.0 1.0 0 0 0 0)")
+                  "(car (gimp-image-get-active-drawable 1)) \"\" 1.0 1.0 0 0 0 0 "
+                  "\"\" 0.0)")
     thread = threading.Thread(target=call, daemon=True)
     thread.start()
     dialogs = xdotool("search", "--sync", "--name", "^Neural Style$")
     if dialogs:
         time.sleep(1.0)
         subprocess.run(["import", "-window", "root",
-                        os.path.join(OUT, "dialog-screenshot.png")], timeout=30)
+                        os.path.join(OUT, "dialog-cancel-screenshot.png")], timeout=30)
         xdotool("windowfocus", "--sync", dialogs[0])
         xdotool("key", "--clearmodifiers", "Escape")
     thread.join(timeout=30)
@@ -422,6 +475,150 @@ def check_dialog(port, before):
           f"dialog windows {dialogs}, reply {answer.get('reply')!r}")
 
 
+def timing_lines(kind="preview_ms"):
+    if not os.path.isfile(TIMING):
+        return []
+    return [l.split() for l in open(TIMING) if l.startswith(kind + " ")]
+
+
+def wait_for_previews(count, timeout):
+    deadline = time.monotonic() + timeout
+    while len(timing_lines()) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return len(timing_lines()) >= count
+
+
+def settings_of(fields):
+    """The settings part of a log line: everything from 'style' on."""
+    return fields[fields.index("style"):] if "style" in fields else None
+
+
+def find_preview(shot, geometry):
+    """The preview's box in a root screenshot: inside the dialog's left
+    half, the rows and columns with many colourful pixels.  The theme is
+    grey (background, scrollbars, progress bar, text); the picture is not."""
+    x, y, w, h = geometry
+    crop = shot[y:y + h, x:x + w // 2, :3].astype(int)
+    colourful = crop.max(axis=2) - crop.min(axis=2) > 24
+    rows = np.where(colourful.sum(axis=1) > 100)[0]
+    cols = np.where(colourful.sum(axis=0) > 100)[0]
+    if len(rows) == 0 or len(cols) == 0:
+        return None
+    return (x + cols[0], y + rows[0], cols[-1] - cols[0] + 1, rows[-1] - rows[0] + 1)
+
+
+def window_geometry(window):
+    out = subprocess.run(["xdotool", "getwindowgeometry", "--shell", window],
+                         capture_output=True, text=True, timeout=30).stdout
+    g = dict(l.split("=") for l in out.split() if "=" in l)
+    return tuple(int(g.get(k, 0)) for k in ("X", "Y", "WIDTH", "HEIGHT"))
+
+
+def check_dialog_preview(port):
+    """The dialog on a 320x320 image with the preset: the preview fills in
+    without blocking, ten 'New variation' presses give ten previews (their
+    median latency is the figure docs/dialog.md quotes), Enter in an entry
+    presses OK, and OK applies exactly the settings of the last preview and
+    stores them as the last values."""
+    src = os.path.join(OUT, "dialog-src.png")
+    err, image = script_fu(port, f'(let ((i (car (gimp-file-load RUN-NONINTERACTIVE "{src}" "{src}")))) '
+                                 f'(gimp-display-new i) i)')
+    image = image.strip("()").split()[0] if err == 0 else "-1"
+    drawable = f"(car (gimp-image-get-active-drawable {image}))"
+    if os.path.exists(TIMING):
+        os.remove(TIMING)
+    answer = {}
+
+    def call():
+        answer["reply"] = script_fu(
+            port, f'(plug-in-neural-style RUN-INTERACTIVE {image} {drawable} '
+                  f'"" 1.0 1.0 0 0 0 0 "" 0.0)', timeout=300)
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    dialogs = xdotool("search", "--sync", "--name", "^Neural Style$")
+    first = bool(dialogs) and wait_for_previews(1, 90)
+    shot_path = os.path.join(OUT, "dialog-screenshot.png")
+    box = None
+    if first:
+        xdotool("mousemove", "0", "0")   # no tooltip over the dialog
+        time.sleep(0.5)
+        subprocess.run(["import", "-window", "root", shot_path], timeout=30)
+        box = find_preview(np.asarray(Image.open(shot_path).convert("RGB")),
+                           window_geometry(dialogs[0]))
+    latencies = []
+    if first:
+        for k in range(10):
+            count = len(timing_lines())
+            xdotool("windowfocus", "--sync", dialogs[0])
+            xdotool("key", "--clearmodifiers", "alt+v")   # New _variation
+            if not wait_for_previews(count + 1, 30):
+                break
+            time.sleep(0.3)   # the last preview of this press, if several
+            latencies.append(float(timing_lines()[-1][1]))
+        time.sleep(0.5)
+        # Co_ntent weight's entry has the focus; Enter presses OK
+        xdotool("windowfocus", "--sync", dialogs[0])
+        xdotool("key", "--clearmodifiers", "alt+n")
+        xdotool("key", "--clearmodifiers", "Return")
+    thread.join(timeout=120)
+    ok_path = os.path.join(OUT, "dialog-ok.png")
+    script_fu(port, f'(gimp-file-save RUN-NONINTERACTIVE {image} {drawable} "{ok_path}" "{ok_path}")')
+    # the same settings again, from the stored last values, on a fresh copy
+    last_path = os.path.join(OUT, "dialog-last-values.png")
+    script_fu(port, f'(let* ((i (car (gimp-file-load RUN-NONINTERACTIVE "{src}" "{src}"))) '
+                    f'(d (car (gimp-image-get-active-drawable i)))) '
+                    f'(plug-in-neural-style RUN-WITH-LAST-VALS i d "" 1.0 1.0 0 0 0 0 "" 0.0) '
+                    f'(gimp-file-save RUN-NONINTERACTIVE i d "{last_path}" "{last_path}"))',
+              timeout=120)
+
+    check(first, "the dialog's preview is painted (a preview line within 90 s)",
+          f"dialogs {dialogs}")
+    orig = load("dialog-src.png")
+    if box:
+        shot = np.asarray(Image.open(shot_path).convert("RGB")).astype(int)
+        x, y, w, h = box
+        region = shot[y:y + h, x:x + w]
+        as_shown = lambda img: np.asarray(Image.fromarray(img).resize((w, h), Image.BILINEAR)).astype(int)
+        spread = region.std()
+        to_orig = np.abs(region - as_shown(orig)).mean()
+    check(box is not None and abs(box[2] - 256) <= 4 and abs(box[3] - 256) <= 4
+          and spread > 20 and to_orig > 4,
+          "dialog-screenshot.png: a 256x256 preview, not blank, showing the "
+          "stylized image rather than the original",
+          f"box {box}, std {spread if box else None}, "
+          f"mean abs diff to the original {to_orig if box else None}")
+    median = float(np.median(latencies)) if latencies else None
+    print(f"# preview latencies (ms): {latencies}; median of "
+          f"{len(latencies)}: {median}")
+    sizes = {(l[3], l[5]) for l in timing_lines()}
+    check(len(latencies) == 10 and sizes == {("256", "256")}
+          and median <= PREVIEW_BUDGET_MS,
+          f"10 previews of 256x256 with a preset, median latency <= "
+          f"{PREVIEW_BUDGET_MS} ms", f"median {median}, sizes {sizes}")
+    seeds = {settings_of(l)[settings_of(l).index("seed") + 1] for l in timing_lines()}
+    check(len(seeds) >= 2, "'New variation' (Alt+V) changes the seed",
+          f"seeds {seeds}")
+
+    applied = timing_lines("apply")
+    previews = timing_lines()
+    check(answer.get("reply", (1,))[0] == 0 and len(applied) == 1 and previews
+          and settings_of(applied[0]) == settings_of(previews[-1]),
+          "Enter in an entry presses OK, which applies exactly the settings "
+          "(seed included) of the last preview",
+          f"reply {answer.get('reply')!r}, applied {applied}, last preview "
+          f"{previews[-1] if previews else None}")
+    result = load("dialog-ok.png") if exists("dialog-ok.png") else None
+    check(result is not None and np.abs(result.astype(int) - orig).mean() > 2.0
+          and exists("dialog-last-values.png")
+          and np.array_equal(load("dialog-last-values.png"), result),
+          "OK changed the image, and RUN-WITH-LAST-VALS repeats it byte for byte")
+    if box and result is not None:
+        to_result = np.abs(region - as_shown(result)).mean()
+        check(to_result < to_orig,
+              "the preview looks like the applied result (closer to it than "
+              "to the original)", f"to result {to_result:.1f}, to original {to_orig:.1f}")
+
+
 def check_cancel(port, gimp_pid, before):
     """GIMP 2.10 cancels a plug-in from its progress bar by killing the
     process (gimp_plug_in_progress_cancel_callback -> gimp_plug_in_close).
@@ -432,7 +629,7 @@ def check_cancel(port, gimp_pid, before):
         answer["reply"] = script_fu(
             port, "(plug-in-neural-style RUN-NONINTERACTIVE 1 "
                   "(car (gimp-image-get-active-drawable 1)) "
-                  f'"{OUT}/style.png" 1.0 1.0 50000 0 0 0)')
+                  f'"{OUT}/style.png" 1.0 1.0 50000 0 0 0 "" 0.0)')
     thread = threading.Thread(target=call, daemon=True)
     thread.start()
     pid = None
@@ -488,7 +685,8 @@ def run_undo():
         return
     port = free_port()
     log = open(os.path.join(OUT, "gui.log"), "w")
-    env = dict(os.environ, GIMP2_DIRECTORY=private_gimpdir())
+    env = dict(os.environ, GIMP2_DIRECTORY=private_gimpdir(),
+               NEURAL_STYLE_WEIGHTS_DIR=WEIGHTS, NS_PREVIEW_TIMING=TIMING)
     gimp = subprocess.Popen(
         ["gimp-2.10", "-n", "-d", "-f", "-s",
          "--batch-interpreter=plug-in-script-fu-eval",
@@ -512,7 +710,7 @@ def run_undo():
         windows = xdotool("search", "--sync", "--name", "undo-src")
         err2, _ = script_fu(port, f'(plug-in-neural-style RUN-NONINTERACTIVE 1 '
                                   f'(car (gimp-image-get-active-drawable 1)) '
-                                  f'"{OUT}/style.png" 1.0 1.0 {ITERS} 0 0 0)')
+                                  f'"{OUT}/style.png" 1.0 1.0 {ITERS} 0 0 0 "" 0.0)')
         save("undo-after.png")
         script_fu(port, "(gimp-displays-flush)")
         time.sleep(1.0)
@@ -543,6 +741,7 @@ def run_undo():
               and np.array_equal(load("undo-redone.png"), after),
               "undo: Ctrl+Y redoes the whole result (it was one undo step)")
         check_dialog(port, after)
+        check_dialog_preview(port)
         check_cancel(port, gimp.pid, after)
     finally:
         try:
