@@ -231,7 +231,8 @@ style_from_widgets (Dialog *d)
         g_strlcpy (d->values.style, d->file_path, sizeof d->values.style);
       break;
     case KIND_LAYER:
-      if (d->layer_id > 0)
+      if (gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (d->layer_combo),
+                                         &d->layer_id) && d->layer_id > 0)
         g_snprintf (d->values.style, sizeof d->values.style,
                     NS_STYLE_LAYER_PREFIX "%d", d->layer_id);
       break;
@@ -375,16 +376,6 @@ on_file_set (GtkFileChooserButton *button, Dialog *d)
 }
 
 static void
-on_layer_changed (GtkWidget *combo, Dialog *d)
-{
-  gint id;
-
-  if (gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (combo), &id))
-    d->layer_id = id;
-  on_style_changed (combo, d);
-}
-
-static void
 on_new_variation (GtkButton *button, Dialog *d)
 {
   /* any seed the spin accepts; the spin's handler asks for a preview */
@@ -455,6 +446,7 @@ request_preview (Dialog *d)
   if (!d->values.style[0])
     {
       ns_preview_worker_cancel (d->worker);
+      gimp_preview_draw (GIMP_PREVIEW (d->preview));   /* the original */
       set_status (d, 0.0, combo_active_kind (d->style_combo, NULL) == KIND_LAYER
                           ? "Choose a layer" : "Choose a style image");
       return;
@@ -528,7 +520,11 @@ on_preview_result (const NsPreviewJob *job, NsImage *result,
   if (!result)
     {
       if (!g_error_matches (error, NS_ERROR, NS_ERROR_CANCELLED))
-        set_status (d, 0.0, error->message);
+        {
+          /* no stale painting next to the message */
+          gimp_preview_draw (GIMP_PREVIEW (d->preview));
+          set_status (d, 0.0, error->message);
+        }
       return;
     }
   n = (gsize) result->width * result->height * result->channels;
@@ -556,9 +552,19 @@ on_preview_progress (double fraction, const char *stage, gpointer data)
 {
   Dialog *d = data;
   gchar  *text = g_strdup_printf ("Painting: %s", stage ? stage : "");
+  FILE   *f;
 
   set_status (d, fraction, text);
   g_free (text);
+  if (d->timing_path && (f = fopen (d->timing_path, "a")))
+    {
+      gchar number[G_ASCII_DTOSTR_BUF_SIZE];
+
+      fprintf (f, "progress %s %s\n",
+               g_ascii_formatd (number, sizeof number, "%.3f", fraction),
+               stage ? stage : "-");
+      fclose (f);
+    }
 }
 
 /* ---- building the dialog ----------------------------------------------- */
@@ -743,7 +749,7 @@ connect_changes (Dialog *d)
                     G_CALLBACK (on_style_changed), d);
   g_signal_connect (d->file_chooser, "file-set", G_CALLBACK (on_file_set), d);
   g_signal_connect (d->layer_combo, "changed",
-                    G_CALLBACK (on_layer_changed), d);
+                    G_CALLBACK (on_style_changed), d);
   g_signal_connect (d->preview, "invalidated",
                     G_CALLBACK (on_preview_invalidated), d);
   g_signal_connect (d->preview, "notify::update",

@@ -15,8 +15,9 @@ G_BEGIN_DECLS
  * preview was painted with.  FALSE leaves them as they were.
  *
  * With the environment variable NS_PREVIEW_TIMING=FILE set, one line per
- * preview drawn is appended to FILE: milliseconds from the change that
- * asked for it to the pixels drawn, the preview's size and its settings. */
+ * preview drawn is appended to FILE ("preview_ms": milliseconds from the
+ * change that asked for it to the pixels drawn, the preview's size and its
+ * settings) and one per progress update shown ("progress FRACTION STAGE"). */
 gboolean ns_dialog_run (NsPlugValues *values, gint32 image, gint32 drawable);
 
 G_END_DECLS

@@ -448,8 +448,12 @@ def xdotool(*args):
 
 
 def check_dialog(port, before):
-    """Interactive mode opens the dialog; Escape cancels it, image untouched."""
+    """Interactive mode opens the dialog.  A layer as the style (the slow
+    optimisation path) shows its progress under the preview; Escape in the
+    middle of it cancels the dialog at once, the image untouched."""
     answer = {}
+    if os.path.exists(TIMING):
+        os.remove(TIMING)
 
     def call():
         answer["reply"] = script_fu(
@@ -459,20 +463,38 @@ def check_dialog(port, before):
     thread = threading.Thread(target=call, daemon=True)
     thread.start()
     dialogs = xdotool("search", "--sync", "--name", "^Neural Style$")
+    progress = []
+    elapsed = None
     if dialogs:
-        time.sleep(1.0)
+        wait_for_previews(1, 60)
+        xdotool("windowfocus", "--sync", dialogs[0])
+        xdotool("key", "--clearmodifiers", "alt+s", "End")   # Layer...
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            progress = [l for l in timing_lines("progress") if 0 < float(l[1]) < 1]
+            if len(progress) >= 3:
+                break
+            time.sleep(0.1)
+        xdotool("mousemove", "0", "0")
+        time.sleep(0.3)
         subprocess.run(["import", "-window", "root",
-                        os.path.join(OUT, "dialog-cancel-screenshot.png")], timeout=30)
+                        os.path.join(OUT, "dialog-progress-screenshot.png")], timeout=30)
         xdotool("windowfocus", "--sync", dialogs[0])
         xdotool("key", "--clearmodifiers", "Escape")
-    thread.join(timeout=30)
+        start = time.monotonic()
+        thread.join(timeout=30)
+        elapsed = time.monotonic() - start
     save_drawable(port, "dialog-after.png")
-    check(bool(dialogs) and "reply" in answer and exists("dialog-after.png")
-          and before is not None
+    check(bool(dialogs) and len(progress) >= 3,
+          "a layer as the style: the preview shows the optimisation's progress",
+          f"progress lines {progress[:3]}")
+    check(bool(dialogs) and "reply" in answer and elapsed < 2.0
+          and exists("dialog-after.png") and before is not None
           and np.array_equal(load("dialog-after.png"), before),
-          "interactive mode opens the Neural Style dialog; Escape cancels "
-          "and leaves the image untouched",
-          f"dialog windows {dialogs}, reply {answer.get('reply')!r}")
+          "interactive mode opens the Neural Style dialog; Escape during a "
+          "slow preview closes it within 2 s and leaves the image untouched",
+          f"dialog windows {dialogs}, reply {answer.get('reply')!r}, "
+          f"closed after {elapsed} s")
 
 
 def timing_lines(kind="preview_ms"):
