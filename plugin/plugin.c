@@ -309,7 +309,7 @@ neural_style_run (gint nparams, const GimpParam *param, GError **error)
         gimp_get_data (PLUG_IN_PROC, &values);
       ns_plug_values_clamp (&values);
       gimp_ui_init (PLUG_IN_BINARY, FALSE);
-      if (!ns_dialog_run (&values, image, drawable))
+      if (!ns_dialog_run (&values, drawable))
         return GIMP_PDB_CANCEL;
       log_applied (&values);
       break;

@@ -30,7 +30,7 @@ enum { COL_KIND, COL_PIXBUF, COL_LABEL, COL_NAME, N_COLS };
 typedef struct
 {
   NsPlugValues     values;       /* what the widgets show */
-  gint32           image, drawable;
+  gint32           drawable;
   gboolean         updating;     /* widgets being set from values */
 
   GtkWidget       *dialog;
@@ -53,7 +53,6 @@ typedef struct
 
   NsPreviewWorker *worker;
   NsImage         *source;       /* the preview's pixels at this zoom */
-  gint             source_bpp;
   gchar           *timing_path;  /* NS_PREVIEW_TIMING */
 } Dialog;
 
@@ -412,7 +411,6 @@ fetch_source (Dialog *d)
   if (d->source)
     for (gsize i = 0, n = (gsize) width * height * bpp; i < n; i++)
       d->source->data[i] = pixels[i] / 255.0f;
-  d->source_bpp = bpp;
   g_free (pixels);
   if (!d->source)
     {
@@ -801,13 +799,12 @@ build_dialog (Dialog *d)
 }
 
 gboolean
-ns_dialog_run (NsPlugValues *values, gint32 image, gint32 drawable)
+ns_dialog_run (NsPlugValues *values, gint32 drawable)
 {
   Dialog   d = { 0 };
   gint     response;
 
   d.values = *values;
-  d.image = image;
   d.drawable = drawable;
   d.layer_id = -1;
   d.presets = ns_presets_list (NULL);

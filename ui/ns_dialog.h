@@ -9,8 +9,8 @@
 
 G_BEGIN_DECLS
 
-/* Shows the modal dialog for drawable of image (gimp_ui_init must have
- * run).  values are the starting settings (e.g. the last run's, clamped).
+/* Shows the modal dialog for drawable (gimp_ui_init must have run).
+ * values are the starting settings (e.g. the last run's, clamped).
  * TRUE when the user pressed OK; values then hold exactly the settings the
  * preview was painted with.  FALSE leaves them as they were.
  *
@@ -18,6 +18,6 @@ G_BEGIN_DECLS
  * preview drawn is appended to FILE ("preview_ms": milliseconds from the
  * change that asked for it to the pixels drawn, the preview's size and its
  * settings) and one per progress update shown ("progress FRACTION STAGE"). */
-gboolean ns_dialog_run (NsPlugValues *values, gint32 image, gint32 drawable);
+gboolean ns_dialog_run (NsPlugValues *values, gint32 drawable);
 
 G_END_DECLS
