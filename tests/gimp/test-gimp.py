@@ -568,6 +568,7 @@ def check_dialog_preview(port):
         box = find_preview(np.asarray(Image.open(shot_path).convert("RGB")),
                            window_geometry(dialogs[0]))
     latencies = []
+    after_reset = None
     if first:
         for k in range(10):
             count = len(timing_lines())
@@ -577,6 +578,17 @@ def check_dialog_preview(port):
                 break
             time.sleep(0.3)   # the last preview of this press, if several
             latencies.append(float(timing_lines()[-1][1]))
+        # Reset: the defaults (first preset, seed 0), then a variation again
+        # so that OK has a seed of its own to carry
+        count = len(timing_lines())
+        xdotool("windowfocus", "--sync", dialogs[0])
+        xdotool("key", "--clearmodifiers", "alt+r")
+        if wait_for_previews(count + 1, 30):
+            time.sleep(0.3)
+            after_reset = settings_of(timing_lines()[-1])
+        count = len(timing_lines())
+        xdotool("key", "--clearmodifiers", "alt+v")
+        wait_for_previews(count + 1, 30)
         time.sleep(0.5)
         # Co_ntent weight's entry has the focus; Enter presses OK
         xdotool("windowfocus", "--sync", dialogs[0])
@@ -620,6 +632,11 @@ def check_dialog_preview(port):
     seeds = {settings_of(l)[settings_of(l).index("seed") + 1] for l in timing_lines()}
     check(len(seeds) >= 2, "'New variation' (Alt+V) changes the seed",
           f"seeds {seeds}")
+
+    defaults = ["style", PRESET, "alpha", "1", "beta", "1", "iterations", "0",
+                "preserve", "0", "seed", "0", "style2", "-", "mix", "0.5"]
+    check(after_reset == defaults, "Reset (Alt+R) brings every value back to "
+          "its default", f"after reset {after_reset}")
 
     applied = timing_lines("apply")
     previews = timing_lines()
