@@ -17,7 +17,7 @@ start=$(date +%s.%N)
 gimp-console-2.10 -i -d -f -b "
 (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$photo\" \"$photo\")))
        (drawable (car (gimp-image-get-active-drawable image))))
-  (plug-in-neural-style RUN-NONINTERACTIVE image drawable \"$style\" 1.0 1.0 0 0 0 0)
+  (plug-in-neural-style RUN-NONINTERACTIVE image drawable \"$style\" 1.0 1.0 0 0 0 0 \"\" 0.0)
   (gimp-file-save RUN-NONINTERACTIVE image (car (gimp-image-flatten image)) \"$top/out/demo.png\" \"$top/out/demo.png\")
   (gimp-image-delete image))" -b '(gimp-quit 0)'
 [ -s out/demo.png ] || { echo "run: out/demo.png was not written" >&2; exit 1; }
