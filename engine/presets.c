@@ -7,6 +7,7 @@
 #include "ns_weights.h"
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void
 ns_preset_free (NsPreset *preset)
@@ -36,12 +37,51 @@ by_name (gconstpointer a, gconstpointer b)
   return c ? c : strcmp (pa->file, pb->file);
 }
 
-static void
-add_presets_of (GPtrArray *out, const char *file)
+static NsPreset *
+preset_copy (const NsPreset *p)
 {
+  NsPreset *c = g_new0 (NsPreset, 1);
+  c->name = g_strdup (p->name);
+  c->file = g_strdup (p->file);
+  c->index = p->index;
+  c->source = g_strdup (p->source);
+  c->thumbnail = p->thumbnail ? g_bytes_ref (p->thumbnail) : NULL;
+  return c;
+}
+
+/* The presets of one file, as read last time.  Listing loads and hashes
+ * every file, ~25 ms for a 5 MB one, and the dialog's preview looks a name
+ * up on every change: a file is read again only when it changed on disk. */
+typedef struct
+{
+  struct stat st;
+  GPtrArray  *presets;
+} FileEntry;
+
+static GMutex      files_lock;
+static GHashTable *files;    /* path -> FileEntry */
+
+static void
+file_entry_free (FileEntry *e)
+{
+  g_ptr_array_unref (e->presets);
+  g_free (e);
+}
+
+static gboolean
+same_file (const struct stat *a, const struct stat *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
+         && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static GPtrArray *
+read_presets_of (const char *file)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_preset_free);
   g_autoptr (NsWeights) w = ns_weights_load (file, NULL);
   if (!w || g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0)
-    return;
+    return out;
   for (int i = 0; i < ns_weights_n_styles (w); i++)
     {
       const char *name = ns_weights_style_name (w, i);
@@ -58,6 +98,34 @@ add_presets_of (GPtrArray *out, const char *file)
         preset->thumbnail = g_bytes_new (png, len);
       g_ptr_array_add (out, preset);
     }
+  return out;
+}
+
+static void
+add_presets_of (GPtrArray *out, const char *file)
+{
+  struct stat st;
+  if (stat (file, &st) != 0)
+    return;
+  g_mutex_lock (&files_lock);
+  if (!files)
+    files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                   (GDestroyNotify) file_entry_free);
+  FileEntry *e = g_hash_table_lookup (files, file);
+  if (!e || !same_file (&e->st, &st))
+    {
+      e = g_new0 (FileEntry, 1);
+      e->st = st;
+      e->presets = read_presets_of (file);
+      /* a file replaced while it was read is read again next time */
+      struct stat after;
+      if (stat (file, &after) != 0 || !same_file (&st, &after))
+        e->st.st_size = -1;
+      g_hash_table_insert (files, g_strdup (file), e);
+    }
+  for (guint i = 0; i < e->presets->len; i++)
+    g_ptr_array_add (out, preset_copy (e->presets->pdata[i]));
+  g_mutex_unlock (&files_lock);
 }
 
 GPtrArray *

@@ -20,6 +20,7 @@
 #include "ns_weights.h"
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define PRESET_DEFAULT_SIZE 1280
 #define REFINE_SIZE         512    /* the optimisation path's working size */
@@ -104,15 +105,12 @@ preset_mix (const NsParams *p, const NsWeights *w, const char *path, GError **er
   return mix;
 }
 
-/* Optimises the working-size result towards the picture stored with the
- * preset that dominates the mix. */
+/* Optimises the working-size result towards style. */
 static gboolean
-refine (const NsParams *p, const NsWeights *w, NsPlanes *x, Progress *pr,
+refine (const NsParams *p, const NsImage *style, NsPlanes *x, Progress *pr,
         const volatile gint *cancel, GError **error)
 {
-  const char *name = p->preset2 && p->mix > 0.5 ? p->preset2 : p->preset;
-  g_autoptr (NsImage) style = ns_weights_get_style_image (w, name, error);
-  g_autoptr (NsImage) img = style ? ns_image_new (x->w, x->h, 3, error) : NULL;
+  g_autoptr (NsImage) img = ns_image_new (x->w, x->h, 3, error);
   if (!img)
     return FALSE;
   size_t n = (size_t) x->h * x->w;
@@ -128,6 +126,74 @@ refine (const NsParams *p, const NsWeights *w, NsPlanes *x, Progress *pr,
     for (int c = 0; c < 3; c++)
       x->data[c * n + j] = img->data[3 * j + c];
   return TRUE;
+}
+
+/* The last weight file loaded, kept while it is unchanged on disk: a
+ * preview calls this path on every slider move, and reading and hashing a
+ * 5 MB file costs ~25 ms of its 150 ms.  Only used under the lock. */
+static struct
+{
+  GMutex     lock;
+  char      *path;
+  struct stat st;
+  NsWeights *w;
+} cache;
+
+static gboolean
+same_file (const struct stat *a, const struct stat *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
+         && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* cache.w for path, (re)loaded when needed; call with the lock held. */
+static const NsWeights *
+cached_weights (const char *path, GError **error)
+{
+  struct stat st;
+  if (stat (path, &st) == 0 && cache.w && strcmp (cache.path, path) == 0
+      && same_file (&st, &cache.st))
+    return cache.w;
+  g_clear_pointer (&cache.w, ns_weights_free);
+  g_clear_pointer (&cache.path, g_free);
+  NsWeights *w = ns_weights_load (path, error);
+  if (!w)
+    return NULL;
+  cache.w = w;
+  cache.path = g_strdup (path);
+  cache.st = st;
+  /* a file replaced while it was read is read again next time */
+  struct stat after;
+  if (stat (path, &after) != 0 || !same_file (&st, &after))
+    cache.st.st_size = -1;
+  return w;
+}
+
+/* What the run needs from the weight file, taken under the cache's lock:
+ * the network, the mix and (for refinement) the style's picture. */
+static gboolean
+take_from_weights (const NsParams *p, const char *path, NsGenerator **g, float **mix,
+                   NsImage **style, GError **error)
+{
+  g_mutex_lock (&cache.lock);
+  const NsWeights *w = cached_weights (path, error);
+  gboolean ok = w != NULL;
+  if (ok && g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+                   "%s holds a %s, not a generator of presets", path, ns_weights_arch (w));
+      ok = FALSE;
+    }
+  ok = ok && (*mix = preset_mix (p, w, path, error))
+       && (*g = ns_generator_new_from_weights (w, error));
+  if (ok && p->iterations > 0)
+    {
+      /* refine towards the preset that dominates the mix */
+      const char *name = p->preset2 && p->mix > 0.5 ? p->preset2 : p->preset;
+      ok = (*style = ns_weights_get_style_image (w, name, error)) != NULL;
+    }
+  g_mutex_unlock (&cache.lock);
+  return ok;
 }
 
 gboolean
@@ -146,18 +212,10 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
         return FALSE;
       path = installed->file;
     }
-  g_autoptr (NsWeights) w = ns_weights_load (path, error);
-  if (!w)
-    return FALSE;
-  if (g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0)
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
-                   "%s holds a %s, not a generator of presets", path, ns_weights_arch (w));
-      return FALSE;
-    }
-  g_autofree float *mix = preset_mix (p, w, path, error);
-  g_autoptr (NsGenerator) g = mix ? ns_generator_new_from_weights (w, error) : NULL;
-  if (!g || cancelled (cancel, error))
+  g_autoptr (NsGenerator) g = NULL;
+  g_autofree float *mix = NULL;
+  g_autoptr (NsImage) style = NULL;
+  if (!take_from_weights (p, path, &g, &mix, &style, error) || cancelled (cancel, error))
     return FALSE;
   ns_generator_set_cancel (g, cancel);
   ns_generator_set_noise (g, ns_generator_noise (g), p->seed);
@@ -186,7 +244,7 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
   if (p->iterations > 0)
     {
       Progress rp = { progress, progress_data, pr.to, 0.95 };
-      if (!refine (p, w, x, &rp, cancel, error))
+      if (!refine (p, style, x, &rp, cancel, error))
         return FALSE;
     }
   if (cancelled (cancel, error))
