@@ -9,9 +9,16 @@
  *    thinner strokes instead of ghosting the photo through the painting.
  * 3. The network runs at the working size (the image's own up to p->size,
  *    default 1280 px on the long side, where the brush strokes keep the
- *    scale they were trained at), optionally refined by the optimisation
- *    path towards the picture stored with the preset, and is brought back
- *    to the input's size by guided upsampling against the photo. */
+ *    scale they were trained at).
+ * 4. Palette: the result's colour distribution (mean, covariance) is moved
+ *    onto the painting's with the same linear Monge-Kantorovich map as the
+ *    optimisation path uses, at strength min(s, 1).  The network paints
+ *    local strokes well but averages palettes over its training photos;
+ *    the map restores each painting's own global colours.  Skipped with
+ *    preserve_colors and for files that store no style pictures.
+ * 5. Optional refinement by the optimisation path towards the picture
+ *    stored with the preset, then guided upsampling back to the input's
+ *    size against the photo. */
 #include "stylize_internal.h"
 #include "ns_error.h"
 #include "ns_generator.h"
@@ -84,9 +91,10 @@ style_row (const NsWeights *w, const char *name, const char *path, GError **erro
   return i;
 }
 
-/* The style rows' mix for p (see the top of this file). */
+/* The style rows' mix for p (see the top of this file), and its strength. */
 static float *
-preset_mix (const NsParams *p, const NsWeights *w, const char *path, GError **error)
+preset_mix (const NsParams *p, const NsWeights *w, const char *path, double *strength,
+            GError **error)
 {
   int a = style_row (w, p->preset, path, error);
   int b = a >= 0 && p->preset2 ? style_row (w, p->preset2, path, error) : -1;
@@ -95,6 +103,7 @@ preset_mix (const NsParams *p, const NsWeights *w, const char *path, GError **er
   int id = ns_weights_style_index (w, NS_IDENTITY_STYLE);
   /* a file without an identity row (an older one) has no strength control */
   double s = id >= 0 ? ns_preset_strength (p->alpha, p->beta) : 1.0;
+  *strength = s;
   double m = b >= 0 ? p->mix : 0.0;
   float *mix = g_new0 (float, ns_weights_n_styles (w));
   mix[a] += (float) (s * (1.0 - m));
@@ -170,10 +179,12 @@ cached_weights (const char *path, GError **error)
 }
 
 /* What the run needs from the weight file, taken under the cache's lock:
- * the network, the mix and (for refinement) the style's picture. */
+ * the network, the mix, and the pictures of the one or two styles (NULL
+ * when the file stores none; refinement then fails). */
 static gboolean
 take_from_weights (const NsParams *p, const char *path, NsGenerator **g, float **mix,
-                   NsImage **style, GError **error)
+                   double *strength, NsImage **style_a, NsImage **style_b,
+                   GError **error)
 {
   g_mutex_lock (&cache.lock);
   const NsWeights *w = cached_weights (path, error);
@@ -184,16 +195,63 @@ take_from_weights (const NsParams *p, const char *path, NsGenerator **g, float *
                    "%s holds a %s, not a generator of presets", path, ns_weights_arch (w));
       ok = FALSE;
     }
-  ok = ok && (*mix = preset_mix (p, w, path, error))
+  ok = ok && (*mix = preset_mix (p, w, path, strength, error))
        && (*g = ns_generator_new_from_weights (w, error));
-  if (ok && p->iterations > 0)
+  if (ok)
     {
-      /* refine towards the preset that dominates the mix */
-      const char *name = p->preset2 && p->mix > 0.5 ? p->preset2 : p->preset;
-      ok = (*style = ns_weights_get_style_image (w, name, error)) != NULL;
+      *style_a = ns_weights_get_style_image (w, p->preset, NULL);
+      if (p->preset2)
+        *style_b = ns_weights_get_style_image (w, p->preset2, NULL);
     }
   g_mutex_unlock (&cache.lock);
   return ok;
+}
+
+/* Colour mean and covariance of a picture. */
+static gboolean
+picture_stats (const NsImage *img, double mean[3], double cov[9])
+{
+  g_autoptr (NsPlanes) rgb = img ? ns_planes_from_image_rgb (img, NULL) : NULL;
+  if (!rgb)
+    return FALSE;
+  ns_colour_stats (rgb->data, (size_t) rgb->h * rgb->w, 1, mean, cov);
+  return TRUE;
+}
+
+/* Moves x's colour distribution onto the painting's (the mixture of both
+ * paintings' for a blend) at strength t in [0, 1]. */
+static void
+match_palette (NsPlanes *x, const NsImage *style_a, const NsImage *style_b, double m,
+               double t)
+{
+  double ma[3], ca[9], mb[3], cb[9], ms[3], cs[9], mx[3], cx[9], map[9], off[3];
+  if (t <= 0 || !picture_stats (style_a, ma, ca))
+    return;
+  if (!style_b || m <= 0 || !picture_stats (style_b, mb, cb))
+    {
+      m = 0;
+      memcpy (mb, ma, sizeof mb);
+      memcpy (cb, ca, sizeof cb);
+    }
+  /* the moments of the mixture (1 - m) A + m B */
+  for (int i = 0; i < 3; i++)
+    ms[i] = (1 - m) * ma[i] + m * mb[i];
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++)
+      cs[3 * i + j] = (1 - m) * (ca[3 * i + j] + ma[i] * ma[j])
+                      + m * (cb[3 * i + j] + mb[i] * mb[j]) - ms[i] * ms[j];
+  size_t n = (size_t) x->h * x->w;
+  ns_colour_stats (x->data, n, MAX (1, n >> 20), mx, cx);
+  ns_colour_transfer_map (mx, cx, ms, cs, map, off);
+  for (int i = 0; i < 3; i++)
+    {
+      for (int j = 0; j < 3; j++)
+        map[3 * i + j] = t * map[3 * i + j] + (1 - t) * (i == j);
+      off[i] *= t;
+    }
+  ns_colour_apply (x->data, n, map, off);
+  for (size_t j = 0; j < 3 * n; j++)
+    x->data[j] = CLAMP (x->data[j], 0.0f, 1.0f);
 }
 
 gboolean
@@ -214,8 +272,11 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
     }
   g_autoptr (NsGenerator) g = NULL;
   g_autofree float *mix = NULL;
-  g_autoptr (NsImage) style = NULL;
-  if (!take_from_weights (p, path, &g, &mix, &style, error) || cancelled (cancel, error))
+  g_autoptr (NsImage) style_a = NULL;
+  g_autoptr (NsImage) style_b = NULL;
+  double strength = 1;
+  if (!take_from_weights (p, path, &g, &mix, &strength, &style_a, &style_b, error)
+      || cancelled (cancel, error))
     return FALSE;
   ns_generator_set_cancel (g, cancel);
   ns_generator_set_noise (g, ns_generator_noise (g), p->seed);
@@ -240,10 +301,22 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
     return FALSE;
   g_clear_pointer (&g, ns_generator_free);   /* its arena is the big allocation */
   report (&pr, 1, "generator");
+  if (!p->preserve_colors)
+    match_palette (x, style_a, style_b, p->preset2 ? p->mix : 0,
+                   MIN (1.0, strength));
 
   if (p->iterations > 0)
     {
       Progress rp = { progress, progress_data, pr.to, 0.95 };
+      /* towards the painting that dominates the mix */
+      const NsImage *style = p->preset2 && p->mix > 0.5 ? style_b : style_a;
+      if (!style)
+        {
+          g_set_error (error, NS_ERROR, NS_ERROR_NOT_FOUND,
+                       "%s holds no picture of style '%s' to refine towards", path,
+                       p->preset2 && p->mix > 0.5 ? p->preset2 : p->preset);
+          return FALSE;
+        }
       if (!refine (p, style, x, &rp, cancel, error))
         return FALSE;
     }
