@@ -8,9 +8,9 @@ cd "$top"
 tools/setup.sh
 
 photo=/usr/share/gimp/2.0/images/gimp-splash.png
-# The default preset once presets ship; until then a picture from a Debian
-# package that the set-up installs (ukui-wallpapers' abstract "rhythm").
-style=${NS_DEMO_STYLE:-/usr/share/backgrounds/rhythm.jpg}
+# The default preset (NS_DEFAULT_PRESET, what the dialog starts from); any
+# other preset name or an image file works too.
+style=${NS_DEMO_STYLE:-vangogh-harvest}
 mkdir -p out
 echo "run: stylizing $photo with '$style' through gimp-console-2.10 (batch mode)"
 start=$(date +%s.%N)

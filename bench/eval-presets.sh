@@ -20,7 +20,7 @@ case $mode in
   sweep)
     for beta in 0.1 0.3 1 3 10; do
       echo "beta $beta:"
-      run "$outdir/beta-$beta" "--alpha 1 --beta $beta" | tail -n 1
+      run "$outdir/beta-$beta" "--alpha 1 --beta $beta" | tail -n 2 | head -n 1
     done ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac

@@ -20,6 +20,9 @@ typedef struct
 void ns_preset_free (NsPreset *preset);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsPreset, ns_preset_free)
 
+/* The preset a first run starts from (dialog, run.sh's demo). */
+#define NS_DEFAULT_PRESET "vangogh-harvest"
+
 /* dir NULL = the installed folder (NS_WEIGHTS_DIR, or the folder named by
  * the environment variable NEURAL_STYLE_WEIGHTS_DIR when set, which tests
  * use to point at the build tree). */

@@ -20,7 +20,7 @@ gboolean ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc prog
                             GError **error);
 
 /* The generator's strength for a content and a style weight: 0 returns
- * the photo, 1 the preset as trained, up to 1.5 beyond it. */
+ * the photo, 1 the preset as trained, up to 1.25 beyond it. */
 double ns_preset_strength (double alpha, double beta);
 
 G_END_DECLS

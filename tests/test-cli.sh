@@ -78,5 +78,14 @@ n=$((n + 1))
 if [ -s "$O" ] && [ "$(head -c 8 "$O" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
   echo "ok $n - the result is a PNG"; else echo "not ok $n - the result is a PNG"; failed=$((failed + 1)); fi
 
+# the shipped presets (weights/presets.nsw of the source tree)
+W=${NS_SOURCE_ROOT:-$(dirname "$0")/..}/weights/presets.nsw
+expect 1 "no preset called 'nosuch' in .*presets.nsw" "unknown preset in --weights" -- stylize "$P" "$O" --weights "$W" --style nosuch
+expect 1 "junk.png"                         "--weights is not a weight file" -- stylize "$P" "$O" --weights "$tmp/junk.png" --style vangogh-harvest
+ok_run "a preset, blended with a second, refined" stylize "$P" "$tmp/preset.png" --weights "$W" --style vangogh-harvest --style2 hokusai-great-wave --mix 0.3 --refine 3
+n=$((n + 1))
+if [ -s "$tmp/preset.png" ] && "$ns" info "$W" | grep -q '^  [0-9]* hiroshige-inokashira-snow  source: Utagawa Hiroshige'; then
+  echo "ok $n - info lists the presets with their sources"; else echo "not ok $n - info lists the presets with their sources"; failed=$((failed + 1)); fi
+
 echo "1..$n"
 exit $((failed > 0))

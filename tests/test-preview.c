@@ -11,7 +11,7 @@
 #include "ns_preview.h"
 #include "ns_stylize.h"
 
-#define PRESET "cafe-terrace"   /* weights/dev-cafe-terrace.nsw */
+#define PRESET "vangogh-harvest"   /* weights/presets.nsw */
 
 typedef struct
 {

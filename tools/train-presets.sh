@@ -35,4 +35,4 @@ for ((i = 0; i < ${#styles[@]}; i += 2)); do
   args+=(--style "$data/styles/${styles[i]}.png" --name "${styles[i]}" --source "${styles[i + 1]}")
 done
 exec "$ns" train --photos "$data/photos" "${args[@]}" -o "$out" \
-  --checkpoint "$out.ckpt" --resume --steps 12000 --seed 1 --log-every 50 "$@"
+  --checkpoint "$out.ckpt" --resume --steps 13000 --seed 1 --log-every 50 "$@"

@@ -295,6 +295,7 @@ widgets_from_values (Dialog *d)
       combo_select (d->style_combo, KIND_FILE, NULL);
     }
   else if (!combo_select (d->style_combo, KIND_PRESET, v->style)
+           && !combo_select (d->style_combo, KIND_PRESET, NS_DEFAULT_PRESET)
            && !combo_select (d->style_combo, KIND_PRESET, NULL))
     combo_select (d->style_combo, KIND_FILE, NULL);   /* no presets at all */
 

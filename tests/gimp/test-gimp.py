@@ -31,8 +31,9 @@ ITERS = 8   # few optimiser steps: these tests check behaviour, not looks
 # The development network in weights/ (one style), copied to a weights folder
 # of the test's own (NEURAL_STYLE_WEIGHTS_DIR), so that the tests do not
 # depend on which presets happen to be installed.
-PRESET = "cafe-terrace"
-PRESET_FILE = "dev-cafe-terrace.nsw"
+PRESET = "vangogh-harvest"       # NS_DEFAULT_PRESET: what Reset selects
+PRESET2 = "hokusai-great-wave"
+PRESET_FILE = "presets.nsw"
 WEIGHTS = os.path.join(OUT, "weights")
 TIMING = os.path.join(OUT, "preview-timing.txt")
 PREVIEW_BUDGET_MS = 150   # a 256x256 preset preview, median of 10
@@ -165,6 +166,12 @@ def scheme_main():
 
 (let* ((i (load "rgb.png")))
   (stylize-with i "{PRESET}" 0 "{PRESET}" 0.5) (save i (drw i) "preset-self-mix-out.png"))
+
+(let* ((i (load "rgb.png")))
+  (stylize-with i "{PRESET2}" 0 "" 0.0) (save i (drw i) "preset2-out.png"))
+
+(let* ((i (load "rgb.png")))
+  (stylize-with i "{PRESET}" 0 "{PRESET2}" 0.5) (save i (drw i) "preset-mix-out.png"))
 
 (let* ((i (load "rgb.png")) (st (load "style.png")))
   (stylize-with i (string-append "layer:" (number->string (drw st))) {ITERS} "" 0.0)
@@ -301,6 +308,16 @@ def check_console(stderr):
           and np.array_equal(load("preset-self-mix-out.png"), load("preset-out.png")),
           "style2 = style at mix 0.5 paints exactly the plain preset "
           "(style2 and mix reach the engine)")
+    if exists("preset-mix-out.png") and exists("preset2-out.png") and ok:
+        a, b = load("preset-out.png").astype(int), load("preset2-out.png").astype(int)
+        m = load("preset-mix-out.png").astype(int)
+        d_ab, d_ma, d_mb = (np.abs(a - b).mean(), np.abs(m - a).mean(),
+                            np.abs(m - b).mean())
+    else:
+        d_ab = d_ma = d_mb = None
+    check(d_ab is not None and d_ma < d_ab and d_mb < d_ab and min(d_ma, d_mb) > 1.0,
+          f"'{PRESET}' blended 0.5 with '{PRESET2}' lies between the two presets",
+          f"a-b {d_ab}, mix-a {d_ma}, mix-b {d_mb}")
     check(exists("layer-style-out.png") and exists("rgb-out.png")
           and np.array_equal(load("layer-style-out.png"), load("rgb-out.png")),
           "style layer:ID (the style image opened as a layer) paints exactly "
