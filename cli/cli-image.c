@@ -110,5 +110,7 @@ ns_cli_image_save (const NsImage *img, const char *path, NsCliFormat format,
 
   if (format == NS_CLI_FORMAT_JPEG)
     return gdk_pixbuf_save (pixbuf, path, "jpeg", error, "quality", "95", NULL);
-  return gdk_pixbuf_save (pixbuf, path, "png", error, NULL);
+  /* zlib level 3 instead of the default: measured on a megapixel, the
+   * whole preset command 1.17 -> 1.09 s for 9 % more bytes */
+  return gdk_pixbuf_save (pixbuf, path, "png", error, "compression", "3", NULL);
 }
