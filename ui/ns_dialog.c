@@ -115,7 +115,7 @@ style_combo_new (GtkListStore *store)
   cell = gtk_cell_renderer_text_new ();
   gtk_cell_layout_pack_start (GTK_CELL_LAYOUT (combo), cell, TRUE);
   gtk_cell_layout_set_attributes (GTK_CELL_LAYOUT (combo), cell,
-                                  "text", COL_LABEL, NULL);
+                                  "markup", COL_LABEL, NULL);
   gtk_combo_box_set_row_separator_func (GTK_COMBO_BOX (combo), is_separator,
                                         NULL, NULL);
   g_object_unref (store);
@@ -131,6 +131,28 @@ add_row (GtkListStore *store, gint kind, GdkPixbuf *pixbuf,
   gtk_list_store_append (store, &iter);
   gtk_list_store_set (store, &iter, COL_KIND, kind, COL_PIXBUF, pixbuf,
                       COL_LABEL, label, COL_NAME, name, -1);
+}
+
+/* Markup for a preset's row: the painting (its source up to the first
+ * ';', e.g. "Vincent van Gogh, The Harvest (1888)") over the preset's name,
+ * which is what scripts pass; just the name when there is no source. */
+static gchar *
+preset_label (const NsPreset *preset)
+{
+  const gchar *source = preset->source;
+  gsize        len = source ? strcspn (source, ";") : 0;
+
+  if (!source || len == 0 || strcmp (source, preset->name) == 0)
+    return g_markup_escape_text (preset->name, -1);
+  {
+    gchar *title = g_markup_escape_text (source, len);
+    gchar *name = g_markup_escape_text (preset->name, -1);
+    gchar *label = g_strdup_printf ("%s\n<small>%s</small>", title, name);
+
+    g_free (title);
+    g_free (name);
+    return label;
+  }
 }
 
 /* Every preset, then "Image file..." and "Layer..." (first picker) or
@@ -149,7 +171,10 @@ style_store_new (GPtrArray *presets, gboolean second)
       const NsPreset *preset = g_ptr_array_index (presets, i);
       GdkPixbuf      *pixbuf = thumbnail_pixbuf (preset);
 
-      add_row (store, KIND_PRESET, pixbuf, preset->name, preset->name);
+      gchar *label = preset_label (preset);
+
+      add_row (store, KIND_PRESET, pixbuf, label, preset->name);
+      g_free (label);
       if (pixbuf)
         g_object_unref (pixbuf);
     }
