@@ -189,6 +189,66 @@ test_swd_zero_on_style (void)
   ns_loss_work_clear (&work);
 }
 
+/* At the optimisation path's sizes the directions are split over two
+ * threads: the gradient must still be the loss's derivative.  A full
+ * central-difference check is too slow at this size, so the derivative
+ * along a few directions v is checked instead: the same rng state
+ * draws the same projections and samples for every evaluation, and
+ * (L(x + eps v) - L(x - eps v)) / 2 eps must match <grad, v>. */
+static void
+test_swd_gradient_large (void)
+{
+  const int c = 3, h = 80, w = 72, sh = 60, sw = 64;
+  const size_t len = (size_t) c * h * w;
+  g_autofree float *x = g_new (float, len), *style = g_new (float, c * sh * sw),
+                   *grad = g_new0 (float, len), *xp = g_new (float, len),
+                   *v = g_new (float, len);
+  fill_random (x, len, 11);
+  fill_random (style, c * sh * sw, 12);
+  NsSwdConfig cfg = { 7, 64, 1 << 15 };   /* 5760 x 64 projections: threaded */
+  NsLossWork work = { 0 };
+  NsRng rng0, rng;
+  ns_rng_init (&rng0, 5);
+  rng = rng0;
+  ns_loss_swd (grad, 1.0f, x, c, h, w, style, sh, sw, &cfg, &rng, &work);
+  /* the same call again gives the same bytes (no dependence on timing) */
+  g_autofree float *grad2 = g_new0 (float, len);
+  rng = rng0;
+  ns_loss_swd (grad2, 1.0f, x, c, h, w, style, sh, sw, &cfg, &rng, &work);
+  g_assert_cmpmem (grad, len * sizeof (float), grad2, len * sizeof (float));
+  /* directions: the gradient itself plus growing random parts (a random
+   * direction alone is nearly orthogonal to it, and its derivative drowns
+   * in rounding) */
+  float gmax = 0;
+  for (size_t i = 0; i < len; i++)
+    gmax = MAX (gmax, fabsf (grad[i]));
+  for (int trial = 0; trial < 3; trial++)
+    {
+      fill_random (v, len, 100 + trial);
+      double dot = 0;
+      for (size_t i = 0; i < len; i++)
+        {
+          v[i] = grad[i] / gmax + 0.5f * trial * (v[i] - 0.5f);
+          dot += (double) grad[i] * v[i];
+        }
+      const float eps = 2e-2f;   /* the loss is a float mean: smaller steps drown in rounding */
+      double l[2];
+      for (int sgn = 0; sgn < 2; sgn++)
+        {
+          for (size_t i = 0; i < len; i++)
+            xp[i] = x[i] + (sgn ? -eps : eps) * v[i];
+          rng = rng0;
+          l[sgn] = ns_loss_swd (NULL, 1.0f, xp, c, h, w, style, sh, sw, &cfg, &rng, &work);
+        }
+      double numeric = (l[0] - l[1]) / (2 * eps);
+      double rel = fabs (numeric - dot) / MAX (fabs (numeric), fabs (dot));
+      g_test_message ("direction %d: analytic %.6g, numeric %.6g, relative error %.2g",
+                      trial, dot, numeric, rel);
+      g_assert_cmpfloat (rel, <, 0.02);
+    }
+  ns_loss_work_clear (&work);
+}
+
 /* ---- random features: relu(conv(x)) then the SWD of the feature vectors --- */
 
 typedef struct
@@ -503,6 +563,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/loss/swd-gradient", test_swd_gradient);
   g_test_add_func ("/loss/swd-zero-on-style", test_swd_zero_on_style);
+  g_test_add_func ("/loss/swd-gradient-large", test_swd_gradient_large);
   g_test_add_func ("/loss/random-features-gradient", test_random_features_gradient);
   g_test_add_func ("/loss/gram-gradient", test_gram_gradient);
   g_test_add_func ("/loss/content-gradient", test_content_gradient);
