@@ -259,3 +259,12 @@ ns_ycc_to_rgb (float *planes, size_t n)
       crp[i] = b;
     }
 }
+
+void
+ns_keep_chroma (float *result, float *photo, size_t n)
+{
+  ns_rgb_to_ycc (result, n);
+  ns_rgb_to_ycc (photo, n);
+  memcpy (result + n, photo + n, sizeof (float) * 2 * n);
+  ns_ycc_to_rgb (result, n);
+}

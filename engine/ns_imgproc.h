@@ -47,6 +47,9 @@ void ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[
 /* In place: RGB <-> (Y, Cb, Cr) of the non-linear values (BT.601 weights). */
 void ns_rgb_to_ycc (float *planes, size_t n);
 void ns_ycc_to_rgb (float *planes, size_t n);
+/* result's luminance with photo's chroma, into result (both 3 planes of n
+ * pixels; photo is converted to YCbCr in place) */
+void ns_keep_chroma (float *result, float *photo, size_t n);
 
 /* ---- resample.c ---------------------------------------------------------- */
 

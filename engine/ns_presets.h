@@ -39,6 +39,13 @@ GPtrArray *ns_presets_list (const char *dir);
  * folder) when there is none. */
 NsPreset *ns_presets_find (const char *dir, const char *name, GError **error);
 
+/* The weight file at path, loaded once and kept while it is unchanged on
+ * disk (the same cache the listing uses).  On success the cache stays
+ * locked: read w only, and call ns_presets_release_weights soon.  NULL
+ * (nothing to release) with the loader's error otherwise. */
+const NsWeights *ns_presets_acquire_weights (const char *path, GError **error);
+void             ns_presets_release_weights (void);
+
 /* The picture a preset was trained on, kept small in its weight file (key
  * "style_image.NAME": little-endian u32 width and height, then RGB8), so
  * that refinement can optimise towards it with no image file around. */

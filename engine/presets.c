@@ -5,6 +5,7 @@
 #include "ns_generator.h"
 #include "ns_imgproc.h"
 #include "ns_weights.h"
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,21 +50,28 @@ preset_copy (const NsPreset *p)
   return c;
 }
 
-/* The presets of one file, as read last time.  Listing loads and hashes
- * every file, ~25 ms for a 5 MB one, and the dialog's preview looks a name
- * up on every change: a file is read again only when it changed on disk. */
+/* Every weight file read so far, kept while unchanged on disk: listing
+ * loads and hashes every file (~25 ms for a 5 MB one), the dialog's
+ * preview looks a preset up and runs it on every change, and the run needs
+ * the same file the lookup just read.  A load error is kept too, so a
+ * broken file is not hashed again on every listing. */
 typedef struct
 {
   struct stat st;
-  GPtrArray  *presets;
+  NsWeights  *w;          /* NULL when it did not load */
+  GError     *error;      /* why not */
+  GPtrArray  *presets;    /* its presets (empty unless a generator) */
 } FileEntry;
 
 static GMutex      files_lock;
-static GHashTable *files;    /* path -> FileEntry */
+static GHashTable *files;    /* path -> FileEntry, under files_lock */
 
 static void
 file_entry_free (FileEntry *e)
 {
+  if (e->w)
+    ns_weights_free (e->w);
+  g_clear_error (&e->error);
   g_ptr_array_unref (e->presets);
   g_free (e);
 }
@@ -76,10 +84,9 @@ same_file (const struct stat *a, const struct stat *b)
 }
 
 static GPtrArray *
-read_presets_of (const char *file)
+presets_of (const NsWeights *w, const char *file)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_preset_free);
-  g_autoptr (NsWeights) w = ns_weights_load (file, NULL);
   if (!w || g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0)
     return out;
   for (int i = 0; i < ns_weights_n_styles (w); i++)
@@ -101,29 +108,62 @@ read_presets_of (const char *file)
   return out;
 }
 
-static void
-add_presets_of (GPtrArray *out, const char *file)
+/* The entry of file, read again when it changed; call with files_lock
+ * held.  NULL only when the file cannot be stat'ed. */
+static FileEntry *
+file_entry (const char *file, GError **error)
 {
   struct stat st;
   if (stat (file, &st) != 0)
-    return;
-  g_mutex_lock (&files_lock);
+    {
+      int e = errno;
+      g_set_error (error, NS_ERROR, NS_ERROR_IO, "cannot read %s: %s", file,
+                   g_strerror (e));
+      return NULL;
+    }
   if (!files)
     files = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                    (GDestroyNotify) file_entry_free);
   FileEntry *e = g_hash_table_lookup (files, file);
-  if (!e || !same_file (&e->st, &st))
-    {
-      e = g_new0 (FileEntry, 1);
-      e->st = st;
-      e->presets = read_presets_of (file);
-      /* a file replaced while it was read is read again next time */
-      struct stat after;
-      if (stat (file, &after) != 0 || !same_file (&st, &after))
-        e->st.st_size = -1;
-      g_hash_table_insert (files, g_strdup (file), e);
-    }
-  for (guint i = 0; i < e->presets->len; i++)
+  if (e && same_file (&e->st, &st))
+    return e;
+  e = g_new0 (FileEntry, 1);
+  e->st = st;
+  e->w = ns_weights_load (file, &e->error);
+  e->presets = presets_of (e->w, file);
+  /* a file replaced while it was read is read again next time */
+  struct stat after;
+  if (stat (file, &after) != 0 || !same_file (&st, &after))
+    e->st.st_size = -1;
+  g_hash_table_insert (files, g_strdup (file), e);
+  return e;
+}
+
+const NsWeights *
+ns_presets_acquire_weights (const char *file, GError **error)
+{
+  g_mutex_lock (&files_lock);
+  FileEntry *e = file_entry (file, error);
+  if (e && e->w)
+    return e->w;
+  if (e)
+    g_propagate_error (error, g_error_copy (e->error));
+  g_mutex_unlock (&files_lock);
+  return NULL;
+}
+
+void
+ns_presets_release_weights (void)
+{
+  g_mutex_unlock (&files_lock);
+}
+
+static void
+add_presets_of (GPtrArray *out, const char *file)
+{
+  g_mutex_lock (&files_lock);
+  FileEntry *e = file_entry (file, NULL);
+  for (guint i = 0; e && i < e->presets->len; i++)
     g_ptr_array_add (out, preset_copy (e->presets->pdata[i]));
   g_mutex_unlock (&files_lock);
 }

@@ -57,9 +57,6 @@
 #define LBFGS_HISTORY    8
 #define LBFGS_BLOCK      10          /* steps with the same projections */
 
-/* guided upsampling: window radius (working px) and regulariser */
-#define GUIDE_RADIUS 2
-#define GUIDE_EPS    1e-3f
 
 void
 ns_params_init (NsParams *p)
@@ -140,8 +137,8 @@ image_is_valid (const NsImage *img, const char *what, GError **error)
   return TRUE;
 }
 
-static gboolean
-cancelled (const volatile gint *cancel, GError **error)
+gboolean
+ns_stylize_cancelled (const volatile gint *cancel, GError **error)
 {
   if (cancel && g_atomic_int_get (cancel))
     {
@@ -389,7 +386,7 @@ report (Progress *pr, double work, GError **error)
   pr->done += work;
   if (pr->func)
     pr->func (MIN (1.0, pr->done / pr->total), pr->stage, pr->data);
-  return !cancelled (pr->cancel, error);
+  return !ns_stylize_cancelled (pr->cancel, error);
 }
 
 /* Runs `iterations` steps on x (3 planes at the stage's size). */
@@ -602,18 +599,14 @@ ns_stylize_optimise (const NsParams *p, const NsImage *style_image, gboolean ref
   NsPlanes *result = x;
   if (wh != img->height || ww != img->width)
     {
-      if (!ns_guided_upsample (guide, content, x, GUIDE_RADIUS, GUIDE_EPS,
+      if (!ns_guided_upsample (guide, content, x, NS_GUIDE_RADIUS, NS_GUIDE_EPS,
                                cancel, error))
         return FALSE;
       result = guide;
     }
   if (preserve_colors)
     {
-      /* the result's luminance, the photo's chroma */
-      ns_rgb_to_ycc (result->data, n_full);
-      ns_rgb_to_ycc (photo->data, n_full);
-      memcpy (result->data + n_full, photo->data + n_full, sizeof (float) * 2 * n_full);
-      ns_ycc_to_rgb (result->data, n_full);
+      ns_keep_chroma (result->data, photo->data, n_full);
     }
   g_strlcpy (pr.stage, "done", sizeof pr.stage);
   if (!report (&pr, 1, error))

@@ -5,6 +5,14 @@
 
 G_BEGIN_DECLS
 
+/* guided upsampling back to the input's size: window radius (working px)
+ * and regulariser, the same for both paths */
+#define NS_GUIDE_RADIUS 2
+#define NS_GUIDE_EPS    1e-3f
+
+/* TRUE (with NS_ERROR_CANCELLED) once the caller's flag is raised */
+gboolean ns_stylize_cancelled (const volatile gint *cancel, GError **error);
+
 /* The optimisation path towards style.  With refine, img is already
  * stylized: it is optimised at the working size only (p->iterations steps,
  * no pyramid), from itself, its colours kept, and preserve_colors is left to

@@ -27,7 +27,6 @@
 #include "ns_weights.h"
 #include <math.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define PRESET_DEFAULT_SIZE 1280
 #define REFINE_SIZE         512    /* the optimisation path's working size */
@@ -35,8 +34,6 @@
  * strokes stop gaining (measured: style_match 0.464 at 1.24, 0.457 at 1.5)
  * while the photo's structure keeps fading */
 #define STRENGTH_MAX        1.25
-#define GUIDE_RADIUS 2
-#define GUIDE_EPS    1e-3f
 
 /* s = 1 at alpha = beta; below, 0.5 per decade of beta / alpha (0 at
  * 1/100); above, 0.25 per decade up to STRENGTH_MAX at 10. */
@@ -69,17 +66,6 @@ static void
 refine_progress (double fraction, const char *stage, gpointer data)
 {
   report (data, fraction, stage);
-}
-
-static gboolean
-cancelled (const volatile gint *cancel, GError **error)
-{
-  if (cancel && g_atomic_int_get (cancel))
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "cancelled");
-      return TRUE;
-    }
-  return FALSE;
 }
 
 static int
@@ -126,63 +112,21 @@ refine (const NsParams *p, const NsImage *style, NsPlanes *x, Progress *pr,
   g_autoptr (NsImage) img = ns_image_new (x->w, x->h, 3, error);
   if (!img)
     return FALSE;
-  size_t n = (size_t) x->h * x->w;
-  for (size_t j = 0; j < n; j++)
-    for (int c = 0; c < 3; c++)
-      img->data[3 * j + c] = x->data[c * n + j];
+  ns_planes_to_image_rgb (x, img);
   NsParams rp = *p;
   rp.preset = rp.preset2 = NULL;
   rp.size = REFINE_SIZE;
   if (!ns_stylize_optimise (&rp, style, TRUE, img, refine_progress, pr, cancel, error))
     return FALSE;
-  for (size_t j = 0; j < n; j++)
-    for (int c = 0; c < 3; c++)
-      x->data[c * n + j] = img->data[3 * j + c];
+  g_autoptr (NsPlanes) refined = ns_planes_from_image_rgb (img, error);
+  if (!refined)
+    return FALSE;
+  memcpy (x->data, refined->data, sizeof (float) * 3 * x->h * x->w);
   return TRUE;
 }
 
-/* The last weight file loaded, kept while it is unchanged on disk: a
- * preview calls this path on every slider move, and reading and hashing a
- * 5 MB file costs ~25 ms of its 150 ms.  Only used under the lock. */
-static struct
-{
-  GMutex     lock;
-  char      *path;
-  struct stat st;
-  NsWeights *w;
-} cache;
-
-static gboolean
-same_file (const struct stat *a, const struct stat *b)
-{
-  return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
-         && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-/* cache.w for path, (re)loaded when needed; call with the lock held. */
-static const NsWeights *
-cached_weights (const char *path, GError **error)
-{
-  struct stat st;
-  if (stat (path, &st) == 0 && cache.w && strcmp (cache.path, path) == 0
-      && same_file (&st, &cache.st))
-    return cache.w;
-  g_clear_pointer (&cache.w, ns_weights_free);
-  g_clear_pointer (&cache.path, g_free);
-  NsWeights *w = ns_weights_load (path, error);
-  if (!w)
-    return NULL;
-  cache.w = w;
-  cache.path = g_strdup (path);
-  cache.st = st;
-  /* a file replaced while it was read is read again next time */
-  struct stat after;
-  if (stat (path, &after) != 0 || !same_file (&st, &after))
-    cache.st.st_size = -1;
-  return w;
-}
-
-/* What the run needs from the weight file, taken under the cache's lock:
+/* What the run needs from the weight file (the presets' cache, see
+ * ns_presets.h):
  * the network, the mix, and the pictures of the one or two styles (NULL
  * when the file stores none; refinement then fails). */
 static gboolean
@@ -190,15 +134,13 @@ take_from_weights (const NsParams *p, const char *path, NsGenerator **g, float *
                    double *strength, NsImage **style_a, NsImage **style_b,
                    GError **error)
 {
-  g_mutex_lock (&cache.lock);
-  const NsWeights *w = cached_weights (path, error);
-  gboolean ok = w != NULL;
-  if (ok && g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0)
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
-                   "%s holds a %s, not a generator of presets", path, ns_weights_arch (w));
-      ok = FALSE;
-    }
+  const NsWeights *w = ns_presets_acquire_weights (path, error);
+  if (!w)
+    return FALSE;
+  gboolean ok = g_strcmp0 (ns_weights_arch (w), "ns-generator-1") == 0;
+  if (!ok)
+    g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+                 "%s holds a %s, not a generator of presets", path, ns_weights_arch (w));
   ok = ok && (*mix = preset_mix (p, w, path, strength, error))
        && (*g = ns_generator_new_from_weights (w, error));
   if (ok)
@@ -207,7 +149,7 @@ take_from_weights (const NsParams *p, const char *path, NsGenerator **g, float *
       if (p->preset2)
         *style_b = ns_weights_get_style_image (w, p->preset2, NULL);
     }
-  g_mutex_unlock (&cache.lock);
+  ns_presets_release_weights ();
   return ok;
 }
 
@@ -280,7 +222,7 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
   g_autoptr (NsImage) style_b = NULL;
   double strength = 1;
   if (!take_from_weights (p, path, &g, &mix, &strength, &style_a, &style_b, error)
-      || cancelled (cancel, error))
+      || ns_stylize_cancelled (cancel, error))
     return FALSE;
   ns_generator_set_cancel (g, cancel);
   ns_generator_set_noise (g, ns_generator_noise (g), p->seed);
@@ -325,7 +267,7 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
       if (!refine (p, style, x, &rp, cancel, error))
         return FALSE;
     }
-  if (cancelled (cancel, error))
+  if (ns_stylize_cancelled (cancel, error))
     return FALSE;
 
   /* back to the input's size, edges from the photo */
@@ -338,17 +280,12 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
       if (!result)
         return FALSE;
       memcpy (result->data, photo->data, sizeof (float) * 3 * photo->h * photo->w);
-      if (!ns_guided_upsample (result, small, x, GUIDE_RADIUS, GUIDE_EPS, cancel, error))
+      if (!ns_guided_upsample (result, small, x, NS_GUIDE_RADIUS, NS_GUIDE_EPS, cancel, error))
         return FALSE;
     }
   if (p->preserve_colors)
     {
-      /* the result's luminance, the photo's chroma */
-      size_t n = (size_t) photo->h * photo->w;
-      ns_rgb_to_ycc (result->data, n);
-      ns_rgb_to_ycc (photo->data, n);
-      memcpy (result->data + n, photo->data + n, sizeof (float) * 2 * n);
-      ns_ycc_to_rgb (result->data, n);
+      ns_keep_chroma (result->data, photo->data, (size_t) photo->h * photo->w);
     }
   if (progress)
     progress (1.0, "done", progress_data);

@@ -62,33 +62,17 @@ query (void)
 /* ---- parameter checks ------------------------------------------------- */
 
 static gboolean
-fail (GError **error, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-fail (GError **error, const gchar *format, ...)
-{
-  va_list args;
-
-  va_start (args, format);
-  if (error)
-    *error = g_error_new_valist (NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                                 format, args);
-  va_end (args);
-  return FALSE;
-}
-
-static gboolean
 check_target (gint32 image, gint32 drawable, GError **error)
 {
   if (!gimp_image_is_valid (image))
-    return fail (error, "image: %d is not a valid image", image);
+    return ns_settings_fail (error, "image: %d is not a valid image", image);
   if (!gimp_item_is_valid (drawable) || !gimp_item_is_drawable (drawable))
-    return fail (error, "drawable: %d is not a valid drawable", drawable);
+    return ns_settings_fail (error, "drawable: %d is not a valid drawable", drawable);
   if (gimp_item_get_image (drawable) != image)
-    return fail (error, "drawable: %d does not belong to image %d",
+    return ns_settings_fail (error, "drawable: %d does not belong to image %d",
                  drawable, image);
   if (gimp_drawable_is_indexed (drawable))
-    return fail (error, "drawable: indexed images are not supported; "
+    return ns_settings_fail (error, "drawable: indexed images are not supported; "
                  "convert to RGB or Grayscale first (Image > Mode)");
   return TRUE;
 }
@@ -100,7 +84,7 @@ check_values (const NsPlugValues *v, gint32 drawable, GError **error)
   if (!ns_plug_values_check (v, error))
     return FALSE;
   if (v->new_layer && !gimp_item_is_layer (drawable))
-    return fail (error, "new-layer: the drawable is a channel or mask, "
+    return ns_settings_fail (error, "new-layer: the drawable is a channel or mask, "
                  "not a layer; use new-layer 0");
   return TRUE;
 }
@@ -289,7 +273,7 @@ neural_style_run (gint nparams, const GimpParam *param, GError **error)
 
   if (nparams < 3)
     {
-      fail (error, "expected %d parameters, got %d", NS_N_PARAMS, nparams);
+      ns_settings_fail (error, "expected %d parameters, got %d", NS_N_PARAMS, nparams);
       return GIMP_PDB_CALLING_ERROR;
     }
   run_mode = param[0].data.d_int32;
@@ -320,7 +304,7 @@ neural_style_run (gint nparams, const GimpParam *param, GError **error)
     case GIMP_RUN_WITH_LAST_VALS:
       if (gimp_get_data_size (PLUG_IN_PROC) != sizeof values)
         {
-          fail (error, "run-mode: no previous settings to repeat; "
+          ns_settings_fail (error, "run-mode: no previous settings to repeat; "
                 "run Neural Style from its dialog first");
           return GIMP_PDB_CALLING_ERROR;
         }
@@ -328,7 +312,7 @@ neural_style_run (gint nparams, const GimpParam *param, GError **error)
       ns_plug_values_clamp (&values);
       break;
     default:
-      fail (error, "run-mode: %d is not 0, 1 or 2", run_mode);
+      ns_settings_fail (error, "run-mode: %d is not 0, 1 or 2", run_mode);
       return GIMP_PDB_CALLING_ERROR;
     }
 

@@ -21,11 +21,8 @@ ns_plug_values_init (NsPlugValues *values)
   values->mix = 0.5;
 }
 
-static gboolean
-fail (GError **error, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-fail (GError **error, const gchar *format, ...)
+gboolean
+ns_settings_fail (GError **error, const gchar *format, ...)
 {
   va_list args;
 
@@ -56,40 +53,40 @@ gboolean
 ns_plug_values_check (const NsPlugValues *v, GError **error)
 {
   if (!memchr (v->style, '\0', sizeof v->style))
-    return fail (error, "style: longer than %d bytes", NS_STYLE_MAX - 1);
+    return ns_settings_fail (error, "style: longer than %d bytes", NS_STYLE_MAX - 1);
   if (!v->style[0])
-    return fail (error, "style: empty; give a preset name, an image file "
+    return ns_settings_fail (error, "style: empty; give a preset name, an image file "
                  "or layer:ID");
   if (g_str_has_prefix (v->style, NS_STYLE_LAYER_PREFIX)
       && !ns_style_parse_layer (v->style, NULL))
-    return fail (error, "style: '%s' is not layer:ID with ID a layer's "
+    return ns_settings_fail (error, "style: '%s' is not layer:ID with ID a layer's "
                  "number", v->style);
   if (!weight_is_valid (v->alpha))
-    return fail (error, "alpha: must be a number in [0, %g] (got %g)",
+    return ns_settings_fail (error, "alpha: must be a number in [0, %g] (got %g)",
                  NS_WEIGHT_MAX, v->alpha);
   if (!weight_is_valid (v->beta))
-    return fail (error, "beta: must be a number in [0, %g] (got %g)",
+    return ns_settings_fail (error, "beta: must be a number in [0, %g] (got %g)",
                  NS_WEIGHT_MAX, v->beta);
   if (v->alpha == 0.0 && v->beta == 0.0)
-    return fail (error, "alpha, beta: must not both be 0");
+    return ns_settings_fail (error, "alpha, beta: must not both be 0");
   if (v->refine_iterations < 0 || v->refine_iterations > NS_ITERATIONS_MAX)
-    return fail (error, "refine-iterations: must be in [0, %d] (got %d)",
+    return ns_settings_fail (error, "refine-iterations: must be in [0, %d] (got %d)",
                  NS_ITERATIONS_MAX, v->refine_iterations);
   if (v->preserve_colors != FALSE && v->preserve_colors != TRUE)
-    return fail (error, "preserve-colors: must be 0 or 1 (got %d)",
+    return ns_settings_fail (error, "preserve-colors: must be 0 or 1 (got %d)",
                  v->preserve_colors);
   if (v->seed < 0)
-    return fail (error, "seed: must be in [0, %d] (got %d)",
+    return ns_settings_fail (error, "seed: must be in [0, %d] (got %d)",
                  NS_SEED_MAX, v->seed);
   if (v->new_layer != FALSE && v->new_layer != TRUE)
-    return fail (error, "new-layer: must be 0 or 1 (got %d)", v->new_layer);
+    return ns_settings_fail (error, "new-layer: must be 0 or 1 (got %d)", v->new_layer);
   if (!memchr (v->style2, '\0', sizeof v->style2))
-    return fail (error, "style2: longer than %d bytes", NS_STYLE_MAX - 1);
+    return ns_settings_fail (error, "style2: longer than %d bytes", NS_STYLE_MAX - 1);
   if (v->style2[0] && !is_preset_name (v->style2))
-    return fail (error, "style2: '%s' is not a preset name; only presets "
+    return ns_settings_fail (error, "style2: '%s' is not a preset name; only presets "
                  "can be mixed", v->style2);
   if (!isfinite (v->mix) || v->mix < 0.0 || v->mix > 1.0)
-    return fail (error, "mix: must be a number in [0, 1] (got %g)", v->mix);
+    return ns_settings_fail (error, "mix: must be a number in [0, 1] (got %g)", v->mix);
   return TRUE;
 }
 
@@ -203,7 +200,7 @@ copy_string (gchar *dest, const gchar *src, const gchar *name, GError **error)
   if (!src)
     src = "";
   if (strlen (src) >= NS_STYLE_MAX)
-    return fail (error, "%s: longer than %d bytes", name, NS_STYLE_MAX - 1);
+    return ns_settings_fail (error, "%s: longer than %d bytes", name, NS_STYLE_MAX - 1);
   g_strlcpy (dest, src, NS_STYLE_MAX);
   return TRUE;
 }
@@ -213,7 +210,7 @@ ns_plug_values_from_params (NsPlugValues *v, gint n_params,
                             const GimpParam *params, GError **error)
 {
   if (n_params != NS_N_PARAMS_V1 && n_params != NS_N_PARAMS)
-    return fail (error, "expected %d parameters (or %d without style2 and "
+    return ns_settings_fail (error, "expected %d parameters (or %d without style2 and "
                  "mix), got %d", NS_N_PARAMS, NS_N_PARAMS_V1, n_params);
 
   ns_plug_values_init (v);

@@ -85,4 +85,8 @@ gchar   *ns_plug_values_describe (const NsPlugValues *values);
  * style fields of p are left to the caller (ns_style_source). */
 void     ns_plug_values_to_ns_params (const NsPlugValues *values, NsParams *p);
 
+/* Sets NS_ERROR_INVALID_ARGUMENT with the formatted message (which starts
+ * with the parameter's name) and returns FALSE. */
+gboolean ns_settings_fail (GError **error, const gchar *format, ...) G_GNUC_PRINTF (2, 3);
+
 G_END_DECLS
