@@ -27,8 +27,8 @@ typedef struct
   gint    steps, batch, crop, photo_size, style_size, channels, res_blocks,
           out_kernel, checkpoint_every, validate_every, log_every;
   gint64  seed;
-  double  lr, lr_disc, lambda_adv, lambda_content, lambda_style, lambda_tv,
-          validation, noise;
+  double  lr, lr_disc, lambda_adv, lambda_content, lambda_style, lambda_stroke,
+          lambda_tv, validation, noise;
 } TrainArgs;
 
 static void
@@ -183,9 +183,9 @@ print_progress (const NsTrainProgress *info, gpointer data)
   if (info->step % log->log_every != 0 && info->step != info->steps)
     return;
   GString *line = g_string_new (NULL);
-  g_string_append_printf (line, "step %d/%d  loss %.4f  content %.4f  style %.4f  tv %.4f",
+  g_string_append_printf (line, "step %d/%d  loss %.4f  content %.4f  style %.4f  stroke %.5f  tv %.4f",
                           info->step, info->steps, info->loss, info->content,
-                          info->style, info->tv);
+                          info->style, info->stroke, info->tv);
   if (!isnan (info->adv))
     g_string_append_printf (line, "  adv %.3f", info->adv);
   if (!isnan (info->disc))
@@ -210,7 +210,8 @@ ns_cli_train (int argc, char **argv)
     .checkpoint_every = p.checkpoint_every, .validate_every = p.validate_every,
     .log_every = 10, .seed = (gint64) p.seed, .lr = p.lr, .lr_disc = p.lr_disc,
     .lambda_adv = p.lambda_adv, .lambda_content = p.lambda_content,
-    .lambda_style = p.lambda_style, .lambda_tv = p.lambda_tv,
+    .lambda_style = p.lambda_style, .lambda_stroke = p.lambda_stroke,
+    .lambda_tv = p.lambda_tv,
     .validation = p.validation_fraction,
   };
   const GOptionEntry entries[] = {
@@ -233,6 +234,7 @@ ns_cli_train (int argc, char **argv)
     { "lambda-adv", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_adv, "Adversarial weight (0: no discriminator)", "W" },
     { "lambda-content", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_content, "Content weight", "W" },
     { "lambda-style", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_style, "Style weight", "W" },
+    { "lambda-stroke", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_stroke, "Brush-stroke weight (patches of high-passed luminance)", "W" },
     { "lambda-tv", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_tv, "Total-variation weight", "W" },
     { "noise", 0, 0, G_OPTION_ARG_DOUBLE, &a.noise, "Variation noise amplitude (0: none)", "A" },
     { "gan", 0, 0, G_OPTION_ARG_STRING, &a.gan, "Adversarial loss: lsgan (default) or bce", "KIND" },
@@ -252,14 +254,14 @@ ns_cli_train (int argc, char **argv)
   g_autofree gchar *description = g_strdup_printf (
     "Defaults: --steps %d --batch %d --crop %d --photo-size %d --style-size %d\n"
     "  --channels %d --res-blocks %d --out-kernel %d --lr %g --lr-disc %g\n"
-    "  --lambda-adv %g --lambda-content %g --lambda-style %g --lambda-tv %g\n"
-    "  --validation %g --validate-every %d --checkpoint-every %d --seed %" G_GUINT64_FORMAT "\n\n"
+    "  --lambda-adv %g --lambda-content %g --lambda-style %g --lambda-stroke %g\n"
+    "  --lambda-tv %g --validation %g --validate-every %d --checkpoint-every %d --seed %" G_GUINT64_FORMAT "\n\n"
     "Example: neural-style train --photos photos/ --style monet.jpg --name monet -o monet.nsw\n"
     "Ctrl-C stops after the current step (and writes --checkpoint).\n"
     "Exit status: 0 success, 1 runtime error or cancelled, 2 usage error.",
     p.steps, p.batch, p.crop, p.photo_size, p.style_size, p.base_channels,
     p.res_blocks, p.out_kernel, p.lr, p.lr_disc, p.lambda_adv, p.lambda_content,
-    p.lambda_style, p.lambda_tv, p.validation_fraction, p.validate_every,
+    p.lambda_style, p.lambda_stroke, p.lambda_tv, p.validation_fraction, p.validate_every,
     p.checkpoint_every, p.seed);
   g_option_context_set_description (context, description);
   g_autoptr (GError) error = NULL;
@@ -350,6 +352,7 @@ ns_cli_train (int argc, char **argv)
   p.lambda_adv = a.lambda_adv;
   p.lambda_content = a.lambda_content;
   p.lambda_style = a.lambda_style;
+  p.lambda_stroke = a.lambda_stroke;
   p.lambda_tv = a.lambda_tv;
   p.gan_loss = a.gan && strcmp (a.gan, "bce") == 0 ? NS_GAN_BCE : NS_GAN_LSGAN;
   p.validation_fraction = a.validation;

@@ -12,7 +12,10 @@
 
 G_BEGIN_DECLS
 
-#define NS_LOSS_WORK_SLOTS 8
+/* slots 0..7 are shared by the losses below (one loss at a time); the stroke
+ * loss keeps its planes in NS_STROKE_SLOT.. while it calls the SWD */
+#define NS_LOSS_WORK_SLOTS 11
+#define NS_STROKE_SLOT     8
 
 typedef struct
 {
@@ -53,6 +56,18 @@ typedef struct
 double ns_loss_swd (float *grad, float scale, const float *x, int c, int h, int w,
                     const float *style, int sh, int sw,
                     const NsSwdConfig *cfg, NsRng *rng, NsLossWork *work);
+
+/* ---- brush strokes (loss_stroke.c) ------------------------------------- *
+ * The SWD (cfg, one channel) between k x k patches of the high-passed
+ * luminance, luma - blur_sigma(luma), of x (3 RGB planes) and the style's,
+ * computed once by ns_stroke_target (sh x sw floats).  Zero for every flat
+ * colour, so a recolour cannot satisfy it, only texture can.
+ * ns_stroke_target returns FALSE when out of memory. */
+gboolean ns_stroke_target (float *hp, const float *rgb, int h, int w, float sigma,
+                           NsLossWork *work);
+double   ns_loss_stroke   (float *grad, float scale, const float *x, int h, int w,
+                           const float *style_hp, int sh, int sw, float sigma,
+                           const NsSwdConfig *cfg, NsRng *rng, NsLossWork *work);
 
 /* ---- a fixed random conv layer as features (random_features.c) ---------- *
  * features = relu(conv_k(x, W) + b), W drawn from a seed (zero-mean

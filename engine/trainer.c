@@ -18,6 +18,7 @@
 #define SWD_PATCH       7
 #define SWD_PROJECTIONS 32
 #define SWD_SAMPLES     4096    /* patches per side and call */
+#define STROKE_SIGMA    1.5f    /* px: the stroke loss sees detail below this */
 /* Adam: GANs train more stably with a short first-moment memory */
 #define ADAM_BETA1      0.5f
 #define ADAM_BETA2      0.999f
@@ -36,7 +37,8 @@ ns_train_params_init (NsTrainParams *p)
     .out_kernel = NS_GENERATOR_OUT_KERNEL,
     .steps = 2000, .batch = 4, .crop = 128, .photo_size = 256, .style_size = 512,
     .lr = 1e-3f, .lr_disc = 1e-3f,
-    .lambda_adv = 0.02, .lambda_content = 1.0, .lambda_style = 1.0, .lambda_tv = 0.02,
+    .lambda_adv = 0.02, .lambda_content = 1.0, .lambda_style = 1.0,
+    .lambda_stroke = 5.0, .lambda_tv = 0.02,
     .gan_loss = NS_GAN_LSGAN,
     .disc_channels = NS_DISCRIMINATOR_BASE_CHANNELS,
     .disc_layers = NS_DISCRIMINATOR_LAYERS,
@@ -74,12 +76,13 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
     return invalid (error, "crop must be 16..1024 and photo/style sizes crop..4096");
   if (!(p->lr > 0 && p->lr < 1) || !(p->lr_disc > 0 && p->lr_disc < 1))
     return invalid (error, "learning rates must be in (0, 1)");
-  double l[] = { p->lambda_adv, p->lambda_content, p->lambda_style, p->lambda_tv };
-  for (int i = 0; i < 4; i++)
+  double l[] = { p->lambda_adv, p->lambda_content, p->lambda_style, p->lambda_stroke,
+                 p->lambda_tv };
+  for (int i = 0; i < (int) G_N_ELEMENTS (l); i++)
     if (!(l[i] >= 0) || !isfinite (l[i]))
       return invalid (error, "loss weights must be finite and >= 0");
-  if (p->lambda_content + p->lambda_style + p->lambda_adv <= 0)
-    return invalid (error, "at least one of the adversarial, content and style weights must be > 0");
+  if (p->lambda_content + p->lambda_style + p->lambda_stroke + p->lambda_adv <= 0)
+    return invalid (error, "at least one of the adversarial, content, style and stroke weights must be > 0");
   if (!(p->validation_fraction >= 0 && p->validation_fraction < 1)
       || p->validate_every < 0 || p->checkpoint_every < 0 || p->snapshot_every < 0)
     return invalid (error, "validation fraction must be in [0, 1), intervals >= 0");
@@ -105,6 +108,7 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
 typedef struct
 {
   NsPlanes *level[MAX_SCALES];
+  NsPlanes *stroke[MAX_SCALES];   /* high-passed luminance of each level */
 } StyleLevels;
 
 typedef struct
@@ -148,7 +152,10 @@ trainer_clear (Trainer *tr)
   if (tr->style)
     for (int s = 0; s < p->n_styles; s++)
       for (int k = 0; k < MAX_SCALES; k++)
-        ns_planes_free (tr->style[s].level[k]);
+        {
+          ns_planes_free (tr->style[s].level[k]);
+          ns_planes_free (tr->style[s].stroke[k]);
+        }
   g_free (tr->style);
   ns_generator_free (tr->g);
   if (tr->base)
@@ -259,6 +266,17 @@ prepare_data (Trainer *tr, GError **error)
             return FALSE;
           ns_down2_forward (down->data, up->data, 3, up->h, up->w);
           tr->style[s].level[k] = down;
+        }
+      for (int k = 0; k < tr->n_scales; k++)
+        {
+          const NsPlanes *lv = tr->style[s].level[k];
+          NsPlanes *hp = ns_planes_new (1, lv->h, lv->w, error);
+          if (!hp)
+            return FALSE;
+          tr->style[s].stroke[k] = hp;
+          if (!ns_stroke_target (hp->data, lv->data, lv->h, lv->w, STROKE_SIGMA,
+                                 &tr->work))
+            return out_of_memory (error);
         }
     }
   return TRUE;
@@ -449,7 +467,7 @@ centre_crop (float *dst, const NsPlanes *src, int size)
 
 typedef struct
 {
-  double adv, content, style, tv, disc;
+  double adv, content, style, stroke, tv, disc;
 } Terms;
 
 /* Content, style and TV of one output image against its photo and style s;
@@ -467,12 +485,12 @@ image_losses (Trainer *tr, const float *photo, const float *out, float *grad,
                                          out, size, size, tr->target,
                                          CONTENT_SIGMA, &tr->work);
     }
-  if (p->lambda_style > 0)
+  if (p->lambda_style > 0 || p->lambda_stroke > 0)
     {
       NsSwdConfig cfg = { SWD_PATCH, SWD_PROJECTIONS, SWD_SAMPLES };
-      NsSwdConfig colour_cfg = { 1, SWD_PROJECTIONS, SWD_SAMPLES };
       float scale = (float) (weight * p->lambda_style / tr->n_scales);
-      double style = 0;
+      float stroke_scale = (float) (weight * p->lambda_stroke / tr->n_scales);
+      double style = 0, stroke = 0;
       for (int k = 0; k < tr->n_scales; k++)
         {
           int side = size >> k;
@@ -485,12 +503,19 @@ image_losses (Trainer *tr, const float *photo, const float *out, float *grad,
           const NsPlanes *sty = tr->style[s].level[k];
           float *gk = grad ? (k == 0 ? grad : tr->dlevel[k]) : NULL;
           const float *xk = k == 0 ? out : tr->level[k];
-          style += ns_loss_swd (gk, scale, xk, 3, side, side,
-                                sty->data, sty->h, sty->w, &cfg, rng, &tr->work);
-          /* single pixels: the palette itself, which few random directions
-           * in the 147-dimensional patch space would leave loose */
-          style += ns_loss_swd (gk, scale, xk, 3, side, side,
-                                sty->data, sty->h, sty->w, &colour_cfg, rng, &tr->work);
+          /* no single-pixel palette term: the palette map after the
+           * network gives each painting its colours, and a palette term
+           * let a recolour pay for most of the style loss */
+          if (p->lambda_style > 0)
+            style += ns_loss_swd (gk, scale, xk, 3, side, side,
+                                  sty->data, sty->h, sty->w, &cfg, rng, &tr->work);
+          if (p->lambda_stroke > 0)
+            {
+              const NsPlanes *hp = tr->style[s].stroke[k];
+              stroke += ns_loss_stroke (gk, stroke_scale, xk, side, side, hp->data,
+                                        hp->h, hp->w, STROKE_SIGMA, &cfg, rng,
+                                        &tr->work);
+            }
         }
       if (grad)
         for (int k = MAX_SCALES - 1; k >= 1; k--)
@@ -498,6 +523,7 @@ image_losses (Trainer *tr, const float *photo, const float *out, float *grad,
             ns_down2_backward (k == 1 ? grad : tr->dlevel[k - 1], tr->dlevel[k], 3,
                                (size >> k) * 2, (size >> k) * 2);
       terms->style += style / tr->n_scales;
+      terms->stroke += stroke / tr->n_scales;
     }
   if (p->lambda_tv > 0)
     terms->tv += ns_loss_tv (grad, (float) (weight * p->lambda_tv), out, 3, size, size);
@@ -572,7 +598,7 @@ identity_step (Trainer *tr, Terms *terms, GError **error)
   memset (tr->dy, 0, sizeof (float) * len);
   terms->content = ns_mse_forward (tr->y, tr->x, len);
   ns_mse_backward (tr->dy, NULL, tr->y, tr->x, len, (float) p->lambda_identity);
-  terms->adv = terms->style = terms->tv = 0;
+  terms->adv = terms->style = terms->stroke = terms->tv = 0;
   terms->disc = NAN;
   generator_update (tr, t);
   return TRUE;
@@ -643,6 +669,7 @@ train_step (Trainer *tr, Terms *terms, GError **error)
                   s, 1.0f / B, &tr->rng, &sum);
   terms->content = sum.content / B;
   terms->style = sum.style / B;
+  terms->stroke = sum.stroke / B;
   terms->tv = sum.tv / B;
   if (tr->work.out_of_memory)
     return out_of_memory (error);
@@ -655,7 +682,8 @@ static double
 objective (const NsTrainParams *p, const Terms *t)
 {
   return p->lambda_adv * (isnan (t->adv) ? 0 : t->adv) + p->lambda_content * t->content
-         + p->lambda_style * t->style + p->lambda_tv * t->tv;
+         + p->lambda_style * t->style + p->lambda_stroke * t->stroke
+         + p->lambda_tv * t->tv;
 }
 
 /* Content and style of the held-out photos' centre crops under the first
@@ -680,7 +708,7 @@ validate (Trainer *tr, double *score, GError **error)
       image_losses (tr, tr->x, tr->y, NULL, 0, 1.0f, &rng, &sum);
     }
   *score = (p->lambda_content * sum.content + p->lambda_style * sum.style
-            + p->lambda_tv * sum.tv) / tr->n_val;
+            + p->lambda_stroke * sum.stroke + p->lambda_tv * sum.tv) / tr->n_val;
   return TRUE;
 }
 
@@ -696,12 +724,13 @@ fingerprint (const Trainer *tr)
   GString *s = g_string_new (NULL);
   g_string_append_printf (s, "seed=%" G_GUINT64_FORMAT " net=%d/%d/%d add=%s "
                           "batch=%d crop=%d photo=%d style=%d lr=%g/%g "
-                          "lambda=%g/%g/%g/%g gan=%d disc=%d/%d val=%g photos=%d "
+                          "lambda=%g/%g/%g/%g/%g gan=%d disc=%d/%d val=%g photos=%d "
                           "noise=%g identity=%d/%g",
                           p->seed, p->base_channels, p->res_blocks, p->out_kernel,
                           p->add_to ? "yes" : "no", p->batch, p->crop, p->photo_size,
                           p->style_size, p->lr, p->lr_disc, p->lambda_adv,
-                          p->lambda_content, p->lambda_style, p->lambda_tv,
+                          p->lambda_content, p->lambda_style, p->lambda_stroke,
+                          p->lambda_tv,
                           p->gan_loss, p->disc_channels, p->disc_layers,
                           p->validation_fraction, p->n_photos, p->noise,
                           p->identity, p->lambda_identity);
@@ -903,6 +932,7 @@ write_output (Trainer *tr, GError **error)
   ns_weights_set_double (w, "train.lambda_adv", p->lambda_adv);
   ns_weights_set_double (w, "train.lambda_content", p->lambda_content);
   ns_weights_set_double (w, "train.lambda_style", p->lambda_style);
+  ns_weights_set_double (w, "train.lambda_stroke", p->lambda_stroke);
   ns_weights_set_double (w, "train.lambda_tv", p->lambda_tv);
   if (tr->identity)
     ns_weights_set_double (w, "train.lambda_identity", p->lambda_identity);
@@ -971,6 +1001,7 @@ ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
           info.adv = terms.adv;
           info.content = terms.content;
           info.style = terms.style;
+          info.stroke = terms.stroke;
           info.tv = terms.tv;
           info.disc = terms.disc;
           info.elapsed_s = (g_get_monotonic_time () - start) / 1e6;

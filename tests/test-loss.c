@@ -473,6 +473,113 @@ test_content_gradient (void)
   ns_loss_work_clear (&work);
 }
 
+/* ---- strokes: SWD of high-passed luminance patches ------------------------ */
+
+typedef struct
+{
+  double *x;            /* RGB, the variable */
+  SwdRef  swd;          /* over the high-passed luminance */
+  double  sigma;
+} StrokeRef;
+
+static void
+ref_highpass (double *hp, const double *rgb, int h, int w, double sigma)
+{
+  size_t n = (size_t) h * w;
+  double *y = g_new (double, n), *by = g_new (double, n);
+  for (size_t i = 0; i < n; i++)
+    y[i] = 0.299 * rgb[i] + 0.587 * rgb[n + i] + 0.114 * rgb[2 * n + i];
+  ref_blur (by, y, h, w, sigma);
+  for (size_t i = 0; i < n; i++)
+    hp[i] = y[i] - by[i];
+  g_free (y);
+  g_free (by);
+}
+
+static double
+stroke_ref_loss (gpointer data)
+{
+  StrokeRef *s = data;
+  ref_highpass (s->swd.x, s->x, s->swd.h, s->swd.w, s->sigma);
+  return swd_ref_loss (&s->swd);
+}
+
+static void
+test_stroke_gradient (void)
+{
+  const int h = 7, w = 6, sh = 8, sw = 7, k = 3, m = 6;
+  const float sigma = 1.5f;
+  size_t len = (size_t) 3 * h * w, slen = (size_t) 3 * sh * sw;
+  g_autofree float *x = g_new (float, len);
+  g_autofree float *style = g_new (float, slen);
+  g_autofree float *style_hp = g_new (float, (size_t) sh * sw);
+  g_autofree float *grad = g_new0 (float, len);
+  fill_random (x, len, 41);
+  fill_random (style, slen, 42);
+  NsLossWork work = { 0 };
+  g_assert_true (ns_stroke_target (style_hp, style, sh, sw, sigma, &work));
+  NsRng rng;
+  ns_rng_init (&rng, 9);
+  NsRng before = rng;
+  NsSwdConfig cfg = { k, m, 1 << 20 };
+  double loss = ns_loss_stroke (grad, 1.0f, x, h, w, style_hp, sh, sw, sigma, &cfg,
+                                &rng, &work);
+  g_assert_false (work.out_of_memory);
+
+  g_autofree float *dirs = g_new (float, (size_t) k * k * m);
+  swd_directions (dirs, k * k, m, before);
+  g_autofree double *xd = g_new (double, len);
+  g_autofree double *hp = g_new (double, (size_t) h * w);
+  g_autofree double *sd = g_new (double, slen);
+  g_autofree double *shp = g_new (double, (size_t) sh * sw);
+  g_autofree double *num = g_new (double, len);
+  to_double (xd, x, len);
+  to_double (sd, style, slen);
+  ref_highpass (shp, sd, sh, sw, sigma);
+  StrokeRef ref = { xd, { hp, shp, 1, h, w, sh, sw, k, m, dirs }, sigma };
+  double ref_loss = stroke_ref_loss (&ref);
+  g_assert_cmpfloat (fabs (loss - ref_loss), <=, 1e-4 * ref_loss);
+  gc_numeric_grad (num, xd, len, stroke_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("stroke: loss %.6g, gradient error %.2e", loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+  ns_loss_work_clear (&work);
+}
+
+/* What the loss is for: a flat recolour of a textured style gains nothing
+ * (any flat image has the same, zero, high-pass), while the style's own
+ * texture scores zero. */
+static void
+test_stroke_ignores_recolour (void)
+{
+  const int h = 16, w = 16;
+  const float sigma = 1.5f;
+  size_t n = (size_t) h * w;
+  g_autofree float *style = g_new (float, 3 * n);
+  g_autofree float *style_hp = g_new (float, n);
+  g_autofree float *flat_a = g_new (float, 3 * n);
+  g_autofree float *flat_b = g_new (float, 3 * n);
+  fill_random (style, 3 * n, 51);
+  for (size_t i = 0; i < 3 * n; i++)
+    {
+      flat_a[i] = 0.2f;
+      flat_b[i] = i < n ? 0.9f : 0.4f;   /* another colour, also flat */
+    }
+  NsLossWork work = { 0 };
+  g_assert_true (ns_stroke_target (style_hp, style, h, w, sigma, &work));
+  NsSwdConfig cfg = { 5, 16, 1 << 20 };
+  NsRng r1, r2, r3;
+  ns_rng_init (&r1, 3);
+  r2 = r3 = r1;
+  double la = ns_loss_stroke (NULL, 1.0f, flat_a, h, w, style_hp, h, w, sigma, &cfg, &r1, &work);
+  double lb = ns_loss_stroke (NULL, 1.0f, flat_b, h, w, style_hp, h, w, sigma, &cfg, &r2, &work);
+  double ls = ns_loss_stroke (NULL, 1.0f, style, h, w, style_hp, h, w, sigma, &cfg, &r3, &work);
+  g_assert_cmpfloat (la, >, 1e-4);
+  g_assert_cmpfloat (fabs (la - lb), <=, 1e-6 * la);
+  g_assert_cmpfloat (ls, <=, 1e-10);
+  ns_loss_work_clear (&work);
+}
+
 /* ---- total variation ------------------------------------------------------ */
 
 typedef struct { double *x; int c, h, w; } TvRef;
@@ -567,6 +674,8 @@ main (int argc, char **argv)
   g_test_add_func ("/loss/random-features-gradient", test_random_features_gradient);
   g_test_add_func ("/loss/gram-gradient", test_gram_gradient);
   g_test_add_func ("/loss/content-gradient", test_content_gradient);
+  g_test_add_func ("/loss/stroke-gradient", test_stroke_gradient);
+  g_test_add_func ("/loss/stroke-ignores-recolour", test_stroke_ignores_recolour);
   g_test_add_func ("/loss/tv-gradient", test_tv_gradient);
   g_test_add_func ("/loss/down2-smooth-adjoint", test_down2_smooth_adjoint);
   return g_test_run ();

@@ -1,15 +1,17 @@
 #!/bin/bash
-# Trains the preset network shipped in weights/presets.nsw: every style of
-# ../shared/eval/pairs.txt plus two Japanese woodblock prints, in one
-# generator (one gamma/beta row per style, plus the identity row used for
-# the strength control).  Hours on a 2-core machine; stop it any time
-# (Ctrl-C writes the checkpoint) and rerun the same command to continue.
+# Trains the preset network shipped in weights/presets.nsw: every painting
+# of ../shared/data/styles (none is a near-duplicate of another: van Gogh,
+# Renoir, Cassatt, Bruegel, Arcimboldo, Durer, Kandinsky, Hokusai,
+# Hiroshige, an abstract wallpaper) in one generator (one gamma/beta row per
+# style, plus the identity row used for the strength control).  About two
+# hours on a 2-core machine with one BLAS thread; stop it any time (Ctrl-C
+# writes the checkpoint) and rerun the same command to continue.
 #
 # usage: tools/train-presets.sh OUT.nsw [extra neural-style train options]
 #   DATA=folder with photos/ and styles/ (default ../shared/data, built
 #   from Debian packages as its SOURCES.md says); NS=the neural-style binary.
-#   The checkpoint is OUT.nsw.ckpt; the ablation without the adversarial
-#   term is the same command with --lambda-adv 0.
+#   The checkpoint is OUT.nsw.ckpt; the ablations are the same command with
+#   e.g. --lambda-adv 0 or --lambda-stroke 0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 data=${DATA:-$here/../shared/data}
@@ -29,10 +31,18 @@ styles=(
   hokusai-great-wave          "Katsushika Hokusai, The Great Wave off Kanagawa (c. 1831); $gcompris/paintings.rcc"
   hokusai-ejiri-suruga        "Katsushika Hokusai, Ejiri in Suruga Province (c. 1832); $gcompris/paintings.rcc"
   hiroshige-inokashira-snow   "Utagawa Hiroshige, Snow at Inokashira (c. 1840s); $gcompris/paintings.rcc"
+  hokusai-poppies             "Katsushika Hokusai, Poppies (c. 1833); $gcompris/paintings.rcc"
+  vangogh-asylum-vestibule    "Vincent van Gogh, Vestibule of the Asylum (1889); $gcompris/details.rcc"
+  renoir-moulin-de-la-galette "Pierre-Auguste Renoir, Bal du moulin de la Galette (1876); $gcompris/paintings.rcc"
+  cassatt-summertime          "Mary Cassatt, Summertime (1894); $gcompris/paintings.rcc"
+  bruegel-harvesters          "Pieter Bruegel the Elder, The Harvesters (1565); $gcompris/paintings.rcc"
+  arcimboldo-spring           "Giuseppe Arcimboldo, Spring (1573); $gcompris/paintings.rcc"
+  durer-lion                  "Albrecht Durer, Lion (1494); $gcompris/paintings.rcc"
 )
 args=()
 for ((i = 0; i < ${#styles[@]}; i += 2)); do
   args+=(--style "$data/styles/${styles[i]}.png" --name "${styles[i]}" --source "${styles[i + 1]}")
 done
 exec "$ns" train --photos "$data/photos" "${args[@]}" -o "$out" \
-  --checkpoint "$out.ckpt" --resume --steps 13000 --seed 1 --log-every 50 "$@"
+  --checkpoint "$out.ckpt" --resume --steps 12000 --seed 1 --photo-size 384 \
+  --lambda-stroke 10 --noise 0.15 --log-every 97 "$@"
