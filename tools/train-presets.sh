@@ -44,5 +44,5 @@ for ((i = 0; i < ${#styles[@]}; i += 2)); do
   args+=(--style "$data/styles/${styles[i]}.png" --name "${styles[i]}" --source "${styles[i + 1]}")
 done
 exec "$ns" train --photos "$data/photos" "${args[@]}" -o "$out" \
-  --checkpoint "$out.ckpt" --resume --steps 12000 --seed 1 --photo-size 384 \
+  --checkpoint "$out.ckpt" --resume --steps 10000 --seed 1 --photo-size 384 \
   --lambda-stroke 10 --noise 0.15 --log-every 97 "$@"
