@@ -45,4 +45,4 @@ for ((i = 0; i < ${#styles[@]}; i += 2)); do
 done
 exec "$ns" train --photos "$data/photos" "${args[@]}" -o "$out" \
   --checkpoint "$out.ckpt" --resume --steps 10000 --seed 1 --photo-size 384 \
-  --lambda-stroke 10 --noise 0.15 --log-every 97 "$@"
+  --lambda-stroke 10 --log-every 97 "$@"
