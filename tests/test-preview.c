@@ -7,6 +7,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 
+#include "ns_blas.h"
 #include "ns_error.h"
 #include "ns_preview.h"
 #include "ns_stylize.h"
@@ -259,6 +260,7 @@ test_cancel_and_free (void)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   const char *root = g_getenv ("NS_SOURCE_ROOT");
   gchar      *weights;
 

@@ -1,4 +1,5 @@
 /* ns_stylize with a style image: the contract every front end relies on. */
+#include "ns_blas.h"
 #include "ns_stylize.h"
 #include "ns_error.h"
 #include "ns_rng.h"
@@ -290,6 +291,7 @@ test_odd_sizes (void)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/stylize/colours-move-to-style", test_colours_move_to_style);
   g_test_add_func ("/stylize/alpha-untouched-grey-stays-grey",
