@@ -122,8 +122,11 @@ ns_blas_init (char **argv, GError **error)
   g_autofree gchar *note = g_strdup_printf ("%s %s", kernel, want);
   g_setenv ("OPENBLAS_CORETYPE", want, TRUE);
   g_setenv (REEXEC_VAR, note, TRUE);
-  /* /proc/self/exe, not argv[0]: a plug-in's argv[0] need not be a path */
-  execv ("/proc/self/exe", argv);
+  /* the file /proc/self/exe names, not argv[0] (a plug-in's need not be a
+   * path) and not the link itself: the process's name (comm: ps, top, a
+   * test that finds the plug-in) is the basename execv is given */
+  g_autofree gchar *self = g_file_read_link ("/proc/self/exe", NULL);
+  execv (self ? self : "/proc/self/exe", argv);
   int saved = errno;
   if (user_copy)
     g_setenv ("OPENBLAS_CORETYPE", user_copy, TRUE);
