@@ -6,6 +6,7 @@
  * Layer: batch 1, 64 -> 64 channels, 3x3, stride 1, reflection padding, bias.
  * Reported: median of the runs after one warm-up run, and the fastest run.
  * GFLOP/s count the GEMM-equivalent work, 2*M*N*K per product. */
+#include "ns_blas.h"
 #include "ns_ops.h"
 #include "ns_rng.h"
 #include <cblas.h>
@@ -109,6 +110,7 @@ bench_gemm (NsRng *rng, const char *what, int m, int n, int k, int runs)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   int runs = argc > 1 ? atoi (argv[1]) : 7;
   int size = argc > 2 ? atoi (argv[2]) : 256;
   if (runs < 1 || size < 1)

@@ -7,6 +7,7 @@
  *
  * Reported: median of the runs after one warm-up call (which plans the
  * arena), and the fastest run. */
+#include "ns_blas.h"
 #include "ns_generator.h"
 #include "ns_rng.h"
 #include "ns_weights.h"
@@ -53,6 +54,7 @@ time_sgemm (int m, int n, int k, int runs, double *fastest)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   if (argc < 2)
     {
       fprintf (stderr, "usage: %s WEIGHTS.nsw [runs=3] [side=1000]\n", argv[0]);

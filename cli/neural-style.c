@@ -1,6 +1,7 @@
 /* neural-style: the command line front end of GIMP Neural Style.
  * Dispatches to one subcommand; each parses its own options. */
 #include "cli.h"
+#include "ns_blas.h"
 #include "ns_config.h"
 #include <locale.h>
 #include <stdio.h>
@@ -39,6 +40,9 @@ ns_cli_fail (NsCliExit code, const char *format, ...)
 int
 main (int argc, char **argv)
 {
+  g_autoptr (GError) blas_error = NULL;
+  if (!ns_blas_init (argv, &blas_error))
+    fprintf (stderr, "neural-style: warning: %s\n", blas_error->message);
   setlocale (LC_ALL, "");
 
   if (argc < 2)
@@ -55,7 +59,9 @@ main (int argc, char **argv)
     }
   if (strcmp (command, "--version") == 0)
     {
-      printf ("neural-style %s\n", NS_VERSION);
+      g_autofree gchar *choice = ns_blas_describe_choice ();
+      printf ("neural-style %s\nBLAS: %s\nBLAS kernel: %s (%s)\n", NS_VERSION,
+              ns_blas_config (), ns_blas_kernel (), choice);
       return NS_CLI_OK;
     }
   if (strcmp (command, "stylize") == 0)

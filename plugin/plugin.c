@@ -14,6 +14,7 @@
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
 
+#include "ns_blas.h"
 #include "ns_config.h"
 #include "ns_dialog.h"
 #include "ns_error.h"
@@ -34,7 +35,19 @@ static void run   (const gchar *name, gint nparams, const GimpParam *param,
 
 const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };
 
-MAIN ()
+/* libgimp's MAIN () with the BLAS kernel corrected first: a re-exec keeps
+ * the pipes GIMP talks through and the pid it watches. */
+int
+main (int argc, char *argv[])
+{
+  GError *error = NULL;
+  if (!ns_blas_init (argv, &error))
+    {
+      g_printerr ("%s: %s\n", PLUG_IN_BINARY, error->message);
+      g_clear_error (&error);
+    }
+  return gimp_main (&PLUG_IN_INFO, argc, argv);
+}
 
 static void
 query (void)

@@ -48,6 +48,7 @@ ok_run "--help exits 0" --help
 n=$((n + 1)); if grep -q 'neural-style stylize IN OUT' "$tmp/out"; then echo "ok $n - --help prints usage on stdout"; else echo "not ok $n - --help prints usage on stdout"; failed=$((failed + 1)); fi
 ok_run "--version exits 0" --version
 n=$((n + 1)); if grep -Eq '^neural-style [0-9]+\.[0-9]+\.[0-9]+$' "$tmp/out"; then echo "ok $n - --version prints the version"; else echo "not ok $n - --version prints the version"; failed=$((failed + 1)); fi
+n=$((n + 1)); if grep -q '^BLAS: ' "$tmp/out" && grep -Eq '^BLAS kernel: [A-Za-z0-9]+ \(' "$tmp/out"; then echo "ok $n - --version names the BLAS and its kernel"; else echo "not ok $n - --version names the BLAS and its kernel ($(tr '\n' '|' <"$tmp/out"))"; failed=$((failed + 1)); fi
 
 expect 2 "unknown command 'bogus'"          "unknown command"        -- bogus
 expect 2 "Unknown option --frob"            "unknown option"         -- stylize --frob "$P" "$O"

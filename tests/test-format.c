@@ -1,5 +1,6 @@
 /* The .nsw format: round trips, one test per refusal, truncation at every
  * byte and corruption of every byte.  Byte offsets follow weights/FORMAT.md. */
+#include "ns_blas.h"
 #include "ns_arch.h"
 #include "ns_error.h"
 #include "ns_rng.h"
@@ -694,6 +695,7 @@ test_corrupt_every_byte (void)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
   tmpdir = g_dir_make_tmp ("test-format-XXXXXX", NULL);
   g_assert_nonnull (tmpdir);

@@ -1,6 +1,7 @@
 /* The generator: its whole backward (every parameter and the input) against
  * central differences of its forward on a tiny network, style mixing, the
  * identity start, and the weight-file round trip. */
+#include "ns_blas.h"
 #include "ns_generator.h"
 #include "ns_discriminator.h"
 #include "ns_error.h"
@@ -481,6 +482,7 @@ test_bad_config (void)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/generator/backward", test_backward);
   g_test_add_func ("/generator/identity-start", test_identity_start);

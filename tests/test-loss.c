@@ -1,6 +1,7 @@
 /* Losses of the optimisation path: every gradient against central
  * differences of a double-precision reference of the same loss, plus the
  * adjoint of the smooth 2x downsampling the style pyramid goes through. */
+#include "ns_blas.h"
 #include "ns_loss.h"
 #include "ns_imgproc.h"
 #include "ns_rng.h"
@@ -667,6 +668,7 @@ test_down2_smooth_adjoint (void)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/loss/swd-gradient", test_swd_gradient);
   g_test_add_func ("/loss/swd-zero-on-style", test_swd_zero_on_style);

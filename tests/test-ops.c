@@ -5,6 +5,7 @@
  * Each backward runs twice into the same gradient buffers: the first result
  * (from zeroed buffers) is checked against the numeric gradient, the second
  * must have doubled it, which checks that backward passes ADD. */
+#include "ns_blas.h"
 #include "ns_ops.h"
 #include "ns_rng.h"
 #include "gradcheck.h"
@@ -951,6 +952,7 @@ test_binary (gconstpointer data)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ops/conv2d/gradients", test_conv2d);
   g_test_add_func ("/ops/conv2d/shape-and-reflection", test_conv2d_shape_and_reflection);

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include "ns_blas.h"
 #include "ns_discriminator.h"
 #include "ns_error.h"
 #include "ns_generator.h"
@@ -498,6 +499,7 @@ test_golden (void)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/presets/list", Fixture, NULL, fixture_set_up, test_list, fixture_tear_down);
   g_test_add ("/presets/style-image", Fixture, NULL, fixture_set_up, test_style_image,

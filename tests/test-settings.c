@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ns_blas.h"
 #include "ns_error.h"
 #include "ns_settings.h"
 
@@ -368,6 +369,7 @@ test_parse_layer (void)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/settings/defaults", test_defaults);
   g_test_add_func ("/settings/param-defs", test_param_defs);

@@ -2,6 +2,7 @@
  * lower the loss; an interrupted and resumed run ends with exactly the
  * weights of an uninterrupted one; add-style trains only the new style's
  * rows, and refuses a damaged file with a clear error. */
+#include "ns_blas.h"
 #include "ns_trainer.h"
 #include "ns_error.h"
 #include "ns_image.h"
@@ -392,6 +393,7 @@ test_bad_params (void)
 int
 main (int argc, char **argv)
 {
+  ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/trainer/loss-falls", Fixture, NULL, fixture_setup, test_loss_falls,
               fixture_teardown);

@@ -1,0 +1,85 @@
+#!/bin/bash
+# One table of the project's speed on this machine (docs/benchmark.md):
+# the BLAS kernel in use, sgemm, conv2d, the generator, the CLI's preset and
+# any-image paths, the dialog's preview and a 24 MP photo (time and peak
+# memory).  Medians of several runs; the load average at start comes first
+# because a busy machine changes every figure.
+#
+#   bench/run.sh [BUILD_DIR=build]
+#
+# Environment: RUNS (fast rows, default 5), SLOW_RUNS (the CLI rows,
+# default 3), BIG_RUNS (the 6000x4000 photo, default 1), PRESET (default
+# vangogh-harvest).  OPENBLAS_CORETYPE=Prescott bench/run.sh gives the
+# figures of a CPU that Debian 12's OpenBLAS does not know (its fall-back;
+# a set OPENBLAS_CORETYPE always wins, engine/ns_blas.h).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$top/build}" && pwd)
+RUNS=${RUNS:-5} SLOW_RUNS=${SLOW_RUNS:-3} BIG_RUNS=${BIG_RUNS:-1}
+PRESET=${PRESET:-vangogh-harvest}
+ns=$build/cli/neural-style
+for tool in "$ns" "$build/bench/bench-conv" "$build/bench/bench-generator" /usr/bin/time convert; do
+  command -v "$tool" >/dev/null || { echo "bench/run.sh: $tool is missing (build first; apt-get install time imagemagick)" >&2; exit 2; }
+done
+export NEURAL_STYLE_WEIGHTS_DIR=${NEURAL_STYLE_WEIGHTS_DIR:-$top/weights}
+photo=/usr/share/gimp/2.0/images/gimp-splash.png     # 1920x1080, with GIMP
+style=/usr/share/backgrounds/rhythm.jpg              # ukui-wallpapers
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+# inputs: 1155x866 = 1.0 MP, and 6000x4000 = 24 MP, from the same photo
+convert "$photo" -resize '1155x866!' "$tmp/1mp.png"
+convert "$photo" -resize '6000x4000!' -quality 92 "$tmp/24mp.jpg"
+
+median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# wall seconds and peak RSS (kB) of one command, as "S KB"
+timed() { /usr/bin/time -f '%e %M' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }; cat "$tmp/time"; }
+# median wall seconds of N runs of a command, and the largest peak RSS in MB
+runs() {
+  local n=$1; shift
+  for ((i = 0; i < n; i++)); do timed "$@"; done > "$tmp/runs"
+  echo "$(cut -d' ' -f1 "$tmp/runs" | median) $(cut -d' ' -f2 "$tmp/runs" | sort -g | tail -1 | awk '{printf "%.0f", $1 / 1024}')"
+}
+field_before() { awk -v w="$1" '{for (i = 2; i <= NF; i++) if ($i == w) {print $(i - 1); exit}}'; }
+
+kernel=$("$ns" --version | sed -n 's/^BLAS kernel: //p')
+blas=$("$ns" --version | sed -n 's/^BLAS: //p')
+
+"$build/bench/bench-conv" "$RUNS" 256 > "$tmp/conv"
+sgemm=$(grep '^sgemm 1024x1024x1024' "$tmp/conv" | field_before GFLOP/s)
+conv=$(grep '^conv2d forward ' "$tmp/conv" | field_before GFLOP/s)
+conv_ms=$(grep '^conv2d forward ' "$tmp/conv" | field_before ms)
+
+"$build/bench/bench-generator" "$NEURAL_STYLE_WEIGHTS_DIR/presets.nsw" "$RUNS" 1000 > "$tmp/gen"
+gen=$(grep 'forward:' "$tmp/gen" | field_before GFLOP/s)
+gen_s=$(grep 'forward:' "$tmp/gen" | sed 's/.*median of [0-9]* \([0-9.]*\) s.*/\1/')
+gen_ratio=$(awk -v g="$gen" -v s="$sgemm" 'BEGIN {printf "%.2f", g / s}')
+
+"$ns" stylize "$tmp/1mp.png" "$tmp/out.png" --style "$PRESET" >/dev/null   # warm the file cache
+read -r cli_s cli_mb < <(runs "$SLOW_RUNS" "$ns" stylize "$tmp/1mp.png" "$tmp/out.png" --style "$PRESET")
+
+preview="not built (needs the plug-in's libraries)"
+if [ -x "$build/bench/bench-preview" ]; then
+  preview=$("$build/bench/bench-preview" $((RUNS * 2)) "$PRESET" 256 |
+            sed 's/.*median of \([0-9]*\) \([0-9.]*\) ms.*/\2 ms (median of \1)/')
+fi
+
+read -r opt_s opt_mb < <(runs "$SLOW_RUNS" "$ns" stylize "$tmp/1mp.png" "$tmp/out.png" --style-image "$style" --size 512)
+read -r big_s big_mb < <(runs "$BIG_RUNS" "$ns" stylize "$tmp/24mp.jpg" "$tmp/out.jpg" --style "$PRESET")
+
+cat <<TABLE
+$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average at start $load
+BLAS: $blas
+
+| figure | value |
+|---|---|
+| BLAS kernel in use | $kernel |
+| sgemm 1024^3 (median of $RUNS) | $sgemm GFLOP/s |
+| conv2d forward 64->64 3x3 256^2 (median of $RUNS) | $conv GFLOP/s ($conv_ms ms) |
+| generator forward 1000x1000 (median of $RUNS) | $gen GFLOP/s, ${gen_ratio}x sgemm ($gen_s s) |
+| CLI, 1 MP photo, --style $PRESET (median of $SLOW_RUNS) | $cli_s s, $cli_mb MB peak |
+| dialog preview 256x256, $PRESET (worker, 1 BLAS thread) | $preview |
+| CLI, 1 MP photo, --style-image (any image) at 512 px (median of $SLOW_RUNS) | $opt_s s, $opt_mb MB peak |
+| CLI, 6000x4000 photo, --style $PRESET (median of $BIG_RUNS) | $big_s s, $big_mb MB peak |
+TABLE
