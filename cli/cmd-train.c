@@ -172,7 +172,7 @@ write_sample (NsGenerator *g, const float *mix, int step, gpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (NsImage) img = ns_image_copy (s->photo, &error);
   if (!img || !ns_generator_apply (g, img, mix, &error)
-      || !ns_cli_image_save (img, s->path, s->format, &error))
+      || !ns_cli_image_save (img, s->path, s->format, NULL, &error))
     fprintf (stderr, "neural-style: no sample at step %d: %s\n", step, error->message);
 }
 

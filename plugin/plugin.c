@@ -71,6 +71,11 @@ check_target (gint32 image, gint32 drawable, GError **error)
   if (gimp_item_get_image (drawable) != image)
     return ns_settings_fail (error, "drawable: %d does not belong to image %d",
                  drawable, image);
+  /* a group's pixels are its children's; GIMP refuses to write them, and
+   * would otherwise leave an empty undo step or an unpainted copy */
+  if (gimp_item_is_group (drawable))
+    return ns_settings_fail (error, "drawable: %d is a layer group; pick one of "
+                 "its layers (or merge the group)", drawable);
   if (gimp_drawable_is_indexed (drawable))
     return ns_settings_fail (error, "drawable: indexed images are not supported; "
                  "convert to RGB or Grayscale first (Image > Mode)");
