@@ -192,6 +192,17 @@ write_all (int fd, const gchar *buf, gsize len)
 }
 
 gboolean
+ns_cli_check_output_dir (const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  if (access (dir, W_OK | X_OK) == 0)
+    return TRUE;
+  g_set_error (error, NS_ERROR, NS_ERROR_IO, "cannot write '%s': %s", path,
+               g_strerror (errno));
+  return FALSE;
+}
+
+gboolean
 ns_cli_file_replace (const char *path, const gchar *contents, gsize len,
                      const volatile gint *cancel, GError **error)
 {

@@ -35,6 +35,10 @@ NsImage *ns_cli_image_load_data (const guint8 *data, gsize len, const char *name
 gboolean ns_cli_file_replace (const char *path, const gchar *contents, gsize len,
                               const volatile gint *cancel, GError **error);
 
+/* FALSE with NS_ERROR_IO naming path when its folder is missing or not
+ * writable, so a long run does not end in a failed save. */
+gboolean ns_cli_check_output_dir (const char *path, GError **error);
+
 /* Saves 3 or 4 channel images through ns_cli_file_replace; JPEG has no
  * alpha, so it is dropped there. */
 gboolean ns_cli_image_save (const NsImage *img, const char *path,

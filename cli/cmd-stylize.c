@@ -273,15 +273,6 @@ check_combinations (const StylizeArgs *args)
   return NS_CLI_OK;
 }
 
-/* 0 when dirname(path) can take a new file, else the errno why not, so a
- * long run does not end in a failed save. */
-static int
-output_dir_error (const char *path)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  return access (dir, W_OK | X_OK) == 0 ? 0 : errno;
-}
-
 NsCliExit
 ns_cli_stylize (int argc, char **argv)
 {
@@ -340,10 +331,8 @@ ns_cli_stylize (int argc, char **argv)
   if (args.weights && !g_file_test (args.weights, G_FILE_TEST_EXISTS))
     return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "weights file '%s' does not exist",
                         args.weights);
-  int out_errno = output_dir_error (out_path);
-  if (out_errno != 0)
-    return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "cannot write '%s': %s", out_path,
-                        g_strerror (out_errno));
+  if (!ns_cli_check_output_dir (out_path, &error))
+    return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
 
   g_autofree char *weights_path = NULL;
   g_autoptr (NsImage) style = NULL;

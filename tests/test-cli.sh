@@ -146,5 +146,34 @@ if [ $ra -eq 0 ] && [ $rb -eq 0 ] && { cmp -s "$Q" "$tmp/ref-a.png" || cmp -s "$
   echo "ok $n - two concurrent writers leave one complete file"
 else echo "not ok $n - two concurrent writers leave one complete file (exit $ra/$rb, $(stat -c %s "$Q") bytes; A $(stat -c %s "$tmp/ref-a.png"), B $(stat -c %s "$tmp/ref-b.png"))"; failed=$((failed + 1)); fi
 
+# weights holding a NaN or an infinity (checksum recomputed): refused everywhere
+C=${NS_SOURCE_ROOT:-$(dirname "$0")/..}/tests/fuzz/corpus
+expect 1 "bad-nan.nsw: tensor .* holds NaN" "info: a weight file with a NaN" -- info "$C/bad-nan.nsw"
+expect 1 "bad-inf.nsw: tensor .* holds an infinity" "stylize: a weight file with an infinity" -- stylize "$P" "$O" --weights "$C/bad-inf.nsw" --style mosaic
+
+# train: every argument checked before the first step, bad photos skipped
+mkdir -p "$tmp/photos" "$tmp/mixed"
+cp "$tmp/full.jpg" "$tmp/photos/a.jpg"; cp "$tmp/full.png" "$tmp/photos/b.png"
+cp "$tmp/photos/"* "$tmp/mixed/"; cp "$tmp/cut.jpg" "$tmp/mixed/c.jpg"; cp "$tmp/junk.png" "$tmp/mixed/d.png"
+TA=(--steps 2 --batch 1 --crop 16 --photo-size 16 --style-size 16 --channels 2 --res-blocks 0)
+expect 2 "the style name \"x\" is given twice" "train: a style name given twice" -- train --photos "$tmp/photos" --style "$S" --style "$S" --name x --name x -o "$tmp/t.nsw" "${TA[@]}"
+expect 1 "cannot write '.*nodir/t.nsw'" "train: a missing output folder" -- train --photos "$tmp/photos" --style "$S" -o "$tmp/nodir/t.nsw" "${TA[@]}"
+expect 1 "cannot write '.*nodir/ck.nsw'" "train: a missing checkpoint folder" -- train --photos "$tmp/photos" --style "$S" -o "$tmp/t.nsw" --checkpoint "$tmp/nodir/ck.nsw" "${TA[@]}"
+n=$((n + 1))
+"$ns" train --photos "$tmp/photos" --style "$S" --add-style "$C/bad-nan.nsw" -o "$tmp/t.nsw" "${TA[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null
+rc=$?
+if [ $rc -eq 1 ] && grep -q "bad-nan.nsw: tensor .* holds NaN" "$tmp/err" && ! grep -q "^step " "$tmp/err"; then
+  echo "ok $n - train --add-style: a weight file with a NaN is refused before the first step"
+else echo "not ok $n - train --add-style: a weight file with a NaN (exit $rc: $(head -c 300 "$tmp/err"))"; failed=$((failed + 1)); fi
+n=$((n + 1))
+[ ! -e "$tmp/t.nsw" ] && echo "ok $n - no refused train wrote a file" || { echo "not ok $n - a refused train wrote a file"; failed=$((failed + 1)); }
+n=$((n + 1))
+"$ns" train --photos "$tmp/mixed" --style "$S" -o "$tmp/t.nsw" "${TA[@]}" >"$tmp/out" 2>"$tmp/err" </dev/null
+rc=$?
+if [ $rc -eq 0 ] && [ -s "$tmp/t.nsw" ] && grep -q "warning: skipping photo: '.*c.jpg' is truncated" "$tmp/err" &&
+   grep -q "warning: skipping photo: '.*d.png'" "$tmp/err" && grep -q "training on 2 photos" "$tmp/err"; then
+  echo "ok $n - train skips an unreadable and a truncated photo with a warning"
+else echo "not ok $n - train skips unreadable photos (exit $rc: $(head -c 300 "$tmp/err"))"; failed=$((failed + 1)); fi
+
 echo "1..$n"
 exit $((failed > 0))
