@@ -261,7 +261,7 @@ def scheme_main():
 
 
 def run_console():
-    batch = (f'(neural-style-batch "{OUT}/batch-in/*.png" "{OUT}/batch-out" '
+    batch = (f'(neural-style-batch "{OUT}/batch-in/*" "{OUT}/batch-out" '
              f'"{OUT}/style.png" 1.0 1.0)')
     cmd = ["gimp-console-2.10", "-i", "-d", "-f",
            "-b", scheme_main(), "-b", batch, "-b", "(gimp-quit 0)"]
