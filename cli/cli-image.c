@@ -1,7 +1,12 @@
 #include "cli-image.h"
 #include "ns_error.h"
 #include <gdk-pixbuf/gdk-pixbuf.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 gboolean
 ns_cli_format_for_path (const char *path, NsCliFormat *format, GError **error)
@@ -21,36 +26,61 @@ ns_cli_format_for_path (const char *path, NsCliFormat *format, GError **error)
   return TRUE;
 }
 
-NsImage *
-ns_cli_image_load (const char *path, gboolean keep_alpha, GError **error)
+/* ---- reading ------------------------------------------------------------ */
+
+typedef struct
 {
-  g_autoptr (GdkPixbuf) raw = gdk_pixbuf_new_from_file (path, error);
-  if (!raw)
-    return NULL;
-  /* Photos from cameras are often stored sideways with an EXIF tag. */
-  g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_apply_embedded_orientation (raw);
-  if (!pixbuf)
+  guint64  max_pixels;
+  int      width, height;  /* as the header declares them */
+  gboolean refused;
+} SizeCheck;
+
+/* Called by each loader once the header is read, before any pixel is
+ * decoded or allocated: a size of 0 x 0 makes the loader stop there. */
+static void
+on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer data)
+{
+  SizeCheck *check = data;
+  check->width = width;
+  check->height = height;
+  if (width < 1 || height < 1 || (guint64) width * height > check->max_pixels)
     {
-      g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
-                   "out of memory while reading '%s'", path);
-      return NULL;
+      check->refused = TRUE;
+      gdk_pixbuf_loader_set_size (loader, 0, 0);
     }
+}
+
+/* pixels of an 8-bit RGB(A) pixbuf as floats in [0, 1] */
+static NsImage *
+image_from_pixbuf (GdkPixbuf *pixbuf, const char *name, gboolean keep_alpha,
+                   GError **error)
+{
   if (gdk_pixbuf_get_colorspace (pixbuf) != GDK_COLORSPACE_RGB ||
       gdk_pixbuf_get_bits_per_sample (pixbuf) != 8)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
-                   "'%s' is not an 8-bit RGB image after decoding", path);
+                   "'%s' is not an 8-bit RGB image after decoding", name);
       return NULL;
     }
-
   int width = gdk_pixbuf_get_width (pixbuf);
   int height = gdk_pixbuf_get_height (pixbuf);
   int src_channels = gdk_pixbuf_get_n_channels (pixbuf);
   int stride = gdk_pixbuf_get_rowstride (pixbuf);
-  int channels = (keep_alpha && gdk_pixbuf_get_has_alpha (pixbuf)) ? 4 : 3;
-  NsImage *img = ns_image_new (width, height, channels, error);
+  gboolean has_alpha = gdk_pixbuf_get_has_alpha (pixbuf);
+  if (src_channels != (has_alpha ? 4 : 3) || stride < width * src_channels)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+                   "'%s' decodes to an unexpected pixel layout", name);
+      return NULL;
+    }
+  int channels = (keep_alpha && has_alpha) ? 4 : 3;
+  g_autoptr (GError) local = NULL;
+  NsImage *img = ns_image_new (width, height, channels, &local);
   if (!img)
-    return NULL;
+    {
+      g_set_error (error, NS_ERROR, local->code, "'%s': %s", name, local->message);
+      return NULL;
+    }
 
   const guchar *pixels = gdk_pixbuf_read_pixels (pixbuf);
   for (int y = 0; y < height; y++)
@@ -64,6 +94,75 @@ ns_cli_image_load (const char *path, gboolean keep_alpha, GError **error)
   return img;
 }
 
+NsImage *
+ns_cli_image_load_data (const guint8 *data, gsize len, const char *name,
+                        gboolean keep_alpha, guint64 max_pixels, GError **error)
+{
+  g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
+  SizeCheck check = { .max_pixels = MIN (max_pixels, NS_IMAGE_MAX_PIXELS) };
+  g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared), &check);
+
+  /* In chunks, so a refused header stops the reading at once. */
+  g_autoptr (GError) local = NULL;
+  gboolean ok = TRUE;
+  for (gsize pos = 0; ok && pos < len && !check.refused; )
+    {
+      gsize n = MIN (len - pos, (gsize) 1 << 16);
+      ok = gdk_pixbuf_loader_write (loader, data + pos, n, &local);
+      pos += n;
+    }
+  /* close even after an error: the loader warns when finalized unclosed */
+  gboolean closed = gdk_pixbuf_loader_close (loader, ok ? &local : NULL);
+  if (check.refused)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_TOO_LARGE,
+                   "'%s' is %d x %d pixels; at most %" G_GUINT64_FORMAT
+                   " pixels are supported", name, check.width, check.height,
+                   check.max_pixels);
+      return NULL;
+    }
+  /* gdk-pixbuf's incremental PNG and JPEG loaders return a picture for a
+   * truncated file without any error (the missing rows blank or grey), or
+   * fail with a message that does not say why */
+  if (!ns_image_data_check_complete (data, len, name, error))
+    return NULL;
+  GdkPixbuf *raw = ok && closed ? gdk_pixbuf_loader_get_pixbuf (loader) : NULL;
+  if (!raw)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+                   "'%s' is not an image this program can read%s%s", name,
+                   local ? ": " : "", local ? local->message : "");
+      return NULL;
+    }
+  /* Photos from cameras are often stored sideways with an EXIF tag. */
+  g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_apply_embedded_orientation (raw);
+  if (!pixbuf)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
+                   "out of memory while reading '%s'", name);
+      return NULL;
+    }
+  return image_from_pixbuf (pixbuf, name, keep_alpha, error);
+}
+
+NsImage *
+ns_cli_image_load (const char *path, gboolean keep_alpha, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  /* mapped, not read: a refused header then costs no more than its pages */
+  g_autoptr (GMappedFile) file = g_mapped_file_new (path, FALSE, &local);
+  if (!file)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_IO, "%s", local->message);
+      return NULL;
+    }
+  return ns_cli_image_load_data ((const guint8 *) g_mapped_file_get_contents (file),
+                                 g_mapped_file_get_length (file), path, keep_alpha,
+                                 NS_IMAGE_MAX_PIXELS, error);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
 static guchar
 to_byte (float v)
 {
@@ -76,9 +175,79 @@ to_byte (float v)
   return (guchar) lrintf (v * 255.0f);
 }
 
+static gboolean
+write_all (int fd, const gchar *buf, gsize len)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, buf, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      buf += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+gboolean
+ns_cli_check_output_dir (const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  if (access (dir, W_OK | X_OK) == 0)
+    return TRUE;
+  g_set_error (error, NS_ERROR, NS_ERROR_IO, "cannot write '%s': %s", path,
+               g_strerror (errno));
+  return FALSE;
+}
+
+gboolean
+ns_cli_file_replace (const char *path, const gchar *contents, gsize len,
+                     const volatile gint *cancel, GError **error)
+{
+  /* A temporary file in the same folder, renamed over path only when it
+   * is complete: the old file survives a failed write (disk full) or a
+   * signal, and of two concurrent writers one whole file wins. */
+  g_autofree char *tmp = g_strconcat (path, ".XXXXXX", NULL);
+  int fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
+  if (fd < 0)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_IO, "cannot create a file next to "
+                   "'%s': %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  /* g_mkstemp makes it 0600; a saved image gets the umask's usual mode */
+  mode_t mask = umask (0);
+  umask (mask);
+  gboolean ok = fchmod (fd, 0666 & ~mask) == 0 && write_all (fd, contents, len)
+                && fsync (fd) == 0;
+  int saved = errno;
+  ok = close (fd) == 0 && ok;
+  if (!ok || (cancel && g_atomic_int_get (cancel)))
+    {
+      unlink (tmp);
+      if (ok)
+        g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "cancelled");
+      else
+        g_set_error (error, NS_ERROR, NS_ERROR_IO, "cannot write '%s': %s",
+                     path, g_strerror (saved ? saved : errno));
+      return FALSE;
+    }
+  if (rename (tmp, path) != 0)
+    {
+      saved = errno;
+      unlink (tmp);
+      g_set_error (error, NS_ERROR, NS_ERROR_IO, "cannot write '%s': %s",
+                   path, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 ns_cli_image_save (const NsImage *img, const char *path, NsCliFormat format,
-                   GError **error)
+                   const volatile gint *cancel, GError **error)
 {
   if (img->channels != 3 && img->channels != 4)
     {
@@ -108,9 +277,16 @@ ns_cli_image_save (const NsImage *img, const char *path, NsCliFormat format,
         dst[i] = to_byte (src[i]);
     }
 
+  g_autofree gchar *buffer = NULL;
+  gsize len = 0;
+  gboolean ok;
   if (format == NS_CLI_FORMAT_JPEG)
-    return gdk_pixbuf_save (pixbuf, path, "jpeg", error, "quality", "95", NULL);
-  /* zlib level 3 instead of the default: measured on a megapixel, the
-   * whole preset command 1.17 -> 1.09 s for 9 % more bytes */
-  return gdk_pixbuf_save (pixbuf, path, "png", error, "compression", "3", NULL);
+    ok = gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &len, "jpeg", error,
+                                    "quality", "95", NULL);
+  else
+    /* zlib level 3 instead of the default: measured on a megapixel, the
+     * whole preset command 1.17 -> 1.09 s for 9 % more bytes */
+    ok = gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &len, "png", error,
+                                    "compression", "3", NULL);
+  return ok && ns_cli_file_replace (path, buffer, len, cancel, error);
 }

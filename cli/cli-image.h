@@ -15,12 +15,34 @@ gboolean ns_cli_format_for_path (const char *path, NsCliFormat *format,
 
 /* Loads any format gdk-pixbuf reads, honouring the EXIF orientation.  The
  * result has 4 channels when the file has alpha and keep_alpha is TRUE,
- * 3 otherwise (a grey file comes back as RGB). */
+ * 3 otherwise (a grey file comes back as RGB).  Every error names the file:
+ * NS_ERROR_IO (cannot open), NS_ERROR_TOO_LARGE (refused from the header,
+ * before any pixel is decoded), NS_ERROR_TRUNCATED (a PNG or JPEG that ends
+ * early), NS_ERROR_FORMAT (anything else the decoder refuses). */
 NsImage *ns_cli_image_load (const char *path, gboolean keep_alpha,
                             GError **error);
+/* The same from bytes in memory; name is the file name for the messages,
+ * and images above max_pixels (at most NS_IMAGE_MAX_PIXELS) are refused.
+ * The fuzz target tests/fuzz/fuzz-image.c calls this. */
+NsImage *ns_cli_image_load_data (const guint8 *data, gsize len, const char *name,
+                                 gboolean keep_alpha, guint64 max_pixels,
+                                 GError **error);
 
-/* Saves 3 or 4 channel images; JPEG has no alpha, so it is dropped there. */
+/* Replaces path with contents atomically: a temporary file in the same
+ * folder, fsync, rename.  On any failure, or when *cancel is raised before
+ * the rename, the old file is left as it was and no temporary remains
+ * (NS_ERROR_IO, NS_ERROR_CANCELLED). */
+gboolean ns_cli_file_replace (const char *path, const gchar *contents, gsize len,
+                              const volatile gint *cancel, GError **error);
+
+/* FALSE with NS_ERROR_IO naming path when its folder is missing or not
+ * writable, so a long run does not end in a failed save. */
+gboolean ns_cli_check_output_dir (const char *path, GError **error);
+
+/* Saves 3 or 4 channel images through ns_cli_file_replace; JPEG has no
+ * alpha, so it is dropped there. */
 gboolean ns_cli_image_save (const NsImage *img, const char *path,
-                            NsCliFormat format, GError **error);
+                            NsCliFormat format, const volatile gint *cancel,
+                            GError **error);
 
 G_END_DECLS

@@ -14,11 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Value ranges the command accepts; the engine checks its own as well. */
-#define MIN_SIZE        16
-#define MAX_SIZE        8192
-#define MAX_ITERATIONS  100000
-
 typedef struct
 {
   char    *style_name;
@@ -53,25 +48,22 @@ typedef struct
 {
   const char *name;        /* as GOption passes it, with the dashes */
   gboolean    integer;
-  double      min, max;
-  const char *range_text;  /* how the range reads in an error message */
+  double      min, max;    /* the engine's ranges (ns_stylize.h) */
+  const char *unit;        /* after the range in an error message */
   gsize       value_offset, given_offset;
 } NumberOption;
 
-#define NUMBER_OPTION(opt, field, is_int, lo, hi, text) \
-  { "--" opt, is_int, lo, hi, text, G_STRUCT_OFFSET (StylizeArgs, field), \
+#define NUMBER_OPTION(opt, field, is_int, lo, hi, unit) \
+  { "--" opt, is_int, lo, hi, unit, G_STRUCT_OFFSET (StylizeArgs, field), \
     G_STRUCT_OFFSET (StylizeArgs, has_##field) }
 
 static const NumberOption number_options[] = {
-  NUMBER_OPTION ("alpha", alpha, FALSE, 0, HUGE_VAL, "must be >= 0"),
-  NUMBER_OPTION ("beta", beta, FALSE, 0, HUGE_VAL, "must be >= 0"),
-  NUMBER_OPTION ("mix", mix, FALSE, 0, 1, "must be between 0 and 1"),
-  NUMBER_OPTION ("iterations", iterations, TRUE, 0, MAX_ITERATIONS,
-                 "must be between 0 and 100000"),
-  NUMBER_OPTION ("refine", refine, TRUE, 0, MAX_ITERATIONS,
-                 "must be between 0 and 100000"),
-  NUMBER_OPTION ("size", size, TRUE, MIN_SIZE, MAX_SIZE,
-                 "must be between 16 and 8192 pixels"),
+  NUMBER_OPTION ("alpha", alpha, FALSE, 0, NS_WEIGHT_MAX, ""),
+  NUMBER_OPTION ("beta", beta, FALSE, 0, NS_WEIGHT_MAX, ""),
+  NUMBER_OPTION ("mix", mix, FALSE, 0, 1, ""),
+  NUMBER_OPTION ("iterations", iterations, TRUE, 0, NS_ITERATIONS_MAX, ""),
+  NUMBER_OPTION ("refine", refine, TRUE, 0, NS_ITERATIONS_MAX, ""),
+  NUMBER_OPTION ("size", size, TRUE, NS_SIZE_MIN, NS_SIZE_MAX, " pixels"),
 };
 
 static gboolean
@@ -88,8 +80,10 @@ parse_number_option (const char *option_name, const char *value,
       char *end = NULL;
       errno = 0;
       double v = g_ascii_strtod (value, &end);
-      if (end == value || *end != '\0' || errno == ERANGE || !isfinite (v) ||
-          (opt->integer && v != floor (v)))
+      /* ERANGE also flags an underflow to a tiny (denormal) number, which
+       * is still a number; an overflow gives +-HUGE_VAL, out of range */
+      if (end == value || *end != '\0' || isnan (v) ||
+          (opt->integer && isfinite (v) && v != floor (v)))
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                        "%s needs %s, not '%s'", option_name,
@@ -99,7 +93,8 @@ parse_number_option (const char *option_name, const char *value,
       if (v < opt->min || v > opt->max)
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "%s %s (got %s)", option_name, opt->range_text, value);
+                       "%s must be between %g and %g%s (got %s)", option_name,
+                       opt->min, opt->max, opt->unit, value);
           return FALSE;
         }
       if (opt->integer)
@@ -121,11 +116,11 @@ parse_seed_option (const char *option_name, const char *value,
   StylizeArgs *args = data;
   guint64 seed;
   g_autoptr (GError) local = NULL;
-  if (!g_ascii_string_to_unsigned (value, 10, 0, G_MAXUINT32, &seed, &local))
+  if (!g_ascii_string_to_unsigned (value, 10, 0, NS_SEED_MAX, &seed, &local))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--seed must be a whole number between 0 and %u (got %s)",
-                   G_MAXUINT32, value);
+                   "--seed must be a whole number between 0 and %d (got %s)",
+                   NS_SEED_MAX, value);
       return FALSE;
     }
   args->seed = (gint64) seed;
@@ -147,19 +142,19 @@ stylize_option_group (StylizeArgs *args)
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &args->weights,
       "Weights file with the presets (default: in " NS_WEIGHTS_DIR ")", "FILE.nsw" },
     { "alpha", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) parse_number_option,
-      "Content weight, >= 0", "A" },
+      "Content weight, 0.." G_STRINGIFY (NS_WEIGHT_MAX), "A" },
     { "beta", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) parse_number_option,
-      "Style weight, >= 0 (alpha and beta not both 0)", "B" },
+      "Style weight, 0.." G_STRINGIFY (NS_WEIGHT_MAX) " (alpha and beta not both 0)", "B" },
     { "iterations", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) parse_number_option,
-      "Optimisation steps with --style-image, 0..100000 (0 = default)", "N" },
+      "Optimisation steps with --style-image, 0.." G_STRINGIFY (NS_ITERATIONS_MAX) " (0 = default)", "N" },
     { "refine", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) parse_number_option,
-      "Refinement steps after a preset, 0..100000 (default 0)", "N" },
+      "Refinement steps after a preset, 0.." G_STRINGIFY (NS_ITERATIONS_MAX) " (default 0)", "N" },
     { "size", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) parse_number_option,
-      "Working size of the long side, 16..8192 px (default: the engine's)", "PX" },
+      "Working size of the long side, " G_STRINGIFY (NS_SIZE_MIN) ".." G_STRINGIFY (NS_SIZE_MAX) " px (default: the engine's)", "PX" },
     { "preserve-colors", 0, 0, G_OPTION_ARG_NONE, &args->preserve_colors,
       "Keep the photo's colours, take only the style's texture", NULL },
     { "seed", 0, 0, G_OPTION_ARG_CALLBACK, (gpointer) parse_seed_option,
-      "Random seed, 0..4294967295 (default 0)", "S" },
+      "Random seed, 0..2147483647 (the plug-in's range; default 0)", "S" },
     { "style-loss", 0, 0, G_OPTION_ARG_STRING, &args->style_loss,
       "Style loss: swd (default) or gram", "swd|gram" },
     { "optimizer", 0, 0, G_OPTION_ARG_STRING, &args->optimizer,
@@ -278,15 +273,6 @@ check_combinations (const StylizeArgs *args)
   return NS_CLI_OK;
 }
 
-/* 0 when dirname(path) can take a new file, else the errno why not, so a
- * long run does not end in a failed save. */
-static int
-output_dir_error (const char *path)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-  return access (dir, W_OK | X_OK) == 0 ? 0 : errno;
-}
-
 NsCliExit
 ns_cli_stylize (int argc, char **argv)
 {
@@ -345,10 +331,8 @@ ns_cli_stylize (int argc, char **argv)
   if (args.weights && !g_file_test (args.weights, G_FILE_TEST_EXISTS))
     return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "weights file '%s' does not exist",
                         args.weights);
-  int out_errno = output_dir_error (out_path);
-  if (out_errno != 0)
-    return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "cannot write '%s': %s", out_path,
-                        g_strerror (out_errno));
+  if (!ns_cli_check_output_dir (out_path, &error))
+    return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
 
   g_autofree char *weights_path = NULL;
   g_autoptr (NsImage) style = NULL;
@@ -381,16 +365,18 @@ ns_cli_stylize (int argc, char **argv)
     return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "cannot read input image: %s",
                         error->message);
 
-  /* Ctrl-C raises the flag the engine polls; a second one kills as usual. */
-  struct sigaction action = { .sa_handler = on_sigint, .sa_flags = SA_RESETHAND };
+  /* Ctrl-C or SIGTERM raises the flag the engine and the save poll, until
+   * the file is in place; a second signal kills as usual. */
+  struct sigaction action = { .sa_handler = on_sigint,
+                              .sa_flags = SA_RESETHAND | SA_RESTART };
   sigemptyset (&action.sa_mask);
   sigaction (SIGINT, &action, NULL);
+  sigaction (SIGTERM, &action, NULL);
 
   ProgressBar bar = { .last_percent = -1 };
   gboolean show_progress = isatty (STDERR_FILENO);
   gboolean ok = ns_stylize (&p, img, show_progress ? draw_progress : NULL, &bar,
                             &cancel_requested, &error);
-  signal (SIGINT, SIG_DFL);
   if (bar.drawn)
     fputc ('\n', stderr);
   if (!ok)
@@ -400,8 +386,14 @@ ns_cli_stylize (int argc, char **argv)
       return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
     }
 
-  if (!ns_cli_image_save (img, out_path, out_format, &error))
-    return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "cannot write '%s': %s", out_path,
-                        error->message);
+  ok = ns_cli_image_save (img, out_path, out_format, &cancel_requested, &error);
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+  if (!ok && g_error_matches (error, NS_ERROR, NS_ERROR_CANCELLED))
+    return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "cancelled; '%s' was not changed",
+                        out_path);
+  if (!ok)
+    return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s; '%s' was not changed",
+                        error->message, out_path);
   return NS_CLI_OK;
 }

@@ -81,8 +81,14 @@ static NsImage *
 load_photo_scaled (const char *path, int short_side, GError **error)
 {
   int w, h;
-  if (!gdk_pixbuf_get_file_info (path, &w, &h) || w < 1 || h < 1)
+  if (!gdk_pixbuf_get_file_info (path, &w, &h) || w < 1 || h < 1
+      || (guint64) w * h > NS_IMAGE_MAX_PIXELS)
     return ns_cli_image_load (path, FALSE, error);   /* its error message */
+  /* the scaled decode below does not notice a truncated file */
+  g_autoptr (GMappedFile) file = g_mapped_file_new (path, FALSE, error);
+  if (!file || !ns_image_data_check_complete ((const guint8 *) g_mapped_file_get_contents (file),
+                                              g_mapped_file_get_length (file), path, error))
+    return NULL;
   double scale = MIN (1.0, (double) short_side / MIN (w, h));
   g_autoptr (GdkPixbuf) raw = gdk_pixbuf_new_from_file_at_scale (
     path, MAX (1, (int) lround (w * scale)), MAX (1, (int) lround (h * scale)),
@@ -129,10 +135,18 @@ load_photos (const char *dir_path, int short_side, GError **error)
   for (guint i = 0; i < names->len; i++)
     {
       g_autofree gchar *path = g_build_filename (dir_path, names->pdata[i], NULL);
-      NsImage *img = load_photo_scaled (path, short_side, error);
+      g_autoptr (GError) local = NULL;
+      NsImage *img = load_photo_scaled (path, short_side, &local);
+      /* one bad file in a folder of thousands should not end the run */
       if (!img)
-        return NULL;
-      g_ptr_array_add (photos, img);
+        fprintf (stderr, "neural-style: warning: skipping photo: %s\n", local->message);
+      else
+        g_ptr_array_add (photos, img);
+    }
+  if (photos->len == 0)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_IO, "no readable images in %s", dir_path);
+      return NULL;
     }
   return g_steal_pointer (&photos);
 }
@@ -172,7 +186,7 @@ write_sample (NsGenerator *g, const float *mix, int step, gpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (NsImage) img = ns_image_copy (s->photo, &error);
   if (!img || !ns_generator_apply (g, img, mix, &error)
-      || !ns_cli_image_save (img, s->path, s->format, &error))
+      || !ns_cli_image_save (img, s->path, s->format, NULL, &error))
     fprintf (stderr, "neural-style: no sample at step %d: %s\n", step, error->message);
 }
 
@@ -282,6 +296,13 @@ ns_cli_train (int argc, char **argv)
     return ns_cli_fail (NS_CLI_USAGE_ERROR, "--seed must be >= 0");
   if (!a.sample != !a.sample_out)
     return ns_cli_fail (NS_CLI_USAGE_ERROR, "--sample and --sample-out go together");
+  if (a.style_sources && (int) g_strv_length (a.style_sources) > n_styles)
+    return ns_cli_fail (NS_CLI_USAGE_ERROR, "give at most one --source per --style");
+  /* every file the run writes, before its first step */
+  const char *const written[] = { a.output, a.checkpoint, a.sample_out };
+  for (gsize i = 0; i < G_N_ELEMENTS (written); i++)
+    if (written[i] && !ns_cli_check_output_dir (written[i], &error))
+      return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
   Sample sample = { .path = a.sample_out };
   g_autoptr (NsImage) sample_photo = NULL;
   if (a.sample)

@@ -19,7 +19,8 @@ typedef enum
   NS_ERROR_NO_MEMORY,        /* an allocation failed */
   NS_ERROR_CANCELLED,        /* the caller's cancel flag was raised */
   NS_ERROR_INVALID_ARGUMENT, /* a parameter out of range */
-  NS_ERROR_NOT_FOUND         /* no preset (or style row) of that name */
+  NS_ERROR_NOT_FOUND,        /* no preset (or style row) of that name */
+  NS_ERROR_NOT_FINITE        /* a weight is NaN or infinite */
 } NsError;
 
 GQuark ns_error_quark (void);

@@ -21,6 +21,13 @@ NsImage *ns_image_new  (int width, int height, int channels, GError **error);
 NsImage *ns_image_copy (const NsImage *img, GError **error);
 void     ns_image_free (NsImage *img);
 
+/* FALSE with NS_ERROR_TRUNCATED (the message names name) when data is a
+ * PNG or JPEG file that ends before its last chunk or marker: decoders
+ * return such a file's missing part as a flat colour, some without any
+ * error.  Other formats pass. */
+gboolean ns_image_data_check_complete (const guint8 *data, gsize len,
+                                       const char *name, GError **error);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsImage, ns_image_free)
 
 G_END_DECLS

@@ -6,6 +6,16 @@
 
 G_BEGIN_DECLS
 
+/* The one range of every numeric parameter.  ns_params_validate, the
+ * command's options (cli/cmd-stylize.c) and the plug-in's settings
+ * (ui/ns_settings.c) all check these, so a value one accepts, all accept. */
+#define NS_WEIGHT_MAX      1.0e6       /* alpha, beta: each in [0, max], not both 0 */
+#define NS_ITERATIONS_MAX  100000      /* iterations (refinement steps): [0, max] */
+#define NS_SIZE_MIN        16          /* working long side: 0 (default) or */
+#define NS_SIZE_MAX        8192        /*   [min, max] px */
+#define NS_SEED_MAX        G_MAXINT32  /* seed in [0, max]: the PDB's int32 */
+/* mix is in [0, 1] */
+
 typedef enum { NS_STYLE_LOSS_SWD, NS_STYLE_LOSS_GRAM } NsStyleLoss;
 typedef enum { NS_OPTIMIZER_ADAM, NS_OPTIMIZER_LBFGS } NsOptimizer;
 
@@ -19,8 +29,8 @@ typedef struct
   const char    *weights_path;    /* .nsw file with the presets */
   const NsImage *style_image;     /* any picture as the style */
 
-  double      alpha;              /* content weight, >= 0 */
-  double      beta;               /* style weight, >= 0; not both 0 */
+  double      alpha;              /* content weight, [0, NS_WEIGHT_MAX] */
+  double      beta;               /* style weight, the same; not both 0 */
   int         iterations;         /* optimisation steps (0 = default; with a
                                      preset: refinement steps, 0 = none) */
   int         size;               /* working long side in px, 0 = default */

@@ -70,24 +70,34 @@ ns_params_init (NsParams *p)
 gboolean
 ns_params_validate (const NsParams *p, GError **error)
 {
-  if (!(p->alpha >= 0) || !(p->beta >= 0) || (p->alpha == 0 && p->beta == 0)
-      || !isfinite (p->alpha) || !isfinite (p->beta))
+  /* beyond NS_WEIGHT_MAX the losses overflow float and paint black */
+  if (!(p->alpha >= 0 && p->alpha <= NS_WEIGHT_MAX)
+      || !(p->beta >= 0 && p->beta <= NS_WEIGHT_MAX)
+      || (p->alpha == 0 && p->beta == 0))
     {
       g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "alpha and beta must be finite, >= 0 and not both 0 (got %g, %g)",
-                   p->alpha, p->beta);
+                   "alpha and beta must be in [0, %g] and not both 0 (got %g, %g)",
+                   NS_WEIGHT_MAX, p->alpha, p->beta);
       return FALSE;
     }
-  if (p->iterations < 0 || p->iterations > 100000)
+  if (p->iterations < 0 || p->iterations > NS_ITERATIONS_MAX)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "iterations must be in 0..100000 (got %d)", p->iterations);
+                   "iterations must be in [0, %d] (got %d)", NS_ITERATIONS_MAX,
+                   p->iterations);
       return FALSE;
     }
-  if (p->size < 0 || p->size > 16384)
+  if (p->size != 0 && (p->size < NS_SIZE_MIN || p->size > NS_SIZE_MAX))
     {
       g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "size must be in 0..16384 (got %d)", p->size);
+                   "size must be 0 (default) or in [%d, %d] (got %d)",
+                   NS_SIZE_MIN, NS_SIZE_MAX, p->size);
+      return FALSE;
+    }
+  if (p->seed > (guint32) NS_SEED_MAX)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
+                   "seed must be in [0, %d] (got %u)", NS_SEED_MAX, p->seed);
       return FALSE;
     }
   if (p->style_loss != NS_STYLE_LOSS_SWD && p->style_loss != NS_STYLE_LOSS_GRAM)

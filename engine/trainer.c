@@ -97,8 +97,18 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
   if (!(p->lambda_identity >= 0) || !isfinite (p->lambda_identity))
     return invalid (error, "the identity weight must be finite and >= 0");
   for (int i = 0; i < p->n_styles; i++)
-    if (strcmp (p->style_names[i], NS_IDENTITY_STYLE) == 0)
-      return invalid (error, "\"" NS_IDENTITY_STYLE "\" is reserved for the identity row");
+    {
+      if (strcmp (p->style_names[i], NS_IDENTITY_STYLE) == 0)
+        return invalid (error, "\"" NS_IDENTITY_STYLE "\" is reserved for the identity row");
+      /* the weight file needs unique names: found now, not after training */
+      for (int j = 0; j < i; j++)
+        if (strcmp (p->style_names[i], p->style_names[j]) == 0)
+          {
+            g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
+                         "the style name \"%s\" is given twice", p->style_names[i]);
+            return FALSE;
+          }
+    }
   return TRUE;
 }
 

@@ -4,6 +4,7 @@
 #include "ns_arch.h"
 #include "ns_error.h"
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -606,6 +607,22 @@ put_kv (Writer *wr, const Kv *kv)
     }
 }
 
+/* NS_ERROR_NOT_FINITE for the first NaN or infinity of t */
+static gboolean
+tensor_is_finite (const Tensor *t, GError **error)
+{
+  for (gsize k = 0; k < t->n; k++)
+    if (!isfinite (t->data[k]))
+      {
+        g_set_error (error, NS_ERROR, NS_ERROR_NOT_FINITE,
+                     "tensor %s holds %s at index %" G_GSIZE_FORMAT
+                     " (weights must be finite numbers)", t->name,
+                     isnan (t->data[k]) ? "NaN" : "an infinity", k);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 static void
 put_floats (Writer *wr, const float *data, gsize n)
 {
@@ -627,6 +644,9 @@ ns_weights_to_bytes (const NsWeights *w, GError **error)
   /* never write a file that the loader would refuse */
   if (!ns_arch_check (w, error))
     return NULL;
+  for (guint i = 0; i < w->tensors->len; i++)
+    if (!tensor_is_finite (w->tensors->pdata[i], error))
+      return NULL;
 
   Writer wr = { g_byte_array_new (), FALSE };
   put_zeros (&wr, HEADER_SIZE);
@@ -1028,6 +1048,7 @@ parse_tensors (NsWeights *w, Cursor *c, guint32 n, const guint8 *data,
     {
       Tensor *t = entries[i].t;
       t->data = g_try_malloc (MAX (entries[i].nbytes, 1));
+      /* one NaN or infinity poisons every output pixel: refuse it */
       if (!t->data)
         {
           g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
@@ -1040,6 +1061,8 @@ parse_tensors (NsWeights *w, Cursor *c, guint32 n, const guint8 *data,
       for (gsize k = 0; k < t->n; k++)
         bits[k] = GUINT32_FROM_LE (bits[k]);
 #endif
+      if (!tensor_is_finite (t, error))
+        return FALSE;
     }
   return TRUE;
 }

@@ -25,6 +25,7 @@
 
 #define PLUG_IN_PROC    NS_PLUG_IN_PROC
 #define PLUG_IN_BINARY  NS_PLUG_IN_BINARY
+#define CHECK_FILE_PROC "plug-in-neural-style-check-file"
 /* Pixels around the selection the engine also sees, so strokes near the
  * selection's edge have context; only the selection itself is written. */
 #define CONTEXT_MARGIN  32
@@ -70,6 +71,44 @@ query (void)
                           NS_N_PARAMS, 0,
                           ns_plug_param_defs (), NULL);
   gimp_plugin_menu_register (PLUG_IN_PROC, "<Image>/Filters/Artistic");
+
+  /* for the batch script: GIMP loads a truncated PNG or JPEG as a half
+   * image with only a warning, which a script cannot see */
+  static const GimpParamDef check_args[] = {
+    { GIMP_PDB_INT32, "run-mode", "The run mode { RUN-NONINTERACTIVE (1) }" },
+    { GIMP_PDB_STRING, "filename", "The image file to check" },
+  };
+  gimp_install_procedure (CHECK_FILE_PROC,
+                          "Fail when an image file is truncated",
+                          "Fails with a message naming the file when it is a "
+                          "PNG or JPEG that ends before its last chunk or "
+                          "marker (GIMP would load the part that is there); "
+                          "any other file passes.",
+                          "GIMP Neural Style contributors",
+                          "GIMP Neural Style contributors",
+                          "2026", NULL, NULL, GIMP_PLUGIN,
+                          G_N_ELEMENTS (check_args), 0, check_args, NULL);
+}
+
+static GimpPDBStatusType
+check_file_run (gint nparams, const GimpParam *param, GError **error)
+{
+  GMappedFile *file;
+  gboolean     ok;
+
+  if (nparams != 2 || !param[1].data.d_string)
+    {
+      ns_settings_fail (error, "filename: expected a run mode and a file name");
+      return GIMP_PDB_CALLING_ERROR;
+    }
+  file = g_mapped_file_new (param[1].data.d_string, FALSE, error);
+  if (!file)
+    return GIMP_PDB_EXECUTION_ERROR;
+  ok = ns_image_data_check_complete ((const guint8 *) g_mapped_file_get_contents (file),
+                                     g_mapped_file_get_length (file),
+                                     param[1].data.d_string, error);
+  g_mapped_file_unref (file);
+  return ok ? GIMP_PDB_SUCCESS : GIMP_PDB_EXECUTION_ERROR;
 }
 
 /* ---- parameter checks ------------------------------------------------- */
@@ -84,6 +123,11 @@ check_target (gint32 image, gint32 drawable, GError **error)
   if (gimp_item_get_image (drawable) != image)
     return ns_settings_fail (error, "drawable: %d does not belong to image %d",
                  drawable, image);
+  /* a group's pixels are its children's; GIMP refuses to write them, and
+   * would otherwise leave an empty undo step or an unpainted copy */
+  if (gimp_item_is_group (drawable))
+    return ns_settings_fail (error, "drawable: %d is a layer group; pick one of "
+                 "its layers (or merge the group)", drawable);
   if (gimp_drawable_is_indexed (drawable))
     return ns_settings_fail (error, "drawable: indexed images are not supported; "
                  "convert to RGB or Grayscale first (Image > Mode)");
@@ -352,8 +396,13 @@ run (const gchar *name, gint nparams, const GimpParam *param,
   GError          *error = NULL;
   GimpPDBStatusType status;
 
-  gegl_init (NULL, NULL);
-  status = neural_style_run (nparams, param, &error);
+  if (strcmp (name, CHECK_FILE_PROC) == 0)
+    status = check_file_run (nparams, param, &error);
+  else
+    {
+      gegl_init (NULL, NULL);
+      status = neural_style_run (nparams, param, &error);
+    }
 
   *nreturn_vals = 1;
   *return_vals = values;

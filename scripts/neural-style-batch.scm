@@ -11,14 +11,42 @@
 ; help).  To blend two presets:
 ;   (neural-style-batch-blend "in/*.jpg" "out" "preset-a" "preset-b" 0.3 1.0 1.0)
 
+;(neural-style-batch ...) goes on past a file it cannot read or stylize,
+; processes the files in name order and ends with the message
+; "neural-style-batch: N done, M failed: a.png, b.jpg"; it returns
+; (N M names).  A truncated PNG or JPEG is refused before it is loaded (GIMP
+; would load the part that is there), so no half image is ever written.
+
 (define (neural-style-batch-basename path)
   (let loop ((parts (strbreakup path DIR-SEPARATOR)))
     (if (null? (cdr parts)) (car parts) (loop (cdr parts)))))
 
+; insertion sort: file-glob returns directory order
+(define (neural-style-batch-sort names)
+  (define (insert x sorted)
+    (if (or (null? sorted) (string<? x (car sorted)))
+        (cons x sorted)
+        (cons (car sorted) (insert x (cdr sorted)))))
+  (let loop ((rest names) (sorted '()))
+    (if (null? rest) sorted (loop (cdr rest) (insert (car rest) sorted)))))
+
+(define (neural-style-batch-gif? path)
+  (let ((n (string-length path)))
+    (and (>= n 4) (member (substring path (- n 4) n) '(".gif" ".GIF" ".Gif")))))
+
+(define (neural-style-batch-join names)
+  (let loop ((rest (cdr names)) (text (car names)))
+    (if (null? rest) text (loop (cdr rest) (string-append text ", " (car rest))))))
+
+; the image being processed, so a failed file's image can be closed
+(define neural-style-batch-image -1)
+
 (define (neural-style-batch-one in-file out-dir style style2 mix alpha beta)
+  (plug-in-neural-style-check-file RUN-NONINTERACTIVE in-file)
   (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE in-file in-file)))
          (out-file (string-append out-dir DIR-SEPARATOR
                                   (neural-style-batch-basename in-file))))
+    (set! neural-style-batch-image image)
     ; The plug-in refuses indexed images (GIF, some PNG): work in RGB.
     (if (= (car (gimp-image-base-type image)) INDEXED)
         (gimp-image-convert-rgb image))
@@ -30,23 +58,43 @@
                         (car (gimp-image-merge-visible-layers image
                                                               CLIP-TO-IMAGE))
                         (car (gimp-image-get-active-drawable image)))))
+      ; GIF holds only indexed colours: back to a palette of the result
+      (if (neural-style-batch-gif? out-file)
+          (gimp-image-convert-indexed image CONVERT-DITHER-FS
+                                      CONVERT-PALETTE-GENERATE 255 FALSE FALSE ""))
       (gimp-file-save RUN-NONINTERACTIVE image drawable out-file out-file))
     (gimp-image-delete image)
+    (set! neural-style-batch-image -1)
     out-file))
 
 (define (neural-style-batch-blend pattern out-dir style style2 mix alpha beta)
-  (let ((files (cadr (file-glob pattern 1))))
+  (let ((files (neural-style-batch-sort (cadr (file-glob pattern 1))))
+        (done 0)
+        (failed '()))
     (if (null? files)
         (error (string-append "neural-style-batch: no file matches " pattern)))
     (for-each
       (lambda (in-file)
-        (gimp-message (string-append "neural-style-batch: "
-                                     (neural-style-batch-one in-file out-dir
-                                                             style style2 mix
-                                                             alpha beta)))
-      )
+        (let ((out (catch #f (neural-style-batch-one in-file out-dir style style2
+                                                     mix alpha beta))))
+          (if out
+              (begin
+                (set! done (+ done 1))
+                (gimp-message (string-append "neural-style-batch: " out)))
+              (begin
+                (set! failed (cons (neural-style-batch-basename in-file) failed))
+                (if (and (>= neural-style-batch-image 0)
+                         (= (car (gimp-image-is-valid neural-style-batch-image)) TRUE))
+                    (gimp-image-delete neural-style-batch-image))
+                (set! neural-style-batch-image -1)))))
       files)
-    (length files)))
+    (set! failed (reverse failed))
+    (gimp-message (string-append "neural-style-batch: " (number->string done)
+                                 " done, " (number->string (length failed))
+                                 " failed"
+                                 (if (null? failed) ""
+                                     (string-append ": " (neural-style-batch-join failed)))))
+    (list done (length failed) failed)))
 
 (define (neural-style-batch pattern out-dir style alpha beta)
   (neural-style-batch-blend pattern out-dir style "" 0.0 alpha beta))

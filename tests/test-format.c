@@ -7,6 +7,7 @@
 #include "ns_weights.h"
 #include "weights-fixture.h"
 #include <fcntl.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -408,6 +409,35 @@ test_version (void)
   assert_load_fails (data, len, NS_ERROR_FORMAT);
 }
 
+/* a NaN or an infinity in a tensor, with a correct checksum: refused on
+ * loading, and the writer refuses to write one */
+static void
+test_not_finite (void)
+{
+  static const guint32 bits[] = { 0x7FC00000u, 0x7F800000u, 0xFF800000u };
+  for (gsize i = 0; i < G_N_ELEMENTS (bits); i++)
+    {
+      gsize len;
+      g_autofree guint8 *data = valid_file (&len);
+      put_le32 (data + len - 4, bits[i]);   /* the last tensor's last float */
+      fix_checksum (data, len);
+      assert_load_fails (data, len, NS_ERROR_NOT_FINITE);
+    }
+
+  g_autoptr (NsWeights) w = make_generator (2, 1, 7);
+  int dims[NS_WEIGHTS_MAX_DIMS], ndim;
+  const float *bias = ns_weights_tensor (w, "out.bias", dims, &ndim);
+  g_assert_nonnull (bias);
+  float nan_bias[3] = { NAN, bias[1], bias[2] };
+  g_assert_cmpint (dims[0], ==, 3);
+  ns_weights_add_tensor (w, "out.bias", ndim, dims, nan_bias);
+  GError *error = NULL;
+  g_assert_null (ns_weights_to_bytes (w, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_NOT_FINITE);
+  g_assert_nonnull (strstr (error->message, "out.bias"));
+  g_error_free (error);
+}
+
 static void
 test_checksum (void)
 {
@@ -707,6 +737,7 @@ main (int argc, char **argv)
   g_test_add_func ("/format/refuse/bad-magic", test_bad_magic);
   g_test_add_func ("/format/refuse/version", test_version);
   g_test_add_func ("/format/refuse/checksum", test_checksum);
+  g_test_add_func ("/format/refuse/not-finite", test_not_finite);
   g_test_add_func ("/format/refuse/truncated", test_truncated);
   g_test_add_func ("/format/refuse/shape", test_shape);
   g_test_add_func ("/format/refuse/too-large", test_too_large);

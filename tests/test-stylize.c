@@ -155,6 +155,37 @@ test_error_leaves_image_untouched (void)
                    before->data, sizeof (float) * 20 * 20 * 3);
 }
 
+/* The one range per parameter (ns_stylize.h) the CLI and the plug-in
+ * share: beyond NS_WEIGHT_MAX the losses overflow and the result is black. */
+static void
+test_parameter_ranges (void)
+{
+  g_autoptr (NsImage) style = make_style (20, 20);
+  NsParams p;
+  struct { double alpha, beta; int size; guint32 seed; gboolean ok; } cases[] = {
+    { 1e100, 1, 0, 0, FALSE }, { 1e300, 1e300, 0, 0, FALSE },
+    { NS_WEIGHT_MAX * 1.001, 1, 0, 0, FALSE }, { 1, NAN, 0, 0, FALSE },
+    { 1, 1, NS_SIZE_MAX + 1, 0, FALSE }, { 1, 1, NS_SIZE_MIN - 1, 0, FALSE },
+    { 1, 1, 0, (guint32) NS_SEED_MAX + 1, FALSE },
+    { NS_WEIGHT_MAX, NS_WEIGHT_MAX, NS_SIZE_MAX, NS_SEED_MAX, TRUE },
+    { 1, 1e-320, NS_SIZE_MIN, 0, TRUE },   /* a denormal is a number */
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      setup_params (&p, style);
+      p.alpha = cases[i].alpha;
+      p.beta = cases[i].beta;
+      p.size = cases[i].size;
+      p.seed = cases[i].seed;
+      gboolean ok = ns_params_validate (&p, &error);
+      if (ok != cases[i].ok)
+        g_error ("case %" G_GSIZE_FORMAT ": validate gave %d", i, ok);
+      if (!ok)
+        g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+    }
+}
+
 /* preserve_colors: the photo's mean colour stays, the style's does not come */
 static void
 test_preserve_colors (void)
@@ -305,6 +336,7 @@ main (int argc, char **argv)
   g_test_add_func ("/stylize/error-leaves-image-untouched",
                    test_error_leaves_image_untouched);
   g_test_add_func ("/stylize/preserve-colors", test_preserve_colors);
+  g_test_add_func ("/stylize/parameter-ranges", test_parameter_ranges);
   g_test_add_func ("/stylize/same-seed-same-bytes", test_same_seed_same_bytes);
   g_test_add_func ("/stylize/cancel-from-thread", test_cancel_from_thread);
   g_test_add_func ("/stylize/odd-sizes", test_odd_sizes);

@@ -166,13 +166,13 @@ ns_plug_param_defs (void)
       "the layer with that ID in any open image (image file and layer use "
       "the slower optimisation path)" },
     { GIMP_PDB_FLOAT, "alpha",
-      "Content weight in [0, 1e6] (not both 0): how much of the photo's "
-      "structure is kept" },
+      "Content weight in [0, " G_STRINGIFY (NS_WEIGHT_MAX) "] (not both 0): "
+      "how much of the photo's structure is kept" },
     { GIMP_PDB_FLOAT, "beta",
-      "Style weight in [0, 1e6] (not both 0): how strongly the style is "
-      "painted" },
+      "Style weight in [0, " G_STRINGIFY (NS_WEIGHT_MAX) "] (not both 0): "
+      "how strongly the style is painted" },
     { GIMP_PDB_INT32, "refine-iterations",
-      "In [0, 100000]. With an image file or layer: optimiser iterations "
+      "In [0, " G_STRINGIFY (NS_ITERATIONS_MAX) "]. With an image file or layer: optimiser iterations "
       "(0 = default); with a preset: refinement steps after the generator "
       "(0 = none)" },
     { GIMP_PDB_INT32, "preserve-colors",

@@ -21,11 +21,9 @@ G_BEGIN_DECLS
 #define NS_N_PARAMS_V1 10
 #define NS_N_PARAMS    12
 
-/* Limits.  A non-interactive call outside them is refused (a calling error
- * naming the parameter); stored last values outside them are clamped. */
-#define NS_WEIGHT_MAX      1.0e6    /* alpha and beta, each in [0, max] */
-#define NS_ITERATIONS_MAX  100000   /* refine-iterations, as the engine */
-#define NS_SEED_MAX        G_MAXINT32   /* seed in [0, max] */
+/* Limits: the engine's (NS_WEIGHT_MAX, NS_ITERATIONS_MAX, NS_SEED_MAX in
+ * ns_stylize.h).  A non-interactive call outside them is refused (a calling
+ * error naming the parameter); stored last values outside them are clamped. */
 
 /* A style string names one of three sources:
  *   "NAME"      a preset (ns_presets_find),

@@ -111,5 +111,15 @@ main (int argc, char **argv)
   dims[4] = 1;
   fix_checksum (a);
   save (dir, "bad-shape.nsw", a, a->len);
+
+  /* a NaN, then an infinity, as the last tensor's last float */
+  g_byte_array_unref (a);
+  a = to_array (g);
+  memcpy (a->data + a->len - 4, "\x00\x00\xc0\x7f", 4);
+  fix_checksum (a);
+  save (dir, "bad-nan.nsw", a, a->len);
+  memcpy (a->data + a->len - 4, "\x00\x00\x80\x7f", 4);
+  fix_checksum (a);
+  save (dir, "bad-inf.nsw", a, a->len);
   return 0;
 }

@@ -109,6 +109,14 @@ def make_inputs():
     for k in range(3):
         img = np.roll(rgb[:32, :40], k * 7, axis=1)
         Image.fromarray(img).save(os.path.join(OUT, "batch-in", f"photo{k}.png"))
+    # a batch goes on past these, and never writes a half image
+    Image.fromarray(rgb[:32, :40]).convert("P").save(
+        os.path.join(OUT, "batch-in", "indexed.gif"))
+    with open(os.path.join(OUT, "batch-in", "broken.png"), "w") as f:
+        f.write("plain text, not a PNG\n")
+    full = open(os.path.join(OUT, "batch-in", "photo0.png"), "rb").read()
+    with open(os.path.join(OUT, "batch-in", "cut.png"), "wb") as f:
+        f.write(full[:len(full) * 2 // 3])
 
 
 # ---- part 1: gimp-console batch --------------------------------------------
@@ -238,6 +246,16 @@ def scheme_main():
   (put "threw indexed image" (catch (quote threw) (stylize i (drw i) 0) (quote returned)))
   (save i (drw i) "indexed-after.png"))
 
+(let* ((i (load "rgb.png")) (l (drw i)) (g (car (gimp-layer-group-new i))))
+  (gimp-image-insert-layer i g 0 0)
+  (gimp-image-reorder-item i l g 0)
+  (gimp-message "CASE layer group")
+  (put "threw layer group" (catch (quote threw) (stylize i g 0) (quote returned)))
+  (gimp-message "CASE layer group, new-layer")
+  (put "threw layer group, new-layer" (catch (quote threw) (stylize i g 1) (quote returned)))
+  (put "group-layers" (list (car (gimp-image-get-layers i)) (car (gimp-item-get-children g))))
+  (save i l "group-child-after.png"))
+
 (let* ((i (load "rgb.png")) (other (load "gray.png")))
   (gimp-message "CASE drawable of another image")
   (put "threw drawable of another image" (catch (quote threw) (stylize i (drw other) 0) (quote returned))))
@@ -247,7 +265,7 @@ def scheme_main():
 
 
 def run_console():
-    batch = (f'(neural-style-batch "{OUT}/batch-in/*.png" "{OUT}/batch-out" '
+    batch = (f'(neural-style-batch "{OUT}/batch-in/*" "{OUT}/batch-out" '
              f'"{OUT}/style.png" 1.0 1.0)')
     cmd = ["gimp-console-2.10", "-i", "-d", "-f",
            "-b", scheme_main(), "-b", batch, "-b", "(gimp-quit 0)"]
@@ -401,7 +419,9 @@ def check_console(stderr):
         m = re.search(r"Calling error for procedure 'plug-in-neural-style':\n(.*)", rest)
         messages[name.strip()] = m.group(1) if m else None
     for name, prefix, *_ in BAD_CASES + [("indexed image", "drawable:", ""),
-                                        ("drawable of another image", "drawable:", "")]:
+                                        ("drawable of another image", "drawable:", ""),
+                                        ("layer group", "drawable:", ""),
+                                        ("layer group, new-layer", "drawable:", "")]:
         msg = messages.get(name)
         check(get(f"threw {name}") == "threw" and msg is not None
               and msg.startswith(prefix),
@@ -414,8 +434,24 @@ def check_console(stderr):
                              load_rgba("indexed-after.png")),
           "indexed image unchanged after the refused call")
 
-    ins = sorted(os.listdir(os.path.join(OUT, "batch-in")))
-    outs = sorted(os.listdir(os.path.join(OUT, "batch-out")))
+    check(get("group-layers") == "(1 1)" and exists("group-child-after.png")
+          and np.array_equal(load("group-child-after.png"), rgb),
+          "a layer group as the drawable changes nothing (no layer added, "
+          "its child untouched)", f"layers, children {get('group-layers')}")
+
+    # the batch: every readable file in name order, a summary naming the
+    # files it could not do, nothing written for them
+    done = re.findall(r"neural-style-batch: (\S+)\n", stderr)
+    check(done[:4] == [os.path.join(OUT, "batch-out", f) for f in
+                       ("indexed.gif", "photo0.png", "photo1.png", "photo2.png")],
+          "neural-style-batch goes on past bad files, in name order", f"{done}")
+    check("neural-style-batch: 4 done, 2 failed: broken.png, cut.png" in stderr,
+          "neural-style-batch reports 'N done, M failed: names'")
+    ok = exists(os.path.join("batch-out", "indexed.gif"))
+    check(ok and load(os.path.join("batch-out", "indexed.gif")).shape == (32, 40),
+          "neural-style-batch writes a GIF input back as a GIF")
+    ins = sorted(f for f in os.listdir(os.path.join(OUT, "batch-in")) if f.startswith("photo"))
+    outs = sorted(f for f in os.listdir(os.path.join(OUT, "batch-out")) if f != "indexed.gif")
     ok = ins == outs and len(ins) == 3
     diffs = []
     if ok:

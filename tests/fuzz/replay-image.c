@@ -1,0 +1,78 @@
+/* Runs every file of tests/fuzz/image-corpus/ through the image fuzz target
+ * (fuzz-image.c) as an ordinary g_test, and through the command's own
+ * limit: valid-* must load, bad-* must be refused with an error naming the
+ * file (too-large-* with NS_ERROR_TOO_LARGE, truncated-* with
+ * NS_ERROR_TRUNCATED); other files (found-*, crash-*) only have to pass the
+ * target's checks. */
+#include "cli-image.h"
+#include "ns_error.h"
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+
+static void
+replay_file (gconstpointer user_data)
+{
+  const char *path = user_data;
+  g_autofree gchar *contents = NULL;
+  gsize len;
+  GError *error = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, &len, &error));
+  LLVMFuzzerTestOneInput ((const uint8_t *) contents, len);
+
+  g_autofree gchar *base = g_path_get_basename (path);
+  g_autoptr (NsImage) img = ns_cli_image_load_data ((const guint8 *) contents, len,
+                                                    base, TRUE, NS_IMAGE_MAX_PIXELS,
+                                                    &error);
+  if (g_str_has_prefix (base, "valid-"))
+    g_assert_no_error (error);
+  else if (g_str_has_prefix (base, "bad-"))
+    {
+      g_assert_null (img);
+      g_assert_true (error->domain == NS_ERROR);
+      g_assert_nonnull (strstr (error->message, base));
+      if (strstr (base, "too-large"))
+        g_assert_error (error, NS_ERROR, NS_ERROR_TOO_LARGE);
+      if (strstr (base, "truncated"))
+        g_assert_error (error, NS_ERROR, NS_ERROR_TRUNCATED);
+      g_test_message ("%s", error->message);
+    }
+  g_clear_error (&error);
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_autofree gchar *dir = g_test_build_filename (G_TEST_DIST, "fuzz", "image-corpus",
+                                                 NULL);
+  GError *error = NULL;
+  g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
+  g_assert_no_error (error);
+
+  /* sorted, so test numbers are stable */
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+  while ((name = g_dir_read_name (d)))
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < names->len; i++)
+    {
+      gchar *path = g_build_filename (dir, names->pdata[i], NULL);
+      g_autofree gchar *test = g_strdup_printf ("/fuzz/image/%s", (char *) names->pdata[i]);
+      g_ptr_array_add (paths, path);
+      g_test_add_data_func (test, path, replay_file);
+    }
+  g_assert_cmpuint (paths->len, >=, 8);
+  return g_test_run ();
+}
