@@ -382,6 +382,21 @@ ns_generator_flops (const NsGenerator *g, int h, int w)
   return flops;
 }
 
+int
+ns_generator_n_layers (const NsGenerator *g)
+{
+  return g->n_layers;
+}
+
+const char *
+ns_generator_layer (const NsGenerator *g, int i, NsConv2dShape *shape)
+{
+  g_return_val_if_fail (i >= 0 && i < g->n_layers, NULL);
+  if (shape)
+    *shape = g->plan_n > 0 ? g->layers[i].shape : (NsConv2dShape) { 0 };
+  return g->layers[i].name;
+}
+
 /* ---- planning --------------------------------------------------------------- */
 
 static int
