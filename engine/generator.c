@@ -747,7 +747,10 @@ ns_generator_backward (NsGenerator *g, float *din, const float *dout)
               dx[j] += dy[j] / (x[j] * (1.0f - x[j]));
         }
       const int in_slot = l->in_slot;
-      ns_conv2d_backward (dact (g, in_slot), G + l->w_off, G + l->b_off, dy,
+      /* enc1's din (the photo's gradient, a full-resolution 9x9 pass) only
+       * when asked for */
+      float *d_in = i > 0 || din ? dact (g, in_slot) : NULL;
+      ns_conv2d_backward (d_in, G + l->w_off, G + l->b_off, dy,
                           act (g, in_slot), P + l->w_off, s, g->ws);
       if (l->upsample_in)
         ns_upsample2x_backward (dact (g, g->layers[i - 1].out_slot),
