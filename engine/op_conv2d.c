@@ -299,6 +299,8 @@ im2col_backward (float *din, float *dw, float *db, const float *dout,
  * order (a fixed number, so the sums do not depend on the thread count). */
 #define DW_SLOTS 8
 #define MAX_THREADS 8
+/* bands per conv at least, so that every core has several to take */
+#define MIN_TASKS 16
 
 static const NsConvDirectKernels *kernels;   /* NULL: im2col for every shape */
 static gsize kernels_chosen;
@@ -459,14 +461,15 @@ pad_band_for (int c, int w, int pad, int stride, int out_w, int k, int rows)
 }
 
 /* Output rows per band: the padded band near DIRECT_BAND_FLOATS, and at
- * least 4 tasks per thread over the batch where the image allows. */
+ * least MIN_TASKS bands over the batch where the image allows (a constant,
+ * not the core count, so that dW's band sums are the same everywhere). */
 static int
 direct_rows (int c, int w, int pad, int stride, int out_w, int out_h, int k, int n)
 {
   PadBand one = pad_band_for (c, w, pad, stride, out_w, k, 1);
   size_t per_row = (size_t) c * stride * one.pitch;
   int rows = (int) MIN ((size_t) out_h, MAX ((size_t) 1, DIRECT_BAND_FLOATS / per_row / stride));
-  int spread = (int) (((size_t) out_h * n + 4 * n_threads () - 1) / (4 * n_threads ()));
+  int spread = (int) (((size_t) out_h * n + MIN_TASKS - 1) / MIN_TASKS);
   return MAX (1, MIN (rows, spread));
 }
 
