@@ -488,14 +488,15 @@ typedef struct
 } DirectPlan;
 
 /* By measurement (bench-generator, docs/conv-kernels.md): the direct
- * forward and din beat im2col + BLAS on every generator layer up to 64
- * channels; the direct dW only up to 32 (at 64 the BLAS reaches ~2x). */
+ * forward and din beat im2col + BLAS on the generator's layers up to 64
+ * channels; the direct dW only at stride 1 and up to 32 channels (at 64,
+ * and for enc2's stride 2, the BLAS reaches ~2x). */
 static gboolean
 direct_plan_with (const NsConvDirectKernels *kern, const NsConv2dShape *s, DirectPlan *p)
 {
   if (!kern || is_pointwise (s) || s->in_c > 64 || s->out_c > 64)
     return FALSE;
-  p->dw = s->in_c <= 32 && s->out_c <= 32;
+  p->dw = s->stride == 1 && s->in_c <= 32 && s->out_c <= 32;
   const int k = s->k, pad = k / 2;
   p->kern = kern;
   p->rows = direct_rows (s->in_c, s->w, pad, s->stride, s->out_w, s->out_h, k, s->n);
