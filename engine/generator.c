@@ -382,6 +382,21 @@ ns_generator_flops (const NsGenerator *g, int h, int w)
   return flops;
 }
 
+int
+ns_generator_n_layers (const NsGenerator *g)
+{
+  return g->n_layers;
+}
+
+const char *
+ns_generator_layer (const NsGenerator *g, int i, NsConv2dShape *shape)
+{
+  g_return_val_if_fail (i >= 0 && i < g->n_layers, NULL);
+  if (shape)
+    *shape = g->plan_n > 0 ? g->layers[i].shape : (NsConv2dShape) { 0 };
+  return g->layers[i].name;
+}
+
 /* ---- planning --------------------------------------------------------------- */
 
 static int
@@ -732,7 +747,10 @@ ns_generator_backward (NsGenerator *g, float *din, const float *dout)
               dx[j] += dy[j] / (x[j] * (1.0f - x[j]));
         }
       const int in_slot = l->in_slot;
-      ns_conv2d_backward (dact (g, in_slot), G + l->w_off, G + l->b_off, dy,
+      /* enc1's din (the photo's gradient, a full-resolution 9x9 pass) only
+       * when asked for */
+      float *d_in = i > 0 || din ? dact (g, in_slot) : NULL;
+      ns_conv2d_backward (d_in, G + l->w_off, G + l->b_off, dy,
                           act (g, in_slot), P + l->w_off, s, g->ws);
       if (l->upsample_in)
         ns_upsample2x_backward (dact (g, g->layers[i - 1].out_slot),

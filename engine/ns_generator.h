@@ -25,6 +25,7 @@
 #include <glib.h>
 #include <stddef.h>
 #include "ns_image.h"
+#include "ns_ops.h"
 #include "ns_weights.h"
 
 G_BEGIN_DECLS
@@ -85,6 +86,11 @@ float   ns_generator_noise     (const NsGenerator *g);
 
 /* Floating-point operations of one forward pass on an h x w image. */
 double  ns_generator_flops (const NsGenerator *g, int h, int w);
+
+/* The conv layers (enc1 ... out), for benchmarks: the name of layer i in
+ * [0, n_layers) and, when planned, its conv's shape (else zeros). */
+int         ns_generator_n_layers (const NsGenerator *g);
+const char *ns_generator_layer    (const NsGenerator *g, int i, NsConv2dShape *shape);
 
 /* Sizes the arena for n images of h x w; with training, also room for the
  * activation gradients.  Cheap when nothing changed; forward calls it. */

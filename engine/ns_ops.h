@@ -29,7 +29,7 @@ ns_reflect_index (int i, int n)
   return i < n ? i : period - i;
 }
 
-/* ---- conv2d (op_conv2d.c): im2col + cblas_sgemm ------------------------- */
+/* ---- conv2d (op_conv2d.c): direct kernels or im2col + cblas_sgemm ------- */
 
 typedef enum { NS_PAD_ZERO, NS_PAD_REFLECT } NsPad;
 
@@ -46,8 +46,9 @@ typedef struct
  * pad is wider than the image, e.g. a 1x1 input). */
 void   ns_conv2d_shape (NsConv2dShape *s, int n, int in_c, int h, int w,
                         int out_c, int k, int stride, NsPad pad);
-/* floats of workspace both passes need: im2col columns for one band of
- * output rows (a few MiB, at least one row), whatever the image size;
+/* floats of workspace both passes need: im2col columns or padded input
+ * for one band of output rows per core (a few MiB, at least a row's
+ * columns or k padded rows per core), whatever the image size;
  * 0 for a 1x1 stride-1 conv, which needs none (ws may then be NULL) */
 size_t ns_conv2d_workspace (const NsConv2dShape *s);
 /* w: [out_c][in_c][k][k]; b: [out_c] or NULL */
@@ -57,6 +58,15 @@ void   ns_conv2d_forward  (float *out, const float *in, const float *w,
 void   ns_conv2d_backward (float *din, float *dw, float *db, const float *dout,
                            const float *in, const float *w,
                            const NsConv2dShape *s, float *ws);
+/* The kernels behind them: "avx512", "avx2" or "portable" run the direct
+ * kernels on the few-channel shapes where they beat im2col + BLAS (and
+ * im2col elsewhere); "im2col" runs im2col + BLAS everywhere.  Default: the
+ * best this CPU supports, or $NS_CONV_KERNEL, read on first use.
+ * set_kernel returns FALSE (and changes nothing) for an unknown name or one
+ * this CPU cannot run; call it while no convolution runs.  Workspaces
+ * (ns_conv2d_workspace) fit every kernel. */
+gboolean    ns_conv2d_set_kernel (const char *name);
+const char *ns_conv2d_kernel     (void);
 
 /* ---- instance normalisation (op_instnorm.c) ---------------------------- *
  * out = gamma[c] * (in - mean[n,c]) * rstd[n,c] + beta[c]; mean and rstd

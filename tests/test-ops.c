@@ -356,13 +356,16 @@ test_conv2d_large (void)
       g_free (din); g_free (dw);
     }
 
-  /* a 64-channel 3x3 layer on a 4096^2 image needs one band of at most a
-   * row or a few MiB, not the 38 GB of the whole image's columns */
+  /* a 64-channel 3x3 layer on a 4096^2 image needs one band per core of
+   * at most about a row's columns or a few MiB, not the 38 GB of the whole
+   * image's columns (the direct kernels: 3 padded rows and 1 output row
+   * of the band, 2 x 4 rows per core) */
+  const size_t cores = MIN (g_get_num_processors (), 8);
   NsConv2dShape big;
   ns_conv2d_shape (&big, 1, 64, 4096, 4096, 64, 3, 1, NS_PAD_REFLECT);
-  g_assert_cmpuint (ns_conv2d_workspace (&big), <=, (size_t) 64 * 9 * 4096);
+  g_assert_cmpuint (ns_conv2d_workspace (&big), <=, cores * 64 * 9 * 4096);
   ns_conv2d_shape (&big, 1, 64, 4096, 256, 64, 3, 1, NS_PAD_REFLECT);
-  g_assert_cmpuint (ns_conv2d_workspace (&big) * sizeof (float), <=, 4u << 20);
+  g_assert_cmpuint (ns_conv2d_workspace (&big) * sizeof (float), <=, cores * (4u << 20));
 }
 
 /* NULL gradients are skipped and do not change the others. */
@@ -397,6 +400,115 @@ test_conv2d_null_gradients (void)
 
   g_free (in); g_free (w); g_free (r); g_free (ws); g_free (din); g_free (dw);
   g_free (db); g_free (din_only); g_free (dw_only); g_free (db_only);
+}
+
+/* The shapes the generator and discriminator run (every kernel size,
+ * stride and channel count, odd image sizes, a batch of 2, channel counts
+ * off the kernels' blocks), on the kernels named by the test's data against
+ * im2col + BLAS and the double reference: forward values, and din, dw, db
+ * norm-wise against im2col's (its own gradients are checked above). */
+static void
+test_conv2d_model_shapes (gconstpointer data)
+{
+  const char *kernel = data;
+  static const struct { int n, in_c, h, w, out_c, k, stride; NsPad pad; } shapes[] = {
+    { 2, 3, 23, 37, 16, 9, 1, NS_PAD_REFLECT },    /* enc1 */
+    { 1, 16, 29, 19, 32, 3, 2, NS_PAD_REFLECT },   /* enc2 */
+    { 1, 32, 15, 13, 64, 3, 2, NS_PAD_REFLECT },   /* enc3 */
+    { 2, 64, 9, 11, 64, 3, 1, NS_PAD_REFLECT },    /* res */
+    { 1, 64, 14, 18, 32, 3, 1, NS_PAD_REFLECT },   /* dec1 */
+    { 1, 32, 21, 35, 16, 3, 1, NS_PAD_REFLECT },   /* dec2 */
+    { 2, 16, 17, 45, 3, 3, 1, NS_PAD_REFLECT },    /* out */
+    { 1, 16, 13, 21, 3, 9, 1, NS_PAD_REFLECT },    /* out, 9x9 */
+    { 1, 3, 33, 31, 8, 3, 2, NS_PAD_REFLECT },     /* discriminator */
+    { 1, 8, 17, 16, 1, 3, 1, NS_PAD_REFLECT },     /* its logits */
+    { 1, 5, 12, 40, 12, 5, 1, NS_PAD_ZERO },       /* off the blocks */
+    { 1, 7, 10, 9, 5, 7, 2, NS_PAD_ZERO },
+    { 1, 2, 4, 5, 3, 9, 1, NS_PAD_REFLECT },       /* pad wider than the image */
+  };
+  if (!ns_conv2d_set_kernel (kernel))
+    {
+      g_test_skip ("this CPU cannot run these kernels");
+      return;
+    }
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 3);
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      NsConv2dShape s;
+      ns_conv2d_shape (&s, shapes[i].n, shapes[i].in_c, shapes[i].h, shapes[i].w,
+                       shapes[i].out_c, shapes[i].k, shapes[i].stride, shapes[i].pad);
+      size_t in_len = conv_in_len (&s), w_len = conv_w_len (&s), out_len = conv_out_len (&s);
+      float *in = g_new (float, in_len), *w = g_new (float, w_len), *b = g_new (float, s.out_c);
+      float *r = g_new (float, out_len), *out = g_new (float, out_len);
+      float *ws = g_new (float, MAX (ns_conv2d_workspace (&s), 1));
+      gc_fill_uniform (&rng, in, in_len, -1, 1);
+      gc_fill_uniform (&rng, w, w_len, -1, 1);
+      gc_fill_uniform (&rng, b, s.out_c, -1, 1);
+      gc_fill_uniform (&rng, r, out_len, -1, 1);
+
+      ns_conv2d_forward (out, in, w, b, &s, ws);
+      double *din_in = gc_to_double (in, in_len), *dw_in = gc_to_double (w, w_len);
+      double *db_in = gc_to_double (b, s.out_c);
+      double *want = g_new (double, out_len), *mag = g_new (double, out_len);
+      ref_conv2d (want, din_in, dw_in, db_in, &s);
+      for (size_t j = 0; j < in_len; j++) din_in[j] = fabs (din_in[j]);
+      for (size_t j = 0; j < w_len; j++) dw_in[j] = fabs (dw_in[j]);
+      for (int j = 0; j < s.out_c; j++) db_in[j] = fabs (db_in[j]);
+      ref_conv2d (mag, din_in, dw_in, db_in, &s);
+      double v = forward_violation (out, want, mag, out_len, FWD_RTOL, FWD_ATOL);
+
+      /* backward twice (it adds), against im2col's */
+      float *g[2][3];
+      for (int pass = 0; pass < 2; pass++)
+        {
+          g_assert_true (ns_conv2d_set_kernel (pass ? "im2col" : kernel));
+          g[pass][0] = g_new0 (float, in_len);
+          g[pass][1] = g_new0 (float, w_len);
+          g[pass][2] = g_new0 (float, s.out_c);
+          for (int rep = 0; rep < 2; rep++)
+            ns_conv2d_backward (g[pass][0], g[pass][1], g[pass][2], r, in, w, &s, ws);
+        }
+      g_assert_true (ns_conv2d_set_kernel (kernel));
+      const size_t lens[3] = { in_len, w_len, s.out_c };
+      double err = 0.0;
+      for (int t = 0; t < 3; t++)
+        {
+          double *ref = gc_to_double (g[1][t], lens[t]);
+          err = MAX (err, gc_rel_error (g[0][t], ref, lens[t]));
+          g_free (ref);
+          g_free (g[0][t]);
+          g_free (g[1][t]);
+        }
+      g_test_message ("%s n=%d %d->%d %dx%d k=%d s=%d: forward violation %.3g, "
+                      "gradients vs im2col %.3g", kernel, s.n, s.in_c, s.out_c, s.h,
+                      s.w, s.k, s.stride, v, err);
+      g_assert_cmpfloat (v, <=, 1.0);
+      g_assert_cmpfloat (err, <=, 1e-5);
+
+      g_free (in); g_free (w); g_free (b); g_free (r); g_free (out); g_free (ws);
+      g_free (din_in); g_free (dw_in); g_free (db_in); g_free (want); g_free (mag);
+    }
+}
+
+/* Runs one of the conv2d tests above on the kernels named by `kernel`
+ * (skipped where the CPU cannot run them). */
+typedef struct
+{
+  const char *kernel;
+  GTestFunc test;
+} KernelTest;
+
+static void
+test_on_kernel (gconstpointer data)
+{
+  const KernelTest *t = data;
+  if (!ns_conv2d_set_kernel (t->kernel))
+    {
+      g_test_skip ("this CPU cannot run these kernels");
+      return;
+    }
+  t->test ();
 }
 
 /* ======================================================================== */
@@ -954,10 +1066,32 @@ main (int argc, char **argv)
 {
   ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/ops/conv2d/gradients", test_conv2d);
-  g_test_add_func ("/ops/conv2d/shape-and-reflection", test_conv2d_shape_and_reflection);
-  g_test_add_func ("/ops/conv2d/large", test_conv2d_large);
-  g_test_add_func ("/ops/conv2d/null-gradients", test_conv2d_null_gradients);
+  /* every conv2d test on every kernel set: im2col + BLAS and the direct
+   * kernels (portable on any machine, the others where the CPU has them) */
+  static const char *const kernels[] = { "im2col", "portable", "avx2", "avx512" };
+  static const struct { const char *name; GTestFunc func; } conv_tests[] = {
+    { "gradients", test_conv2d },
+    { "shape-and-reflection", test_conv2d_shape_and_reflection },
+    { "large", test_conv2d_large },
+    { "null-gradients", test_conv2d_null_gradients },
+  };
+  static KernelTest runs[G_N_ELEMENTS (kernels) * G_N_ELEMENTS (conv_tests)];
+  for (guint k = 0; k < G_N_ELEMENTS (kernels); k++)
+    {
+      for (guint t = 0; t < G_N_ELEMENTS (conv_tests); t++)
+        {
+          KernelTest *run = &runs[k * G_N_ELEMENTS (conv_tests) + t];
+          *run = (KernelTest) { kernels[k], conv_tests[t].func };
+          g_autofree char *path = g_strdup_printf ("/ops/conv2d/%s/%s", kernels[k],
+                                                   conv_tests[t].name);
+          g_test_add_data_func (path, run, test_on_kernel);
+        }
+      if (k > 0)
+        {
+          g_autofree char *path = g_strdup_printf ("/ops/conv2d/%s/model-shapes", kernels[k]);
+          g_test_add_data_func (path, kernels[k], test_conv2d_model_shapes);
+        }
+    }
   g_test_add_func ("/ops/instnorm", test_instnorm);
   g_test_add_func ("/ops/cond-instnorm", test_cond_instnorm);
   g_test_add_data_func ("/ops/act/relu", GINT_TO_POINTER (NS_ACT_RELU), test_act);
