@@ -35,6 +35,24 @@
  * while the photo's structure keeps fading */
 #define STRENGTH_MAX        1.25
 
+/* Variations: a seed other than 0 moves the photo against the network's
+ * stride-4 lattice (its encoder downsamples twice) by 1-3 px down and
+ * right, with reflected rows and columns in front, so the strokes and their
+ * texture fall on other pixels; the result is cropped back.  Nine shifts;
+ * seed 0 is the unshifted picture. */
+static void
+variation_shift (guint32 seed, int *dy, int *dx)
+{
+  if (seed == 0)
+    {
+      *dy = *dx = 0;
+      return;
+    }
+  int i = (int) ((seed - 1) % 9);
+  *dy = 1 + i / 3;
+  *dx = 1 + i % 3;
+}
+
 /* s = 1 at alpha = beta; below, 0.5 per decade of beta / alpha (0 at
  * 1/100); above, 0.25 per decade up to STRENGTH_MAX at 10. */
 double
@@ -241,11 +259,35 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
   if (small)
     ns_resize (photo->data, 3, photo->h, photo->w, small->data, wh, ww);
   const NsPlanes *in = full ? photo : small;
+  int dy, dx;
+  variation_shift (p->seed, &dy, &dx);
+  g_autoptr (NsPlanes) shifted = dy || dx ? ns_planes_new (3, wh + dy, ww + dx, error) : NULL;
+  if ((dy || dx) && !shifted)
+    return FALSE;
+  if (shifted)
+    for (int c = 0; c < 3; c++)
+      for (int y = 0; y < wh + dy; y++)
+        for (int xx = 0; xx < ww + dx; xx++)
+          shifted->data[((size_t) c * (wh + dy) + y) * (ww + dx) + xx]
+            = in->data[((size_t) c * wh + ns_reflect_index (y - dy, wh)) * ww
+                       + ns_reflect_index (xx - dx, ww)];
   g_autoptr (NsPlanes) x = ns_planes_new (3, wh, ww, error);
+  g_autoptr (NsPlanes) x_shifted = shifted ? ns_planes_new (3, wh + dy, ww + dx, error) : NULL;
   report (&pr, 0.1, "generator");
-  if (!x || !ns_generator_forward (g, x->data, in->data, mix, 1, wh, ww, FALSE, error))
+  if (!x || (shifted && !x_shifted)
+      || !ns_generator_forward (g, shifted ? x_shifted->data : x->data,
+                                shifted ? shifted->data : in->data, mix, 1,
+                                wh + dy, ww + dx, FALSE, error))
     return FALSE;
   g_clear_pointer (&g, ns_generator_free);   /* its arena is the big allocation */
+  if (shifted)
+    for (int c = 0; c < 3; c++)
+      for (int y = 0; y < wh; y++)
+        memcpy (x->data + ((size_t) c * wh + y) * ww,
+                x_shifted->data + ((size_t) c * (wh + dy) + y + dy) * (ww + dx) + dx,
+                sizeof (float) * ww);
+  g_clear_pointer (&shifted, ns_planes_free);
+  g_clear_pointer (&x_shifted, ns_planes_free);
   report (&pr, 1, "generator");
   if (!p->preserve_colors)
     match_palette (x, style_a, style_b,

@@ -496,6 +496,47 @@ test_golden (void)
     }
 }
 
+/* A seed is a variation: another seed paints the strokes elsewhere (the
+ * photo moved against the network's stride lattice), the same seed the
+ * same bytes, and the result stays in register with the photo: at beta 0
+ * (the identity row) every seed returns the photo itself, which a crop off
+ * by a pixel would not. */
+static void
+test_variations (void)
+{
+  const char *root = g_getenv ("NS_SOURCE_ROOT");
+  g_autofree gchar *weights = g_build_filename (root ? root : "..", "weights",
+                                                "presets.nsw", NULL);
+  NsParams p;
+  ns_params_init (&p);
+  p.weights_path = weights;
+  p.preset = GOLDEN_PRESET;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsImage) photo = generated_image (GOLDEN_W, GOLDEN_H, 3);
+  g_autoptr (NsImage) base = ns_image_copy (photo, NULL);
+  g_assert_true (ns_stylize (&p, base, NULL, NULL, NULL, &error));
+  for (guint32 seed = 1; seed <= 9; seed++)
+    {
+      g_autoptr (NsImage) a = ns_image_copy (photo, NULL);
+      g_autoptr (NsImage) b = ns_image_copy (photo, NULL);
+      g_autoptr (NsImage) id = ns_image_copy (photo, NULL);
+      p.seed = seed;
+      p.beta = 1;
+      g_assert_true (ns_stylize (&p, a, NULL, NULL, NULL, &error));
+      g_assert_true (ns_stylize (&p, b, NULL, NULL, NULL, &error));
+      p.beta = 0;
+      g_assert_true (ns_stylize (&p, id, NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpmem (a->data, sizeof (float) * GOLDEN_W * GOLDEN_H * 3,
+                       b->data, sizeof (float) * GOLDEN_W * GOLDEN_H * 3);
+      double d = mean_abs_diff (a, base), off = mean_abs_diff (id, photo);
+      g_test_message ("seed %u: mean |difference| to seed 0 %.4f; at beta 0 "
+                      "to the photo %.4f", seed, d, off);
+      g_assert_cmpfloat (d, >, 0.03);
+      g_assert_cmpfloat (off, <, 0.01);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -509,5 +550,6 @@ main (int argc, char **argv)
   g_test_add ("/stylize-preset/behaviour", Fixture, NULL, fixture_set_up, test_behaviour,
               fixture_tear_down);
   g_test_add_func ("/presets/golden", test_golden);
+  g_test_add_func ("/presets/variations", test_variations);
   return g_test_run ();
 }
