@@ -1,6 +1,7 @@
 /* PatchGAN discriminator: a chain of strided convs with leaky ReLUs, and the
  * adversarial losses.  See ns_discriminator.h. */
 #include "ns_discriminator.h"
+#include "ns_arch.h"
 #include "ns_error.h"
 #include "ns_ops.h"
 #include "ns_rng.h"
@@ -103,7 +104,7 @@ NsDiscriminator *
 ns_discriminator_new_from_weights (const NsWeights *w, GError **error)
 {
   gint64 c, layers;
-  if (g_strcmp0 (ns_weights_arch (w), "ns-discriminator-1") != 0
+  if (g_strcmp0 (ns_weights_arch (w), NS_ARCH_DISCRIMINATOR) != 0
       || !ns_weights_get_int (w, "base_channels", &c)
       || !ns_weights_get_int (w, "layers", &layers)
       || c < 1 || c > MAX_BASE_CHANNELS || layers < 1 || layers > MAX_LAYERS)

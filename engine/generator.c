@@ -2,6 +2,7 @@
  * backward over one parameter block and one activation arena.  See
  * ns_generator.h for the architecture. */
 #include "ns_generator.h"
+#include "ns_arch.h"
 #include "ns_error.h"
 #include "ns_imgproc.h"
 #include "ns_ops.h"
@@ -245,7 +246,7 @@ ns_generator_new_from_weights (const NsWeights *w, GError **error)
 {
   gint64 c, r, out_k = 9;
   ns_weights_get_int (w, "out_kernel", &out_k);   /* optional */
-  if (g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0
+  if (g_strcmp0 (ns_weights_arch (w), NS_ARCH_GENERATOR) != 0
       || !ns_weights_get_int (w, "base_channels", &c)
       || !ns_weights_get_int (w, "res_blocks", &r)
       || c < 1 || c > MAX_BASE_CHANNELS || r < 0 || r > MAX_RES_BLOCKS

@@ -1,6 +1,7 @@
 /* The installed presets: a scan of the weights folder (see ns_presets.h). */
 #include "ns_presets.h"
 #include "ns_config.h"
+#include "ns_arch.h"
 #include "ns_error.h"
 #include "ns_generator.h"
 #include "ns_imgproc.h"
@@ -87,7 +88,7 @@ static GPtrArray *
 presets_of (const NsWeights *w, const char *file)
 {
   GPtrArray *out = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_preset_free);
-  if (!w || g_strcmp0 (ns_weights_arch (w), "ns-generator-1") != 0)
+  if (!w || g_strcmp0 (ns_weights_arch (w), NS_ARCH_GENERATOR) != 0)
     return out;
   for (int i = 0; i < ns_weights_n_styles (w); i++)
     {

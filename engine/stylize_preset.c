@@ -20,6 +20,7 @@
  *    stored with the preset, then guided upsampling back to the input's
  *    size against the photo. */
 #include "stylize_internal.h"
+#include "ns_arch.h"
 #include "ns_error.h"
 #include "ns_generator.h"
 #include "ns_imgproc.h"
@@ -155,7 +156,7 @@ take_from_weights (const NsParams *p, const char *path, NsGenerator **g, float *
   const NsWeights *w = ns_presets_acquire_weights (path, error);
   if (!w)
     return FALSE;
-  gboolean ok = g_strcmp0 (ns_weights_arch (w), "ns-generator-1") == 0;
+  gboolean ok = g_strcmp0 (ns_weights_arch (w), NS_ARCH_GENERATOR) == 0;
   if (!ok)
     g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
                  "%s holds a %s, not a generator of presets", path, ns_weights_arch (w));

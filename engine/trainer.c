@@ -1,6 +1,7 @@
 /* The generator's trainer: data sampling, the four-term objective, Adam on
  * the models' parallel blocks, validation, checkpoints.  See ns_trainer.h. */
 #include "ns_trainer.h"
+#include "ns_arch.h"
 #include "ns_error.h"
 #include "ns_generator.h"
 #include "ns_imgproc.h"
@@ -361,7 +362,7 @@ prepare_models (Trainer *tr, GError **error)
                        local->message);
           return FALSE;
         }
-      if (g_strcmp0 (ns_weights_arch (tr->base), "ns-generator-1") != 0)
+      if (g_strcmp0 (ns_weights_arch (tr->base), NS_ARCH_GENERATOR) != 0)
         {
           g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
                        "cannot add a style to %s: it holds a %s, not a generator",
@@ -906,7 +907,7 @@ static gboolean
 write_output (Trainer *tr, GError **error)
 {
   const NsTrainParams *p = tr->p;
-  g_autoptr (NsWeights) w = ns_weights_new ("ns-generator-1");
+  g_autoptr (NsWeights) w = ns_weights_new (NS_ARCH_GENERATOR);
   int S0 = tr->base ? ns_weights_n_styles (tr->base) : 0;
   for (int s = 0; s < S0; s++)
     {
