@@ -570,19 +570,6 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
 
 /* ---- forward / backward ---------------------------------------------------- */
 
-/* mirror index (period 2(n-1)), as the conv's reflection padding */
-static inline int
-reflect (int i, int n)
-{
-  if (i < n)
-    return i;
-  if (n == 1)
-    return 0;
-  int period = 2 * (n - 1);
-  i %= period;
-  return i < n ? i : period - i;
-}
-
 static inline float *
 act (NsGenerator *g, int slot)
 {
@@ -618,11 +605,11 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
   for (int p = 0; p < n * 3; p++)
     for (int y = 0; y < ph; y++)
       {
-        const float *src = in + ((size_t) p * h + reflect (y, h)) * w;
+        const float *src = in + ((size_t) p * h + ns_reflect_index (y, h)) * w;
         float *dst = x + ((size_t) p * ph + y) * pw;
         memcpy (dst, src, sizeof (float) * w);
         for (int xx = w; xx < pw; xx++)
-          dst[xx] = src[reflect (xx, w)];
+          dst[xx] = src[ns_reflect_index (xx, w)];
       }
 
   /* the variation noise: the same for a seed, so a seed is a variation */
@@ -769,9 +756,9 @@ ns_generator_backward (NsGenerator *g, float *din, const float *dout)
     for (int y = 0; y < ph; y++)
       {
         const float *src = dx + ((size_t) p * ph + y) * pw;
-        float *dst = din + ((size_t) p * h + reflect (y, h)) * w;
+        float *dst = din + ((size_t) p * h + ns_reflect_index (y, h)) * w;
         for (int xx = 0; xx < pw; xx++)
-          dst[reflect (xx, w)] += src[xx];
+          dst[ns_reflect_index (xx, w)] += src[xx];
       }
 }
 
