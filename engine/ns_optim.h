@@ -14,6 +14,16 @@ typedef struct
   float *m, *v;        /* first and second moments */
 } NsAdam;
 
+/* One Adam update of n values in place, step t >= 1 (bias corrections
+ * folded into the step size): m = b1 m + (1 - b1) g, v = b2 v + (1 - b2) g^2,
+ * x -= lr * m_hat / (sqrt(v_hat) + eps), then x is clamped to [lo, hi]
+ * (-INFINITY, INFINITY for none).  Values whose mask entry is 0 are left
+ * alone (mask NULL: all move).  The optimisation path's NsAdam and the
+ * trainer's parallel blocks both update through it. */
+void ns_adam_update (float *x, const float *grad, float *m, float *v, size_t n,
+                     const guint8 *mask, float lr, float beta1, float beta2,
+                     float eps, int t, float lo, float hi);
+
 /* beta1 0.9, beta2 0.999, eps 1e-8.  NS_ERROR_NO_MEMORY on failure. */
 gboolean ns_adam_init  (NsAdam *adam, size_t n, float lr, GError **error);
 /* x -= lr * m_hat / (sqrt(v_hat) + eps), then x is clamped to [lo, hi] */

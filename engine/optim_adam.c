@@ -20,22 +20,30 @@ ns_adam_init (NsAdam *adam, size_t n, float lr, GError **error)
 }
 
 void
+ns_adam_update (float *x, const float *grad, float *m, float *v, size_t n,
+                const guint8 *mask, float lr, float beta1, float beta2,
+                float eps, int t, float lo, float hi)
+{
+  const float c1 = 1.0f - powf (beta1, t), c2 = 1.0f - powf (beta2, t);
+  const float step = lr * sqrtf (c2) / c1, eps_t = eps * sqrtf (c2);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (mask && !mask[i])
+        continue;
+      float g = grad[i];
+      m[i] = beta1 * m[i] + (1.0f - beta1) * g;
+      v[i] = beta2 * v[i] + (1.0f - beta2) * g * g;
+      float xi = x[i] - step * m[i] / (sqrtf (v[i]) + eps_t);
+      x[i] = xi < lo ? lo : xi > hi ? hi : xi;
+    }
+}
+
+void
 ns_adam_step (NsAdam *adam, float *x, const float *grad, float lo, float hi)
 {
   adam->t++;
-  float b1 = adam->beta1, b2 = adam->beta2;
-  /* bias corrections folded into the step size */
-  float c1 = 1.0f - powf (b1, adam->t), c2 = 1.0f - powf (b2, adam->t);
-  float step = adam->lr * sqrtf (c2) / c1;
-  float eps = adam->eps * sqrtf (c2);
-  for (size_t i = 0; i < adam->n; i++)
-    {
-      float g = grad[i];
-      float m = adam->m[i] = b1 * adam->m[i] + (1.0f - b1) * g;
-      float v = adam->v[i] = b2 * adam->v[i] + (1.0f - b2) * g * g;
-      float xi = x[i] - step * m / (sqrtf (v) + eps);
-      x[i] = xi < lo ? lo : xi > hi ? hi : xi;
-    }
+  ns_adam_update (x, grad, adam->m, adam->v, adam->n, NULL, adam->lr, adam->beta1,
+                  adam->beta2, adam->eps, adam->t, lo, hi);
 }
 
 void

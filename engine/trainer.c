@@ -6,6 +6,7 @@
 #include "ns_generator.h"
 #include "ns_imgproc.h"
 #include "ns_loss.h"
+#include "ns_optim.h"
 #include "ns_presets.h"
 #include "ns_rng.h"
 #include "ns_weights.h"
@@ -540,22 +541,6 @@ image_losses (Trainer *tr, const float *photo, const float *out, float *grad,
     terms->tv += ns_loss_tv (grad, (float) (weight * p->lambda_tv), out, 3, size, size);
 }
 
-static void
-adam_update (float *x, const float *g, float *m, float *v, size_t n,
-             const guint8 *mask, float lr, int t)
-{
-  const float c1 = 1.0f - powf (ADAM_BETA1, t), c2 = 1.0f - powf (ADAM_BETA2, t);
-  const float step = lr * sqrtf (c2) / c1;
-  for (size_t j = 0; j < n; j++)
-    {
-      if (mask && !mask[j])
-        continue;
-      m[j] = ADAM_BETA1 * m[j] + (1.0f - ADAM_BETA1) * g[j];
-      v[j] = ADAM_BETA2 * v[j] + (1.0f - ADAM_BETA2) * g[j] * g[j];
-      x[j] -= step * m[j] / (sqrtf (v[j]) + ADAM_EPS * sqrtf (c2));
-    }
-}
-
 /* The learning rate holds for the first half of the run, then falls
  * linearly to a tenth at the last step (as CycleGAN's schedule, but not to
  * 0, so a run extended with --resume still moves). */
@@ -584,9 +569,10 @@ generator_update (Trainer *tr, int t)
   size_t np = ns_generator_n_params (g);
   memset (ns_generator_grads (g), 0, sizeof (float) * np);
   ns_generator_backward (g, NULL, tr->dy);
-  adam_update (ns_generator_params (g), ns_generator_grads (g),
-               ns_generator_adam_m (g), ns_generator_adam_v (g), np, tr->mask,
-               tr->p->lr * lr_factor (t, tr->p->steps), t);
+  ns_adam_update (ns_generator_params (g), ns_generator_grads (g),
+                  ns_generator_adam_m (g), ns_generator_adam_v (g), np, tr->mask,
+                  tr->p->lr * lr_factor (t, tr->p->steps), ADAM_BETA1, ADAM_BETA2,
+                  ADAM_EPS, t, -INFINITY, INFINITY);
   tr->step++;
 }
 
@@ -659,10 +645,11 @@ train_step (Trainer *tr, Terms *terms, GError **error)
             return FALSE;
           double fake = ns_gan_loss (p->gan_loss, logits, n_logits, FALSE, tr->dlogits, 1.0f);
           ns_discriminator_backward (d, NULL, tr->dlogits);
-          adam_update (ns_discriminator_params (d), ns_discriminator_grads (d),
-                       ns_discriminator_adam_m (d), ns_discriminator_adam_v (d),
-                       ns_discriminator_n_params (d), NULL,
-                       p->lr_disc * lr_factor (t, p->steps), t);
+          ns_adam_update (ns_discriminator_params (d), ns_discriminator_grads (d),
+                          ns_discriminator_adam_m (d), ns_discriminator_adam_v (d),
+                          ns_discriminator_n_params (d), NULL,
+                          p->lr_disc * lr_factor (t, p->steps), ADAM_BETA1,
+                          ADAM_BETA2, ADAM_EPS, t, -INFINITY, INFINITY);
           terms->disc = real + fake;
           ns_gan_throttle_record (&tr->throttle[s], real + fake);
         }
