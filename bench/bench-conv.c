@@ -6,6 +6,7 @@
  * Layer: batch 1, 64 -> 64 channels, 3x3, stride 1, reflection padding, bias.
  * Reported: median of the runs after one warm-up run, and the fastest run.
  * GFLOP/s count the GEMM-equivalent work, 2*M*N*K per product. */
+#include "bench-common.h"
 #include "ns_blas.h"
 #include "ns_ops.h"
 #include "ns_rng.h"
@@ -14,13 +15,6 @@
 #include <stdlib.h>
 
 typedef void (*BenchFunc) (gpointer data);
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
 
 /* Seconds per call: the median (the figure reported) and the fastest run,
  * which shows what the code does when other processes leave the cores alone. */
@@ -40,8 +34,8 @@ time_calls (BenchFunc func, gpointer data, int runs)
       func (data);
       t[i] = (g_get_monotonic_time () - start) * 1e-6;
     }
-  qsort (t, runs, sizeof (double), compare_doubles);
-  Timing timing = { runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]), t[0] };
+  Timing timing = { bench_median (t, runs), 0 };
+  timing.fastest = t[0];
   g_free (t);
   return timing;
 }
@@ -87,20 +81,11 @@ run_gemm (gpointer data)
                1.0f, g->a, g->k, g->b, g->n, 0.0f, g->c, g->n);
 }
 
-static float *
-random_floats (NsRng *rng, size_t len)
-{
-  float *x = g_new (float, len);
-  for (size_t i = 0; i < len; i++)
-    x[i] = 2.0f * ns_rng_uniform (rng) - 1.0f;
-  return x;
-}
-
 static void
 bench_gemm (NsRng *rng, const char *what, int m, int n, int k, int runs)
 {
-  GemmBench g = { m, n, k, random_floats (rng, (size_t) m * k),
-                  random_floats (rng, (size_t) k * n), g_new (float, (size_t) m * n) };
+  GemmBench g = { m, n, k, bench_random_floats (rng, (size_t) m * k),
+                  bench_random_floats (rng, (size_t) k * n), g_new (float, (size_t) m * n) };
   char label[96];
   g_snprintf (label, sizeof label, "sgemm %dx%dx%d %s", m, n, k, what);
   print_rate (label, 2.0 * m * n * k, time_calls (run_gemm, &g, runs));
@@ -134,10 +119,10 @@ main (int argc, char **argv)
   ns_conv2d_shape (&c.s, 1, channels, size, size, channels, k, 1, NS_PAD_REFLECT);
   size_t in_len = (size_t) channels * size * size, w_len = (size_t) channels * channels * k * k;
   size_t out_len = (size_t) channels * c.s.out_h * c.s.out_w;
-  c.in = random_floats (&rng, in_len);
-  c.w = random_floats (&rng, w_len);
-  c.b = random_floats (&rng, channels);
-  c.dout = random_floats (&rng, out_len);
+  c.in = bench_random_floats (&rng, in_len);
+  c.w = bench_random_floats (&rng, w_len);
+  c.b = bench_random_floats (&rng, channels);
+  c.dout = bench_random_floats (&rng, out_len);
   c.out = g_new (float, out_len);
   c.din = g_new0 (float, in_len);
   c.dw = g_new0 (float, w_len);

@@ -11,6 +11,7 @@
  *
  * Reported: median of the runs after one warm-up call (which plans the
  * arena), and the fastest run. */
+#include "bench-common.h"
 #include "ns_blas.h"
 #include "ns_generator.h"
 #include "ns_rng.h"
@@ -20,20 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (double *t, int n)
-{
-  qsort (t, n, sizeof (double), compare_doubles);
-  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 static double
 time_sgemm (int m, int n, int k, int runs, double *fastest)
@@ -48,7 +35,7 @@ time_sgemm (int m, int n, int k, int runs, double *fastest)
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, b, n, 0, c, n);
       t[i] = (g_get_monotonic_time () - start) * 1e-6;
     }
-  double med = median (t, runs);
+  double med = bench_median (t, runs);
   *fastest = t[0];
   g_free (a);
   g_free (b);
@@ -62,15 +49,6 @@ typedef struct
   NsConv2dShape s;
   float *in, *w, *b, *out, *dout, *din, *dw, *db, *ws;
 } Layer;
-
-static float *
-random_floats (NsRng *rng, size_t len)
-{
-  float *x = g_new (float, len);
-  for (size_t i = 0; i < len; i++)
-    x[i] = 2.0f * ns_rng_uniform (rng) - 1.0f;
-  return x;
-}
 
 /* CPU seconds of every thread of the process: what a pass costs the
  * machine, much less sensitive to other processes' load than wall time. */
@@ -116,8 +94,8 @@ time_conv (Layer *l, gboolean backward, const char *const kernels[2], int runs,
       }
   for (int k = 0; k < 2; k++)
     {
-      med[k] = median (t[k], runs);
-      med_cpu[k] = median (c[k], runs);
+      med[k] = bench_median (t[k], runs);
+      med_cpu[k] = bench_median (c[k], runs);
       g_free (t[k]);
       g_free (c[k]);
     }
@@ -144,10 +122,10 @@ bench_layers (NsGenerator *g, const char *const kernels[2], int runs)
       size_t in_len = (size_t) s->n * s->in_c * s->h * s->w;
       size_t out_len = (size_t) s->n * s->out_c * s->out_h * s->out_w;
       size_t w_len = (size_t) s->out_c * s->in_c * s->k * s->k;
-      l.in = random_floats (&rng, in_len);
-      l.w = random_floats (&rng, w_len);
-      l.b = random_floats (&rng, s->out_c);
-      l.dout = random_floats (&rng, out_len);
+      l.in = bench_random_floats (&rng, in_len);
+      l.w = bench_random_floats (&rng, w_len);
+      l.b = bench_random_floats (&rng, s->out_c);
+      l.dout = bench_random_floats (&rng, out_len);
       l.out = g_new (float, out_len);
       l.din = g_new0 (float, in_len);
       l.dw = g_new0 (float, w_len);
@@ -258,7 +236,7 @@ main (int argc, char **argv)
           flop * 1e-9, flop * 1e-9 / (batch * side * (double) side * 1e-6));
   for (int k = 0; k < 2; k++)
     {
-      med[k] = median (t[k], runs);
+      med[k] = bench_median (t[k], runs);
       printf ("  forward, %s: first call %.3f s, median of %d %.3f s (fastest %.3f): "
               "%.1f GFLOP/s\n", kernels[k], first[k], runs, med[k], t[k][0],
               flop / med[k] * 1e-9);

@@ -7,6 +7,7 @@
  *
  * Reported: median of the runs after one warm-up (which loads the weights),
  * and the fastest. */
+#include "bench-common.h"
 #include "ns_blas.h"
 #include "ns_preview.h"
 #include <stdio.h>
@@ -26,13 +27,6 @@ on_result (const NsPreviewJob *job, NsImage *result, const GError *error, gpoint
   if (error && !seen->error)
     seen->error = g_strdup (error->message);
   ns_image_free (result);
-}
-
-static int
-compare_doubles (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
 }
 
 int
@@ -79,8 +73,7 @@ main (int argc, char **argv)
         }
     }
   ns_preview_worker_free (worker);
-  qsort (t + 1, runs, sizeof (double), compare_doubles);
-  double med = runs % 2 ? t[1 + runs / 2] : 0.5 * (t[runs / 2] + t[1 + runs / 2]);
+  double med = bench_median (t + 1, runs);
   printf ("preview %dx%d, preset %s: median of %d %.1f ms (fastest %.1f, first %.1f)\n",
           side, side, preset, runs, med, t[1], t[0]);
   ns_image_free (content);

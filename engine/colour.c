@@ -268,3 +268,22 @@ ns_keep_chroma (float *result, float *photo, size_t n)
   memcpy (result + n, photo + n, sizeof (float) * 2 * n);
   ns_ycc_to_rgb (result, n);
 }
+
+/* BT.601, as ns_rgb_to_ycc */
+static const float luma_weights[3] = { 0.299f, 0.587f, 0.114f };
+
+void
+ns_luma (float *y, const float *rgb, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    y[i] = luma_weights[0] * rgb[i] + luma_weights[1] * rgb[n + i]
+           + luma_weights[2] * rgb[2 * n + i];
+}
+
+void
+ns_luma_backward (float *drgb, const float *dy, size_t n)
+{
+  for (int c = 0; c < 3; c++)
+    for (size_t i = 0; i < n; i++)
+      drgb[c * n + i] += luma_weights[c] * dy[i];
+}

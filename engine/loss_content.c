@@ -3,16 +3,6 @@
 #include "ns_imgproc.h"
 #include <string.h>
 
-/* BT.601 luma weights, as in ns_rgb_to_ycc */
-static const float luma_w[3] = { 0.299f, 0.587f, 0.114f };
-
-static void
-luma (float *dst, const float *rgb, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    dst[i] = luma_w[0] * rgb[i] + luma_w[1] * rgb[n + i] + luma_w[2] * rgb[2 * n + i];
-}
-
 void
 ns_content_target (float *target, const float *rgb, int h, int w, float sigma,
                    NsLossWork *work)
@@ -22,7 +12,7 @@ ns_content_target (float *target, const float *rgb, int h, int w, float sigma,
   float *tmp = ns_loss_work_get (work, 1, sizeof (float) * n);
   if (!y || !tmp)
     return;
-  luma (y, rgb, n);
+  ns_luma (y, rgb, n);
   ns_blur_forward (target, y, 1, h, w, sigma, tmp);
 }
 
@@ -36,7 +26,7 @@ ns_loss_content (float *grad, float scale, const float *x, int h, int w,
   float *tmp = ns_loss_work_get (work, 2, sizeof (float) * n);
   if (!y || !by || !tmp)
     return 0.0;
-  luma (y, x, n);
+  ns_luma (y, x, n);
   ns_blur_forward (by, y, 1, h, w, sigma, tmp);
   double loss = 0;
   float g = (float) (2.0 * scale / n);
@@ -50,9 +40,7 @@ ns_loss_content (float *grad, float scale, const float *x, int h, int w,
     {
       memset (y, 0, sizeof (float) * n);
       ns_blur_backward (y, by, 1, h, w, sigma, tmp);
-      for (int c = 0; c < 3; c++)
-        for (size_t i = 0; i < n; i++)
-          grad[c * n + i] += luma_w[c] * y[i];
+      ns_luma_backward (grad, y, n);
     }
   return loss / n;
 }

@@ -9,17 +9,13 @@
 #include "ns_imgproc.h"
 #include <string.h>
 
-/* BT.601, as ns_rgb_to_ycc and the structure loss */
-static const float luma_w[3] = { 0.299f, 0.587f, 0.114f };
-
 /* hp = luma(rgb) - blur(luma(rgb)), through y and tmp (n floats each) */
 static void
 highpass_luma (float *hp, const float *rgb, int h, int w, float sigma,
                float *y, float *tmp)
 {
   const size_t n = (size_t) h * w;
-  for (size_t i = 0; i < n; i++)
-    y[i] = luma_w[0] * rgb[i] + luma_w[1] * rgb[n + i] + luma_w[2] * rgb[2 * n + i];
+  ns_luma (y, rgb, n);
   ns_blur_forward (hp, y, 1, h, w, sigma, tmp);
   for (size_t i = 0; i < n; i++)
     hp[i] = y[i] - hp[i];
@@ -57,15 +53,11 @@ ns_loss_stroke (float *grad, float scale, const float *x, int h, int w,
                              cfg, rng, work);
   if (!grad)
     return loss;
-  /* d luma = dhp - B^T dhp; hp is free again and takes B^T dhp */
+  /* d luma = dhp - B^T dhp (hp is free again and takes B^T dhp) */
   memset (hp, 0, sizeof (float) * n);
   ns_blur_backward (hp, dhp, 1, h, w, sigma, tmp);
   for (size_t i = 0; i < n; i++)
-    {
-      float dy = dhp[i] - hp[i];
-      grad[i] += luma_w[0] * dy;
-      grad[n + i] += luma_w[1] * dy;
-      grad[2 * n + i] += luma_w[2] * dy;
-    }
+    dhp[i] -= hp[i];
+  ns_luma_backward (grad, dhp, n);
   return loss;
 }

@@ -44,6 +44,11 @@ void ns_colour_transfer_map (const double mean_a[3], const double cov_a[9],
                              double m[9], double off[3]);
 void ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[3]);
 
+/* Luminance of 3 RGB planes of n pixels with the BT.601 weights, and its
+ * adjoint (the backward pass: drgb += weights * dy). */
+void ns_luma          (float *y, const float *rgb, size_t n);
+void ns_luma_backward (float *drgb, const float *dy, size_t n);
+
 /* In place: RGB <-> (Y, Cb, Cr) of the non-linear values (BT.601 weights). */
 void ns_rgb_to_ycc (float *planes, size_t n);
 void ns_ycc_to_rgb (float *planes, size_t n);

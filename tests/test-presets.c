@@ -436,6 +436,19 @@ to_rgb8 (const NsImage *img)
   return out;
 }
 
+/* Default parameters for GOLDEN_PRESET of the shipped weights/presets.nsw;
+ * returns the file's path (p points into it: free it after p's last use). */
+static gchar *
+shipped_preset (NsParams *p)
+{
+  const char *root = g_getenv ("NS_SOURCE_ROOT");
+  gchar *weights = g_build_filename (root ? root : "..", "weights", "presets.nsw", NULL);
+  ns_params_init (p);
+  p->weights_path = weights;
+  p->preset = GOLDEN_PRESET;
+  return weights;
+}
+
 /* The shipped network on a generated photo matches the stored result to
  * within 2/255 per value (BLAS kernels and thread counts round
  * differently), with beta = 0 it returns the photo, and its distance from
@@ -444,14 +457,10 @@ static void
 test_golden (void)
 {
   const char *root = g_getenv ("NS_SOURCE_ROOT");
-  g_autofree gchar *weights = g_build_filename (root ? root : "..", "weights",
-                                                "presets.nsw", NULL);
   g_autofree gchar *golden = g_build_filename (root ? root : "..", "tests", "golden",
                                                "preset-" GOLDEN_PRESET "-96x64.rgb8", NULL);
   NsParams p;
-  ns_params_init (&p);
-  p.weights_path = weights;
-  p.preset = GOLDEN_PRESET;
+  g_autofree gchar *weights = shipped_preset (&p);
   g_autoptr (GError) error = NULL;
   g_autoptr (NsImage) photo = generated_image (GOLDEN_W, GOLDEN_H, 3);
   g_autoptr (NsImage) img = ns_image_copy (photo, NULL);
@@ -504,13 +513,8 @@ test_golden (void)
 static void
 test_variations (void)
 {
-  const char *root = g_getenv ("NS_SOURCE_ROOT");
-  g_autofree gchar *weights = g_build_filename (root ? root : "..", "weights",
-                                                "presets.nsw", NULL);
   NsParams p;
-  ns_params_init (&p);
-  p.weights_path = weights;
-  p.preset = GOLDEN_PRESET;
+  g_autofree gchar *weights = shipped_preset (&p);
   g_autoptr (GError) error = NULL;
   g_autoptr (NsImage) photo = generated_image (GOLDEN_W, GOLDEN_H, 3);
   g_autoptr (NsImage) base = ns_image_copy (photo, NULL);

@@ -6,6 +6,7 @@
 #include "cli-image.h"
 #include "ns_error.h"
 #include "ns_imgproc.h"
+#include "fuzz-check.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +16,6 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 /* Small, so that every input decodes in microseconds; the cap is the same
  * code as the command's 2^27. */
 #define FUZZ_MAX_PIXELS (1u << 12)
-
-#define FUZZ_CHECK(cond)                                                   \
-  do {                                                                     \
-    if (!(cond))                                                           \
-      {                                                                    \
-        fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        abort ();                                                          \
-      }                                                                    \
-  } while (0)
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)

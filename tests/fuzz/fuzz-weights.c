@@ -6,22 +6,13 @@
  * the key/value, directory and architecture checks. */
 #include "ns_error.h"
 #include "ns_weights.h"
+#include "fuzz-check.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-/* a broken invariant is a finding: abort so libFuzzer saves the input */
-#define FUZZ_CHECK(cond)                                                   \
-  do {                                                                     \
-    if (!(cond))                                                           \
-      {                                                                    \
-        fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        abort ();                                                          \
-      }                                                                    \
-  } while (0)
 
 static void
 check_one (const uint8_t *data, size_t size)

@@ -6,6 +6,7 @@
  * target's checks. */
 #include "cli-image.h"
 #include "ns_error.h"
+#include "replay-corpus.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -42,37 +43,8 @@ replay_file (gconstpointer user_data)
   g_clear_error (&error);
 }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
 int
 main (int argc, char **argv)
 {
-  g_test_init (&argc, &argv, NULL);
-  g_autofree gchar *dir = g_test_build_filename (G_TEST_DIST, "fuzz", "image-corpus",
-                                                 NULL);
-  GError *error = NULL;
-  g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
-  g_assert_no_error (error);
-
-  /* sorted, so test numbers are stable */
-  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  const char *name;
-  while ((name = g_dir_read_name (d)))
-    g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, compare_names);
-
-  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < names->len; i++)
-    {
-      gchar *path = g_build_filename (dir, names->pdata[i], NULL);
-      g_autofree gchar *test = g_strdup_printf ("/fuzz/image/%s", (char *) names->pdata[i]);
-      g_ptr_array_add (paths, path);
-      g_test_add_data_func (test, path, replay_file);
-    }
-  g_assert_cmpuint (paths->len, >=, 8);
-  return g_test_run ();
+  return replay_corpus (&argc, &argv, "image-corpus", "/fuzz/image", 8, replay_file);
 }
