@@ -52,8 +52,11 @@ conv=$(grep '^conv2d forward ' "$tmp/conv" | field_before GFLOP/s)
 conv_ms=$(grep '^conv2d forward ' "$tmp/conv" | field_before ms)
 
 "$build/bench/bench-generator" "$NEURAL_STYLE_WEIGHTS_DIR/presets.nsw" "$RUNS" 1000 > "$tmp/gen"
-gen=$(grep 'forward:' "$tmp/gen" | field_before GFLOP/s)
-gen_s=$(grep 'forward:' "$tmp/gen" | sed 's/.*median of [0-9]* \([0-9.]*\) s.*/\1/')
+# the last forward line is the conv kernel in use (the first, im2col, is
+# bench-generator's "before")
+gen_line=$(grep '^  forward, ' "$tmp/gen" | tail -n 1)
+gen=$(field_before GFLOP/s <<<"$gen_line")
+gen_s=$(sed 's/.*median of [0-9]* \([0-9.]*\) s.*/\1/' <<<"$gen_line")
 gen_ratio=$(awk -v g="$gen" -v s="$sgemm" 'BEGIN {printf "%.2f", g / s}')
 
 "$ns" stylize "$tmp/1mp.png" "$tmp/out.png" --style "$PRESET" >/dev/null   # warm the file cache
