@@ -76,9 +76,11 @@ static gboolean
 generator_tensors (const NsWeights *w, GPtrArray *list, GError **error)
 {
   int c, r;
+  gboolean bilinear;
   int s = ns_weights_n_styles (w);
   if (!get_int_in_range (w, "base_channels", 1, MAX_BASE_CHANNELS, &c, error)
-      || !get_int_in_range (w, "res_blocks", 0, MAX_RES_BLOCKS, &r, error))
+      || !get_int_in_range (w, "res_blocks", 0, MAX_RES_BLOCKS, &r, error)
+      || !ns_arch_generator_bilinear (w, &bilinear, error))
     return FALSE;
   if (s < 1 || s > MAX_STYLES)
     {
@@ -210,4 +212,18 @@ ns_arch_check (const NsWeights *w, GError **error)
           }
       }
   return TRUE;
+}
+
+gboolean
+ns_arch_generator_bilinear (const NsWeights *w, gboolean *bilinear, GError **error)
+{
+  const char *mode = NS_ARCH_UPSAMPLE_NEAREST;
+  ns_weights_get_string (w, "upsample", &mode);   /* optional */
+  *bilinear = g_strcmp0 (mode, NS_ARCH_UPSAMPLE_BILINEAR) == 0;
+  if (*bilinear || g_strcmp0 (mode, NS_ARCH_UPSAMPLE_NEAREST) == 0)
+    return TRUE;
+  g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+               "hyper-parameter upsample = \"%s\" is neither \"%s\" nor \"%s\"",
+               mode, NS_ARCH_UPSAMPLE_NEAREST, NS_ARCH_UPSAMPLE_BILINEAR);
+  return FALSE;
 }

@@ -7,8 +7,12 @@
 G_BEGIN_DECLS
 
 /* Johnson-style generator with conditional instance norm.  Keys:
- * "base_channels" (c), "res_blocks" (R); the style list gives n_styles. */
+ * "base_channels" (c), "res_blocks" (R); the style list gives n_styles;
+ * optional "out_kernel" (odd 1..9, default 9) and "upsample" (the decoder's
+ * x2: NS_ARCH_UPSAMPLE_NEAREST, the default, or NS_ARCH_UPSAMPLE_BILINEAR). */
 #define NS_ARCH_GENERATOR     "ns-generator-1"
+#define NS_ARCH_UPSAMPLE_NEAREST  "nearest"
+#define NS_ARCH_UPSAMPLE_BILINEAR "bilinear"
 /* PatchGAN discriminator of odd-kernel convs.  Keys: "base_channels" (c),
  * "layers" (number of 3x3 stride-2 convs). */
 #define NS_ARCH_DISCRIMINATOR "ns-discriminator-1"
@@ -31,5 +35,10 @@ GPtrArray *ns_arch_tensors (const NsWeights *w, GError **error);
  * shapes; NS_ERROR_SHAPE naming the first missing, extra or wrong-shaped
  * tensor; NS_ERROR_FORMAT as ns_arch_tensors. */
 gboolean   ns_arch_check   (const NsWeights *w, GError **error);
+
+/* A generator file's "upsample": *bilinear TRUE or FALSE (also when the key
+ * is absent); NS_ERROR_FORMAT for another value. */
+gboolean   ns_arch_generator_bilinear (const NsWeights *w, gboolean *bilinear,
+                                       GError **error);
 
 G_END_DECLS

@@ -42,6 +42,8 @@ typedef struct
   int res_blocks;      /* R */
   int n_styles;        /* rows of every gamma/beta */
   int out_kernel;      /* odd, 1..9; 0 means 9, the architecture's default */
+  gboolean bilinear;   /* the decoder's x2 upsampling: bilinear, or nearest
+                        * (the default, for files without the key) */
 } NsGeneratorConfig;
 
 /* What the trainer builds by default: 77.8 GFLOP per megapixel, 0.7-0.9 s
@@ -49,6 +51,8 @@ typedef struct
 #define NS_GENERATOR_BASE_CHANNELS 16
 #define NS_GENERATOR_RES_BLOCKS    5
 #define NS_GENERATOR_OUT_KERNEL    3
+/* nearest-neighbour copies left a 4 px dot grid under the strokes */
+#define NS_GENERATOR_BILINEAR      TRUE
 
 /* A new network with freshly initialised parameters (He-normal convs,
  * gamma 1, beta 0, 'out' scaled down) drawn from seed.
