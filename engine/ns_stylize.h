@@ -8,7 +8,7 @@ G_BEGIN_DECLS
 
 /* The one range of every numeric parameter.  ns_params_validate, the
  * command's options (cli/cmd-stylize.c) and the plug-in's settings
- * (ui/ns_settings.c) all check these, so a value one accepts, all accept. */
+ * (plugin/ns_settings.c) all check these, so a value one accepts, all accept. */
 #define NS_WEIGHT_MAX      1.0e6       /* alpha, beta: each in [0, max], not both 0 */
 #define NS_ITERATIONS_MAX  100000      /* iterations (refinement steps): [0, max] */
 #define NS_SIZE_MIN        16          /* working long side: 0 (default) or */
