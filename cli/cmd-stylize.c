@@ -347,7 +347,6 @@ ns_cli_stylize (int argc, char **argv)
                             error->message);
       weights_path = g_strdup (args.weights ? args.weights : preset->file);
       p.preset = args.style_name;
-      p.weights_path = weights_path;
     }
   else
     {
@@ -372,6 +371,10 @@ ns_cli_stylize (int argc, char **argv)
   sigemptyset (&action.sa_mask);
   sigaction (SIGINT, &action, NULL);
   sigaction (SIGTERM, &action, NULL);
+
+  g_autoptr (NsPresetModel) model = NULL;
+  if (p.preset && !(p.model = model = ns_preset_model_open (weights_path, &error)))
+    return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
 
   ProgressBar bar = { .last_percent = -1 };
   gboolean show_progress = isatty (STDERR_FILENO);

@@ -59,7 +59,7 @@ struct NsGenerator
   float    *mix_copy;                 /* the last forward's mix */
   float     noise;                    /* input noise amplitude, 0 = none */
   guint64   noise_seed;
-  const volatile gint *cancel;   /* polled between layers, may be NULL */
+  const NsProgress *progress;    /* its cancel polled between layers, may be NULL */
 };
 
 /* ---- layer table ---------------------------------------------------------- */
@@ -627,11 +627,8 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
   const float *prev = noisy;
   for (int i = 0; i < g->n_layers; i++)
     {
-      if (g->cancel && g_atomic_int_get (g->cancel))
-        {
-          g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "cancelled");
-          return FALSE;
-        }
+      if (ns_progress_cancelled (g->progress, error))
+        return FALSE;
       GenLayer *l = &g->layers[i];
       const NsConv2dShape *s = &l->shape;
       const int hw = s->out_h * s->out_w;
@@ -678,9 +675,9 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
 }
 
 void
-ns_generator_set_cancel (NsGenerator *g, const volatile gint *cancel)
+ns_generator_set_progress (NsGenerator *g, const NsProgress *progress)
 {
-  g->cancel = cancel;
+  g->progress = progress;
 }
 
 void

@@ -145,8 +145,10 @@ load_presets (NsStyleSource *src, const gchar *style, const gchar *style2,
         }
       src->preset2 = g_strdup (style2);
     }
+  src->model = ns_preset_model_open (first->file, error);
+  if (!src->model)
+    return FALSE;
   src->preset = g_strdup (style);
-  src->weights_path = g_strdup (first->file);
   src->name = src->preset2 ? g_strdup_printf ("%s + %s", style, style2)
                            : g_strdup (style);
   return TRUE;
@@ -205,7 +207,7 @@ ns_style_source_clear (NsStyleSource *src)
 {
   g_clear_pointer (&src->preset, g_free);
   g_clear_pointer (&src->preset2, g_free);
-  g_clear_pointer (&src->weights_path, g_free);
+  g_clear_pointer (&src->model, ns_preset_model_unref);
   g_clear_pointer (&src->image, ns_image_free);
   g_clear_pointer (&src->name, g_free);
 }
@@ -215,6 +217,6 @@ ns_style_source_to_ns_params (const NsStyleSource *src, NsParams *p)
 {
   p->preset = src->preset;
   p->preset2 = src->preset2;
-  p->weights_path = src->weights_path;
+  p->model = src->model;
   p->style_image = src->image;
 }

@@ -17,7 +17,7 @@
 #include "ns_rng.h"
 #include "ns_stylize.h"
 #include "ns_weights.h"
-#include "../engine/stylize_internal.h"
+#include "ns_stylize_paths.h"
 
 typedef struct
 {
