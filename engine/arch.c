@@ -2,13 +2,6 @@
 #include "ns_error.h"
 #include <string.h>
 
-/* Upper bounds keep every tensor far below NS_WEIGHTS_MAX_BYTES and every
- * dimension within an int. */
-#define MAX_BASE_CHANNELS 256
-#define MAX_RES_BLOCKS    32
-#define MAX_STYLES        256
-#define MAX_DISC_LAYERS   6
-
 static void
 free_arch_tensor (gpointer p)
 {
@@ -77,14 +70,14 @@ generator_tensors (const NsWeights *w, GPtrArray *list, GError **error)
 {
   int c, r;
   int s = ns_weights_n_styles (w);
-  if (!get_int_in_range (w, "base_channels", 1, MAX_BASE_CHANNELS, &c, error)
-      || !get_int_in_range (w, "res_blocks", 0, MAX_RES_BLOCKS, &r, error))
+  if (!get_int_in_range (w, "base_channels", 1, NS_ARCH_MAX_BASE_CHANNELS, &c, error)
+      || !get_int_in_range (w, "res_blocks", 0, NS_ARCH_MAX_RES_BLOCKS, &r, error))
     return FALSE;
-  if (s < 1 || s > MAX_STYLES)
+  if (s < 1 || s > NS_ARCH_MAX_STYLES)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
                    "architecture %s needs 1..%d styles, not %d",
-                   NS_ARCH_GENERATOR, MAX_STYLES, s);
+                   NS_ARCH_GENERATOR, NS_ARCH_MAX_STYLES, s);
       return FALSE;
     }
   add_conv (list, "enc1", 3, c, 9, s);
@@ -119,8 +112,8 @@ static gboolean
 discriminator_tensors (const NsWeights *w, GPtrArray *list, GError **error)
 {
   int c, layers;
-  if (!get_int_in_range (w, "base_channels", 1, MAX_BASE_CHANNELS, &c, error)
-      || !get_int_in_range (w, "layers", 1, MAX_DISC_LAYERS, &layers, error))
+  if (!get_int_in_range (w, "base_channels", 1, NS_ARCH_MAX_BASE_CHANNELS, &c, error)
+      || !get_int_in_range (w, "layers", 1, NS_ARCH_MAX_DISC_LAYERS, &layers, error))
     return FALSE;
   int in = 3;
   for (int i = 0; i < layers; i++)

@@ -13,6 +13,13 @@ G_BEGIN_DECLS
  * "layers" (number of 3x3 stride-2 convs). */
 #define NS_ARCH_DISCRIMINATOR "ns-discriminator-1"
 
+/* Upper bounds of the hyper-parameters: they keep every tensor far below
+ * NS_WEIGHTS_MAX_BYTES and every dimension within an int. */
+#define NS_ARCH_MAX_BASE_CHANNELS 256
+#define NS_ARCH_MAX_RES_BLOCKS    32
+#define NS_ARCH_MAX_STYLES        256
+#define NS_ARCH_MAX_DISC_LAYERS   6
+
 typedef struct
 {
   gchar *name;                          /* e.g. "res0.conv1.weight" */
