@@ -204,3 +204,53 @@ ns_arch_check (const NsWeights *w, GError **error)
       }
   return TRUE;
 }
+
+/* ---- network files ------------------------------------------------------- */
+
+static NsWeights *
+checked (NsWeights *w, const char *name, GError **error)
+{
+  if (w && !ns_arch_check (w, error))
+    {
+      g_prefix_error (error, "%s: ", name);
+      g_clear_pointer (&w, ns_weights_free);
+    }
+  return w;
+}
+
+NsWeights *
+ns_weights_load_from_data (const guint8 *data, gsize len, const char *name,
+                           GError **error)
+{
+  if (!name)
+    name = "(memory)";
+  return checked (ns_weights_parse (data, len, name, error), name, error);
+}
+
+NsWeights *
+ns_weights_load (const char *path, GError **error)
+{
+  g_autofree gchar *display = g_filename_display_name (path);
+  return checked (ns_weights_read (path, error), display, error);
+}
+
+GBytes *
+ns_weights_to_bytes (const NsWeights *w, GError **error)
+{
+  if (!ns_arch_check (w, error))
+    return NULL;
+  return ns_weights_serialise (w, error);
+}
+
+gboolean
+ns_weights_save (const NsWeights *w, const char *path, GError **error)
+{
+  g_autoptr (GBytes) bytes = ns_weights_to_bytes (w, error);
+  if (!bytes)
+    {
+      g_autofree gchar *display = g_filename_display_name (path);
+      g_prefix_error (error, "%s: ", display);
+      return FALSE;
+    }
+  return ns_weights_write (bytes, path, error);
+}

@@ -39,4 +39,14 @@ GPtrArray *ns_arch_tensors (const NsWeights *w, GError **error);
  * tensor; NS_ERROR_FORMAT as ns_arch_tensors. */
 gboolean   ns_arch_check   (const NsWeights *w, GError **error);
 
+/* Network files: the container (ns_weights.h) checked against the
+ * catalogue, so that no file the loader would refuse is ever written.
+ * NULL / FALSE and a GError on any problem; errors name the file. */
+NsWeights *ns_weights_load (const char *path, GError **error);
+/* The same from memory; name stands for the file in error messages. */
+NsWeights *ns_weights_load_from_data (const guint8 *data, gsize len,
+                                      const char *name, GError **error);
+GBytes    *ns_weights_to_bytes (const NsWeights *w, GError **error);
+gboolean   ns_weights_save (const NsWeights *w, const char *path, GError **error);
+
 G_END_DECLS

@@ -24,10 +24,10 @@
 #pragma once
 #include <glib.h>
 #include <stddef.h>
+#include "ns_arch.h"      /* a checked network file */
 #include "ns_image.h"
 #include "ns_ops.h"
 #include "ns_progress.h"
-#include "ns_weights.h"
 
 G_BEGIN_DECLS
 
