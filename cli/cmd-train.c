@@ -3,7 +3,7 @@
  * losses every few steps.  Ctrl-C stops after the current step, writing a
  * checkpoint when one was asked for (--resume continues from it). */
 #include "cli.h"
-#include "cli-image.h"
+#include "ns_image_file.h"
 #include "ns_error.h"
 #include "ns_trainer.h"
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -83,7 +83,7 @@ load_photo_scaled (const char *path, int short_side, GError **error)
   int w, h;
   if (!gdk_pixbuf_get_file_info (path, &w, &h) || w < 1 || h < 1
       || (guint64) w * h > NS_IMAGE_MAX_PIXELS)
-    return ns_cli_image_load (path, FALSE, error);   /* its error message */
+    return ns_image_file_load (path, FALSE, error);   /* its error message */
   /* the scaled decode below does not notice a truncated file */
   g_autoptr (GMappedFile) file = g_mapped_file_new (path, FALSE, error);
   if (!file || !ns_image_data_check_complete ((const guint8 *) g_mapped_file_get_contents (file),
@@ -100,7 +100,7 @@ load_photo_scaled (const char *path, int short_side, GError **error)
   int channels = gdk_pixbuf_get_n_channels (pixbuf);
   int stride = gdk_pixbuf_get_rowstride (pixbuf);
   if (gdk_pixbuf_get_bits_per_sample (pixbuf) != 8 || channels < 3)
-    return ns_cli_image_load (path, FALSE, error);
+    return ns_image_file_load (path, FALSE, error);
   NsImage *img = ns_image_new (pw, ph, 3, error);
   if (!img)
     return NULL;
@@ -176,7 +176,7 @@ typedef struct
 {
   const NsImage *photo;
   const char    *path;
-  NsCliFormat    format;
+  NsImageFileFormat    format;
 } Sample;
 
 static void
@@ -186,7 +186,7 @@ write_sample (NsGenerator *g, const float *mix, int step, gpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (NsImage) img = ns_image_copy (s->photo, &error);
   if (!img || !ns_generator_apply (g, img, mix, &error)
-      || !ns_cli_image_save (img, s->path, s->format, NULL, &error))
+      || !ns_image_file_save (img, s->path, s->format, NULL, &error))
     fprintf (stderr, "neural-style: no sample at step %d: %s\n", step, error->message);
 }
 
@@ -301,15 +301,15 @@ ns_cli_train (int argc, char **argv)
   /* every file the run writes, before its first step */
   const char *const written[] = { a.output, a.checkpoint, a.sample_out };
   for (gsize i = 0; i < G_N_ELEMENTS (written); i++)
-    if (written[i] && !ns_cli_check_output_dir (written[i], &error))
+    if (written[i] && !ns_check_output_dir (written[i], &error))
       return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
   Sample sample = { .path = a.sample_out };
   g_autoptr (NsImage) sample_photo = NULL;
   if (a.sample)
     {
-      if (!ns_cli_format_for_path (a.sample_out, &sample.format, &error))
+      if (!ns_image_file_format (a.sample_out, &sample.format, &error))
         return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
-      sample_photo = ns_cli_image_load (a.sample, TRUE, &error);
+      sample_photo = ns_image_file_load (a.sample, TRUE, &error);
       if (!sample_photo)
         return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
       sample.photo = sample_photo;
@@ -323,7 +323,7 @@ ns_cli_train (int argc, char **argv)
   g_autofree gsize *thumbnail_lens = g_new0 (gsize, n_styles);
   for (int i = 0; i < n_styles; i++)
     {
-      NsImage *img = ns_cli_image_load (a.style_files[i], FALSE, &error);
+      NsImage *img = ns_image_file_load (a.style_files[i], FALSE, &error);
       if (!img)
         return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
       g_ptr_array_add (styles, img);
