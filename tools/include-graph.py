@@ -17,7 +17,7 @@ from collections import defaultdict
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                        os.path.join(os.path.dirname(__file__), ".."))
-ROOMS = ["engine", "cli", "plugin", "ui", "tests", "tests/fuzz", "bench"]
+ROOMS = ["engine", "imagefile", "cli", "plugin", "ui", "tests", "tests/fuzz", "bench"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 # a declaration or definition: the name at the start of a line or after a
 # return type on the same line, then "("
