@@ -10,11 +10,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Same bounds as arch.c, so whatever is built here can be saved. */
-#define MAX_BASE_CHANNELS 256
-#define MAX_RES_BLOCKS    32
-#define MAX_STYLES        256
-
 /* The photo enters the output through logit (clamp (x, EPS, 1 - EPS)):
  * a wider clamp would leave the sigmoid almost flat on white and black
  * pixels and the network unable to change them. */
@@ -59,7 +54,7 @@ struct NsGenerator
   float    *mix_copy;                 /* the last forward's mix */
   float     noise;                    /* input noise amplitude, 0 = none */
   guint64   noise_seed;
-  const volatile gint *cancel;   /* polled between layers, may be NULL */
+  const NsProgress *progress;    /* its cancel polled between layers, may be NULL */
 };
 
 /* ---- layer table ---------------------------------------------------------- */
@@ -137,14 +132,14 @@ check_config (const NsGeneratorConfig *cfg, GError **error)
                    cfg->out_kernel);
       return FALSE;
     }
-  if (cfg->base_channels < 1 || cfg->base_channels > MAX_BASE_CHANNELS
-      || cfg->res_blocks < 0 || cfg->res_blocks > MAX_RES_BLOCKS
-      || cfg->n_styles < 1 || cfg->n_styles > MAX_STYLES)
+  if (cfg->base_channels < 1 || cfg->base_channels > NS_ARCH_MAX_BASE_CHANNELS
+      || cfg->res_blocks < 0 || cfg->res_blocks > NS_ARCH_MAX_RES_BLOCKS
+      || cfg->n_styles < 1 || cfg->n_styles > NS_ARCH_MAX_STYLES)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
                    "generator needs base_channels 1..%d, res_blocks 0..%d and "
-                   "1..%d styles (got %d, %d, %d)", MAX_BASE_CHANNELS,
-                   MAX_RES_BLOCKS, MAX_STYLES, cfg->base_channels,
+                   "1..%d styles (got %d, %d, %d)", NS_ARCH_MAX_BASE_CHANNELS,
+                   NS_ARCH_MAX_RES_BLOCKS, NS_ARCH_MAX_STYLES, cfg->base_channels,
                    cfg->res_blocks, cfg->n_styles);
       return FALSE;
     }
@@ -251,7 +246,7 @@ ns_generator_new_from_weights (const NsWeights *w, GError **error)
       || !ns_arch_generator_bilinear (w, &bilinear, NULL)
       || !ns_weights_get_int (w, "base_channels", &c)
       || !ns_weights_get_int (w, "res_blocks", &r)
-      || c < 1 || c > MAX_BASE_CHANNELS || r < 0 || r > MAX_RES_BLOCKS
+      || c < 1 || c > NS_ARCH_MAX_BASE_CHANNELS || r < 0 || r > NS_ARCH_MAX_RES_BLOCKS
       || out_k < 1 || out_k > 9)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
@@ -633,11 +628,8 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
   const float *prev = noisy;
   for (int i = 0; i < g->n_layers; i++)
     {
-      if (g->cancel && g_atomic_int_get (g->cancel))
-        {
-          g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "cancelled");
-          return FALSE;
-        }
+      if (ns_progress_cancelled (g->progress, error))
+        return FALSE;
       GenLayer *l = &g->layers[i];
       const NsConv2dShape *s = &l->shape;
       const int hw = s->out_h * s->out_w;
@@ -684,9 +676,9 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
 }
 
 void
-ns_generator_set_cancel (NsGenerator *g, const volatile gint *cancel)
+ns_generator_set_progress (NsGenerator *g, const NsProgress *progress)
 {
-  g->cancel = cancel;
+  g->progress = progress;
 }
 
 void

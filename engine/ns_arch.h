@@ -17,6 +17,13 @@ G_BEGIN_DECLS
  * "layers" (number of 3x3 stride-2 convs). */
 #define NS_ARCH_DISCRIMINATOR "ns-discriminator-1"
 
+/* Upper bounds of the hyper-parameters: they keep every tensor far below
+ * NS_WEIGHTS_MAX_BYTES and every dimension within an int. */
+#define NS_ARCH_MAX_BASE_CHANNELS 256
+#define NS_ARCH_MAX_RES_BLOCKS    32
+#define NS_ARCH_MAX_STYLES        256
+#define NS_ARCH_MAX_DISC_LAYERS   6
+
 typedef struct
 {
   gchar *name;                          /* e.g. "res0.conv1.weight" */
@@ -40,5 +47,15 @@ gboolean   ns_arch_check   (const NsWeights *w, GError **error);
  * is absent); NS_ERROR_FORMAT for another value. */
 gboolean   ns_arch_generator_bilinear (const NsWeights *w, gboolean *bilinear,
                                        GError **error);
+
+/* Network files: the container (ns_weights.h) checked against the
+ * catalogue, so that no file the loader would refuse is ever written.
+ * NULL / FALSE and a GError on any problem; errors name the file. */
+NsWeights *ns_weights_load (const char *path, GError **error);
+/* The same from memory; name stands for the file in error messages. */
+NsWeights *ns_weights_load_from_data (const guint8 *data, gsize len,
+                                      const char *name, GError **error);
+GBytes    *ns_weights_to_bytes (const NsWeights *w, GError **error);
+gboolean   ns_weights_save (const NsWeights *w, const char *path, GError **error);
 
 G_END_DECLS

@@ -24,9 +24,10 @@
 #pragma once
 #include <glib.h>
 #include <stddef.h>
+#include "ns_arch.h"      /* a checked network file */
 #include "ns_image.h"
 #include "ns_ops.h"
-#include "ns_weights.h"
+#include "ns_progress.h"
 
 G_BEGIN_DECLS
 
@@ -108,10 +109,10 @@ gboolean ns_generator_forward (NsGenerator *g, float *out, const float *in,
                                const float *mix, int n, int h, int w,
                                gboolean training, GError **error);
 
-/* A flag the forward polls between layers (every ~0.1 s on a megapixel);
- * once raised the forward returns FALSE with NS_ERROR_CANCELLED.  NULL =
- * none.  The pointer is kept until changed. */
-void     ns_generator_set_cancel (NsGenerator *g, const volatile gint *cancel);
+/* The run's progress, whose cancel flag the forward polls between layers
+ * (every ~0.1 s on a megapixel); once raised the forward returns FALSE with
+ * NS_ERROR_CANCELLED.  NULL = none.  The pointer is kept until changed. */
+void     ns_generator_set_progress (NsGenerator *g, const NsProgress *progress);
 
 /* Convenience for front ends: stylizes an interleaved image in place (its
  * colour channels are replaced, alpha is left as it was, a grey image gets
