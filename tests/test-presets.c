@@ -505,11 +505,11 @@ test_golden (void)
     }
 }
 
-/* A seed is a variation: another seed paints the strokes elsewhere (the
- * photo moved against the network's stride lattice), the same seed the
- * same bytes, and the result stays in register with the photo: at beta 0
- * (the identity row) every seed returns the photo itself, which a crop off
- * by a pixel would not. */
+/* A seed is a variation: another seed paints other strokes (the photo
+ * mirrored and moved against the network's stride lattice), the same seed
+ * the same bytes, and the result stays in register with the photo: at
+ * beta 0 (the identity row) every seed returns the photo itself, which a
+ * mirror or crop off by a pixel would not. */
 static void
 test_variations (void)
 {
