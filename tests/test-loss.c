@@ -250,6 +250,47 @@ test_swd_gradient_large (void)
   ns_loss_work_clear (&work);
 }
 
+/* The style's side kept over calls: the second call draws no directions,
+ * so it must equal the reference on the first call's directions. */
+static void
+test_swd_kept (void)
+{
+  const int c = 3, h = 6, w = 5, sh = 7, sw = 6, k = 3, m = 8, d = c * k * k;
+  const size_t len = (size_t) c * h * w, slen = (size_t) c * sh * sw;
+  g_autofree float *x = g_new (float, len), *style = g_new (float, slen),
+                   *grad = g_new0 (float, len), *dirs = g_new (float, (size_t) d * m);
+  fill_random (style, slen, 21);
+  NsSwdConfig cfg = { k, m, 1 << 20 };
+  NsLossWork work = { 0 };
+  NsSwdKept kept = { 0 };
+  NsRng rng;
+  ns_rng_init (&rng, 5);
+  swd_directions (dirs, d, m, rng);
+  fill_random (x, len, 22);
+  ns_loss_swd_kept (NULL, 1.0f, x, c, h, w, style, sh, sw, &cfg, &rng, &work, &kept, 2);
+  fill_random (x, len, 23);   /* another x, the same directions */
+  double loss = ns_loss_swd_kept (grad, 1.0f, x, c, h, w, style, sh, sw, &cfg, &rng,
+                                  &work, &kept, 2);
+  g_assert_false (work.out_of_memory);
+  g_autofree double *xd = g_new (double, len), *sd = g_new (double, slen),
+                    *num = g_new (double, len);
+  to_double (xd, x, len);
+  to_double (sd, style, slen);
+  SwdRef ref = { xd, sd, c, h, w, sh, sw, k, m, dirs };
+  double ref_loss = swd_ref_loss (&ref);
+  g_assert_cmpfloat (fabs (loss - ref_loss), <=, 1e-5 * ref_loss);
+  gc_numeric_grad (num, xd, len, swd_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("kept directions: loss %.6g, gradient error %.2e", loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+  /* the third call draws new directions: another loss on the same x */
+  double third = ns_loss_swd_kept (NULL, 1.0f, x, c, h, w, style, sh, sw, &cfg, &rng,
+                                   &work, &kept, 2);
+  g_assert_cmpfloat (fabs (third - loss), >, 1e-6 * loss);
+  ns_swd_kept_clear (&kept);
+  ns_loss_work_clear (&work);
+}
+
 /* ---- random features: relu(conv(x)) then the SWD of the feature vectors --- */
 
 typedef struct
@@ -673,6 +714,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loss/swd-gradient", test_swd_gradient);
   g_test_add_func ("/loss/swd-zero-on-style", test_swd_zero_on_style);
   g_test_add_func ("/loss/swd-gradient-large", test_swd_gradient_large);
+  g_test_add_func ("/loss/swd-kept", test_swd_kept);
   g_test_add_func ("/loss/random-features-gradient", test_random_features_gradient);
   g_test_add_func ("/loss/gram-gradient", test_gram_gradient);
   g_test_add_func ("/loss/content-gradient", test_content_gradient);
