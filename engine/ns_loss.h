@@ -138,4 +138,9 @@ double ns_loss_content   (float *grad, float scale, const float *x, int h, int w
  * divided by c * h * w. */
 double ns_loss_tv (float *grad, float scale, const float *x, int c, int h, int w);
 
+/* ---- lone dots (loss_dots.c) --------------------------------------------- *
+ * L = sum over interior pixels of (x - mean of the 4 neighbours)^2, divided
+ * by c * h * w: costs single-pixel dots far more than edges or strokes. */
+double ns_loss_dots (float *grad, float scale, const float *x, int c, int h, int w);
+
 G_END_DECLS

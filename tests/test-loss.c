@@ -666,6 +666,55 @@ test_tv_gradient (void)
   g_assert_cmpfloat (err, <, GC_TOLERANCE);
 }
 
+/* ---- lone dots: the squared difference to the 4 neighbours' mean --------- */
+
+static double
+dots_ref_loss (gpointer data)
+{
+  TvRef *t = data;
+  double loss = 0;
+  for (int ch = 0; ch < t->c; ch++)
+    for (int y = 1; y + 1 < t->h; y++)
+      for (int x = 1; x + 1 < t->w; x++)
+        {
+          const double *p = t->x + ((size_t) ch * t->h + y) * t->w + x;
+          double r = p[0] - 0.25 * (p[-1] + p[1] + p[-t->w] + p[t->w]);
+          loss += r * r;
+        }
+  return loss / ((double) t->c * t->h * t->w);
+}
+
+static void
+test_dots_gradient (void)
+{
+  int c = 3, h = 6, w = 7;
+  size_t len = (size_t) c * h * w;
+  g_autofree float *x = g_new (float, len);
+  g_autofree float *grad = g_new0 (float, len);
+  fill_random (x, len, 43);
+  /* scale 0.5, added twice: dL/dx once, checks that it adds */
+  double loss = ns_loss_dots (grad, 0.5f, x, c, h, w);
+  ns_loss_dots (grad, 0.5f, x, c, h, w);
+  g_autofree double *xd = g_new (double, len);
+  g_autofree double *num = g_new (double, len);
+  to_double (xd, x, len);
+  TvRef ref = { xd, c, h, w };
+  g_assert_cmpfloat (fabs (loss - dots_ref_loss (&ref)), <=, 1e-5 * loss);
+  gc_numeric_grad (num, xd, len, dots_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("dots: loss %.6g, gradient error %.2e", loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+  /* a lone dot costs more than eight rows of a straight edge of the same
+   * height (the edge crosses 7 interior rows) */
+  float img[9 * 9] = { 0 }, edge[9 * 9] = { 0 };
+  img[4 * 9 + 4] = 1;
+  for (int y = 0; y < 9; y++)
+    for (int xx = 5; xx < 9; xx++)
+      edge[y * 9 + xx] = 1;
+  g_assert_cmpfloat (ns_loss_dots (NULL, 1, img, 1, 9, 9), >,
+                     ns_loss_dots (NULL, 1, edge, 1, 9, 9) / 7 * 8);
+}
+
 /* ---- the smooth downsampling: backward is the exact adjoint --------------- */
 
 static void
@@ -721,6 +770,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loss/stroke-gradient", test_stroke_gradient);
   g_test_add_func ("/loss/stroke-ignores-recolour", test_stroke_ignores_recolour);
   g_test_add_func ("/loss/tv-gradient", test_tv_gradient);
+  g_test_add_func ("/loss/dots-gradient", test_dots_gradient);
   g_test_add_func ("/loss/down2-smooth-adjoint", test_down2_smooth_adjoint);
   return g_test_run ();
 }
