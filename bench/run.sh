@@ -9,7 +9,9 @@
 #
 # Environment: RUNS (fast rows, default 5), SLOW_RUNS (the CLI rows,
 # default 3), BIG_RUNS (the 6000x4000 photo, default 1), PRESET (default
-# vangogh-harvest).  OPENBLAS_CORETYPE=Prescott bench/run.sh gives the
+# vangogh-harvest), GMIC_ENV (environment for G'MIC's row, e.g.
+# OMP_WAIT_POLICY=PASSIVE on a loaded machine: bench/README.md).
+# OPENBLAS_CORETYPE=Prescott bench/run.sh gives the
 # figures of a CPU that Debian 12's OpenBLAS does not know (its fall-back;
 # a set OPENBLAS_CORETYPE always wins, engine/ns_blas.h).
 set -euo pipefail
@@ -75,7 +77,8 @@ gmic_row="not installed (apt-get install gmic)"
 if command -v gmic >/dev/null; then
   convert "$tmp/1mp.png" -resize 512x512 "$tmp/512.png"
   for ((i = 0; i < SLOW_RUNS; i++)); do
-    timed gmic "$tmp/512.png" "$style" -stylize[0] [1] -o[0] "$tmp/gmic.png" >>"$tmp/gmic"
+    # shellcheck disable=SC2086
+    timed env ${GMIC_ENV:-} gmic "$tmp/512.png" "$style" -stylize[0] [1] -o[0] "$tmp/gmic.png" >>"$tmp/gmic"
     timed "$ns" stylize "$tmp/512.png" "$tmp/out.png" --style-image "$style" >>"$tmp/ours512"
   done
   g512=$(cut -d' ' -f1 "$tmp/gmic" | median) o512=$(cut -d' ' -f1 "$tmp/ours512" | median)
