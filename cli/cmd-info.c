@@ -1,6 +1,6 @@
 /* neural-style info FILE.nsw: what a weights file holds. */
 #include "cli.h"
-#include "ns_weights.h"
+#include "ns_arch.h"
 #include <stdio.h>
 
 NsCliExit

@@ -1,7 +1,7 @@
 /* neural-style stylize IN OUT ...: fills NsParams from the options, reads
  * the images, calls ns_stylize and writes the result. */
 #include "cli.h"
-#include "cli-image.h"
+#include "ns_image_file.h"
 #include "ns_config.h"
 #include "ns_error.h"
 #include "ns_stylize.h"
@@ -305,8 +305,8 @@ ns_cli_stylize (int argc, char **argv)
   NsCliExit status = check_combinations (&args);
   if (status != NS_CLI_OK)
     return status;
-  NsCliFormat out_format;
-  if (!ns_cli_format_for_path (out_path, &out_format, &error))
+  NsImageFileFormat out_format;
+  if (!ns_image_file_format (out_path, &out_format, &error))
     return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
 
   p.alpha = args.alpha;
@@ -331,7 +331,7 @@ ns_cli_stylize (int argc, char **argv)
   if (args.weights && !g_file_test (args.weights, G_FILE_TEST_EXISTS))
     return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "weights file '%s' does not exist",
                         args.weights);
-  if (!ns_cli_check_output_dir (out_path, &error))
+  if (!ns_check_output_dir (out_path, &error))
     return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
 
   g_autofree char *weights_path = NULL;
@@ -347,11 +347,10 @@ ns_cli_stylize (int argc, char **argv)
                             error->message);
       weights_path = g_strdup (args.weights ? args.weights : preset->file);
       p.preset = args.style_name;
-      p.weights_path = weights_path;
     }
   else
     {
-      style = ns_cli_image_load (args.style_image, FALSE, &error);
+      style = ns_image_file_load (args.style_image, FALSE, &error);
       if (!style)
         return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "cannot read style image: %s",
                             error->message);
@@ -360,7 +359,7 @@ ns_cli_stylize (int argc, char **argv)
   /* The engine's own checks catch anything this command does not know of. */
   if (!ns_params_validate (&p, &error))
     return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
-  g_autoptr (NsImage) img = ns_cli_image_load (in_path, TRUE, &error);
+  g_autoptr (NsImage) img = ns_image_file_load (in_path, TRUE, &error);
   if (!img)
     return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "cannot read input image: %s",
                         error->message);
@@ -372,6 +371,10 @@ ns_cli_stylize (int argc, char **argv)
   sigemptyset (&action.sa_mask);
   sigaction (SIGINT, &action, NULL);
   sigaction (SIGTERM, &action, NULL);
+
+  g_autoptr (NsPresetModel) model = NULL;
+  if (p.preset && !(p.model = model = ns_preset_model_open (weights_path, &error)))
+    return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
 
   ProgressBar bar = { .last_percent = -1 };
   gboolean show_progress = isatty (STDERR_FILENO);
@@ -386,7 +389,7 @@ ns_cli_stylize (int argc, char **argv)
       return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
     }
 
-  ok = ns_cli_image_save (img, out_path, out_format, &cancel_requested, &error);
+  ok = ns_image_file_save (img, out_path, out_format, &cancel_requested, &error);
   signal (SIGINT, SIG_DFL);
   signal (SIGTERM, SIG_DFL);
   if (!ok && g_error_matches (error, NS_ERROR, NS_ERROR_CANCELLED))

@@ -3,7 +3,7 @@
  * losses every few steps.  Ctrl-C stops after the current step, writing a
  * checkpoint when one was asked for (--resume continues from it). */
 #include "cli.h"
-#include "cli-image.h"
+#include "ns_image_file.h"
 #include "ns_error.h"
 #include "ns_trainer.h"
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The options that NsTrainParams cannot hold as GOption writes them: the
+ * strings it owns, and its float and unsigned fields.  Every other option
+ * writes straight into NsTrainParams. */
 typedef struct
 {
   char   *photos_dir;
@@ -23,12 +26,9 @@ typedef struct
   char   *gan;
   char   *sample, *sample_out;
   char  **style_sources;
-  gboolean resume;
-  gint    steps, batch, crop, photo_size, style_size, channels, res_blocks,
-          out_kernel, checkpoint_every, validate_every, log_every;
+  gint    log_every;
   gint64  seed;
-  double  lr, lr_disc, lambda_adv, lambda_content, lambda_style, lambda_stroke,
-          lambda_tv, validation, noise;
+  double  lr, lr_disc, noise;
 } TrainArgs;
 
 static void
@@ -83,7 +83,7 @@ load_photo_scaled (const char *path, int short_side, GError **error)
   int w, h;
   if (!gdk_pixbuf_get_file_info (path, &w, &h) || w < 1 || h < 1
       || (guint64) w * h > NS_IMAGE_MAX_PIXELS)
-    return ns_cli_image_load (path, FALSE, error);   /* its error message */
+    return ns_image_file_load (path, FALSE, error);   /* its error message */
   /* the scaled decode below does not notice a truncated file */
   g_autoptr (GMappedFile) file = g_mapped_file_new (path, FALSE, error);
   if (!file || !ns_image_data_check_complete ((const guint8 *) g_mapped_file_get_contents (file),
@@ -100,7 +100,7 @@ load_photo_scaled (const char *path, int short_side, GError **error)
   int channels = gdk_pixbuf_get_n_channels (pixbuf);
   int stride = gdk_pixbuf_get_rowstride (pixbuf);
   if (gdk_pixbuf_get_bits_per_sample (pixbuf) != 8 || channels < 3)
-    return ns_cli_image_load (path, FALSE, error);
+    return ns_image_file_load (path, FALSE, error);
   NsImage *img = ns_image_new (pw, ph, 3, error);
   if (!img)
     return NULL;
@@ -176,7 +176,7 @@ typedef struct
 {
   const NsImage *photo;
   const char    *path;
-  NsCliFormat    format;
+  NsImageFileFormat    format;
 } Sample;
 
 static void
@@ -186,7 +186,7 @@ write_sample (NsGenerator *g, const float *mix, int step, gpointer data)
   g_autoptr (GError) error = NULL;
   g_autoptr (NsImage) img = ns_image_copy (s->photo, &error);
   if (!img || !ns_generator_apply (g, img, mix, &error)
-      || !ns_cli_image_save (img, s->path, s->format, NULL, &error))
+      || !ns_image_file_save (img, s->path, s->format, NULL, &error))
     fprintf (stderr, "neural-style: no sample at step %d: %s\n", step, error->message);
 }
 
@@ -218,15 +218,8 @@ ns_cli_train (int argc, char **argv)
   NsTrainParams p;
   ns_train_params_init (&p);
   g_auto (TrainArgs) a = {
-    .steps = p.steps, .batch = p.batch, .crop = p.crop, .photo_size = p.photo_size,
-    .style_size = p.style_size, .channels = p.base_channels,
-    .res_blocks = p.res_blocks, .out_kernel = p.out_kernel,
-    .checkpoint_every = p.checkpoint_every, .validate_every = p.validate_every,
     .log_every = 10, .seed = (gint64) p.seed, .lr = p.lr, .lr_disc = p.lr_disc,
-    .lambda_adv = p.lambda_adv, .lambda_content = p.lambda_content,
-    .lambda_style = p.lambda_style, .lambda_stroke = p.lambda_stroke,
-    .lambda_tv = p.lambda_tv,
-    .validation = p.validation_fraction,
+    .noise = p.noise,
   };
   const GOptionEntry entries[] = {
     { "photos", 0, 0, G_OPTION_ARG_FILENAME, &a.photos_dir, "Folder of training photos", "DIR" },
@@ -235,29 +228,29 @@ ns_cli_train (int argc, char **argv)
     { "source", 0, 0, G_OPTION_ARG_STRING_ARRAY, &a.style_sources, "Where the style image came from, in --style order (default: file name)", "TEXT" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &a.output, "Weights file to write", "OUT.nsw" },
     { "add-style", 0, 0, G_OPTION_ARG_FILENAME, &a.add_style, "Append the styles to this generator, training only their norms", "BASE.nsw" },
-    { "steps", 0, 0, G_OPTION_ARG_INT, &a.steps, "Total training steps", "N" },
-    { "batch", 0, 0, G_OPTION_ARG_INT, &a.batch, "Crops per step", "N" },
-    { "crop", 0, 0, G_OPTION_ARG_INT, &a.crop, "Crop side in pixels", "PX" },
-    { "photo-size", 0, 0, G_OPTION_ARG_INT, &a.photo_size, "Photos are scaled to this short side", "PX" },
-    { "style-size", 0, 0, G_OPTION_ARG_INT, &a.style_size, "Style images are scaled to this long side", "PX" },
-    { "channels", 0, 0, G_OPTION_ARG_INT, &a.channels, "Generator base channels", "C" },
-    { "res-blocks", 0, 0, G_OPTION_ARG_INT, &a.res_blocks, "Generator residual blocks", "R" },
-    { "out-kernel", 0, 0, G_OPTION_ARG_INT, &a.out_kernel, "Kernel of the output conv (odd)", "K" },
+    { "steps", 0, 0, G_OPTION_ARG_INT, &p.steps, "Total training steps", "N" },
+    { "batch", 0, 0, G_OPTION_ARG_INT, &p.batch, "Crops per step", "N" },
+    { "crop", 0, 0, G_OPTION_ARG_INT, &p.crop, "Crop side in pixels", "PX" },
+    { "photo-size", 0, 0, G_OPTION_ARG_INT, &p.photo_size, "Photos are scaled to this short side", "PX" },
+    { "style-size", 0, 0, G_OPTION_ARG_INT, &p.style_size, "Style images are scaled to this long side", "PX" },
+    { "channels", 0, 0, G_OPTION_ARG_INT, &p.base_channels, "Generator base channels", "C" },
+    { "res-blocks", 0, 0, G_OPTION_ARG_INT, &p.res_blocks, "Generator residual blocks", "R" },
+    { "out-kernel", 0, 0, G_OPTION_ARG_INT, &p.out_kernel, "Kernel of the output conv (odd)", "K" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &a.lr, "Generator learning rate", "LR" },
     { "lr-disc", 0, 0, G_OPTION_ARG_DOUBLE, &a.lr_disc, "Discriminator learning rate", "LR" },
-    { "lambda-adv", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_adv, "Adversarial weight (0: no discriminator)", "W" },
-    { "lambda-content", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_content, "Content weight", "W" },
-    { "lambda-style", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_style, "Style weight", "W" },
-    { "lambda-stroke", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_stroke, "Brush-stroke weight (patches of high-passed luminance)", "W" },
-    { "lambda-tv", 0, 0, G_OPTION_ARG_DOUBLE, &a.lambda_tv, "Total-variation weight", "W" },
+    { "lambda-adv", 0, 0, G_OPTION_ARG_DOUBLE, &p.lambda_adv, "Adversarial weight (0: no discriminator)", "W" },
+    { "lambda-content", 0, 0, G_OPTION_ARG_DOUBLE, &p.lambda_content, "Content weight", "W" },
+    { "lambda-style", 0, 0, G_OPTION_ARG_DOUBLE, &p.lambda_style, "Style weight", "W" },
+    { "lambda-stroke", 0, 0, G_OPTION_ARG_DOUBLE, &p.lambda_stroke, "Brush-stroke weight (patches of high-passed luminance)", "W" },
+    { "lambda-tv", 0, 0, G_OPTION_ARG_DOUBLE, &p.lambda_tv, "Total-variation weight", "W" },
     { "noise", 0, 0, G_OPTION_ARG_DOUBLE, &a.noise, "Variation noise amplitude (0: none)", "A" },
     { "gan", 0, 0, G_OPTION_ARG_STRING, &a.gan, "Adversarial loss: lsgan (default) or bce", "KIND" },
-    { "validation", 0, 0, G_OPTION_ARG_DOUBLE, &a.validation, "Fraction of photos held out", "F" },
-    { "validate-every", 0, 0, G_OPTION_ARG_INT, &a.validate_every, "Score the held-out photos every N steps", "N" },
+    { "validation", 0, 0, G_OPTION_ARG_DOUBLE, &p.validation_fraction, "Fraction of photos held out", "F" },
+    { "validate-every", 0, 0, G_OPTION_ARG_INT, &p.validate_every, "Score the held-out photos every N steps", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &a.seed, "Random seed", "N" },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &a.checkpoint, "Checkpoint file", "FILE" },
-    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &a.checkpoint_every, "Write the checkpoint every N steps", "N" },
-    { "resume", 0, 0, G_OPTION_ARG_NONE, &a.resume, "Continue from the checkpoint when it exists", NULL },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &p.checkpoint_every, "Write the checkpoint every N steps", "N" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &p.resume, "Continue from the checkpoint when it exists", NULL },
     { "log-every", 0, 0, G_OPTION_ARG_INT, &a.log_every, "Print the losses every N steps", "N" },
     { "sample", 0, 0, G_OPTION_ARG_FILENAME, &a.sample, "Stylize this photo at every checkpoint interval ...", "PHOTO" },
     { "sample-out", 0, 0, G_OPTION_ARG_FILENAME, &a.sample_out, "... into this PNG or JPEG", "FILE" },
@@ -301,15 +294,15 @@ ns_cli_train (int argc, char **argv)
   /* every file the run writes, before its first step */
   const char *const written[] = { a.output, a.checkpoint, a.sample_out };
   for (gsize i = 0; i < G_N_ELEMENTS (written); i++)
-    if (written[i] && !ns_cli_check_output_dir (written[i], &error))
+    if (written[i] && !ns_check_output_dir (written[i], &error))
       return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
   Sample sample = { .path = a.sample_out };
   g_autoptr (NsImage) sample_photo = NULL;
   if (a.sample)
     {
-      if (!ns_cli_format_for_path (a.sample_out, &sample.format, &error))
+      if (!ns_image_file_format (a.sample_out, &sample.format, &error))
         return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
-      sample_photo = ns_cli_image_load (a.sample, TRUE, &error);
+      sample_photo = ns_image_file_load (a.sample, TRUE, &error);
       if (!sample_photo)
         return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
       sample.photo = sample_photo;
@@ -323,7 +316,7 @@ ns_cli_train (int argc, char **argv)
   g_autofree gsize *thumbnail_lens = g_new0 (gsize, n_styles);
   for (int i = 0; i < n_styles; i++)
     {
-      NsImage *img = ns_cli_image_load (a.style_files[i], FALSE, &error);
+      NsImage *img = ns_image_file_load (a.style_files[i], FALSE, &error);
       if (!img)
         return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
       g_ptr_array_add (styles, img);
@@ -347,7 +340,7 @@ ns_cli_train (int argc, char **argv)
           g_ptr_array_add (names, g_steal_pointer (&base));
         }
     }
-  g_autoptr (GPtrArray) photos = load_photos (a.photos_dir, MAX (a.photo_size, 16), &error);
+  g_autoptr (GPtrArray) photos = load_photos (a.photos_dir, MAX (p.photo_size, 16), &error);
   if (!photos)
     return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
 
@@ -359,36 +352,19 @@ ns_cli_train (int argc, char **argv)
   p.style_sources = (const char *const *) sources->pdata;
   p.style_thumbnails = thumbnail_data;
   p.style_thumbnail_lens = thumbnail_lens;
-  p.base_channels = a.channels;
-  p.res_blocks = a.res_blocks;
-  p.out_kernel = a.out_kernel;
   p.add_to = a.add_style;
-  p.steps = a.steps;
-  p.batch = a.batch;
-  p.crop = a.crop;
-  p.photo_size = a.photo_size;
-  p.style_size = a.style_size;
   p.lr = (float) a.lr;
   p.lr_disc = (float) a.lr_disc;
-  p.lambda_adv = a.lambda_adv;
-  p.lambda_content = a.lambda_content;
-  p.lambda_style = a.lambda_style;
-  p.lambda_stroke = a.lambda_stroke;
-  p.lambda_tv = a.lambda_tv;
-  p.gan_loss = a.gan && strcmp (a.gan, "bce") == 0 ? NS_GAN_BCE : NS_GAN_LSGAN;
-  p.validation_fraction = a.validation;
   p.noise = (float) a.noise;
-  p.validate_every = a.validate_every;
+  p.gan_loss = a.gan && strcmp (a.gan, "bce") == 0 ? NS_GAN_BCE : NS_GAN_LSGAN;
   p.seed = (guint64) a.seed;
   p.output = a.output;
   p.checkpoint = a.checkpoint;
-  p.checkpoint_every = a.checkpoint_every;
-  p.resume = a.resume;
   if (a.sample)
     {
       p.snapshot = write_sample;
       p.snapshot_data = &sample;
-      p.snapshot_every = a.checkpoint_every;
+      p.snapshot_every = p.checkpoint_every;
     }
   if (!ns_train_params_validate (&p, &error))
     return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);

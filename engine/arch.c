@@ -2,13 +2,6 @@
 #include "ns_error.h"
 #include <string.h>
 
-/* Upper bounds keep every tensor far below NS_WEIGHTS_MAX_BYTES and every
- * dimension within an int. */
-#define MAX_BASE_CHANNELS 256
-#define MAX_RES_BLOCKS    32
-#define MAX_STYLES        256
-#define MAX_DISC_LAYERS   6
-
 static void
 free_arch_tensor (gpointer p)
 {
@@ -76,15 +69,17 @@ static gboolean
 generator_tensors (const NsWeights *w, GPtrArray *list, GError **error)
 {
   int c, r;
+  gboolean bilinear;
   int s = ns_weights_n_styles (w);
-  if (!get_int_in_range (w, "base_channels", 1, MAX_BASE_CHANNELS, &c, error)
-      || !get_int_in_range (w, "res_blocks", 0, MAX_RES_BLOCKS, &r, error))
+  if (!get_int_in_range (w, "base_channels", 1, NS_ARCH_MAX_BASE_CHANNELS, &c, error)
+      || !get_int_in_range (w, "res_blocks", 0, NS_ARCH_MAX_RES_BLOCKS, &r, error)
+      || !ns_arch_generator_bilinear (w, &bilinear, error))
     return FALSE;
-  if (s < 1 || s > MAX_STYLES)
+  if (s < 1 || s > NS_ARCH_MAX_STYLES)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
                    "architecture %s needs 1..%d styles, not %d",
-                   NS_ARCH_GENERATOR, MAX_STYLES, s);
+                   NS_ARCH_GENERATOR, NS_ARCH_MAX_STYLES, s);
       return FALSE;
     }
   add_conv (list, "enc1", 3, c, 9, s);
@@ -119,8 +114,8 @@ static gboolean
 discriminator_tensors (const NsWeights *w, GPtrArray *list, GError **error)
 {
   int c, layers;
-  if (!get_int_in_range (w, "base_channels", 1, MAX_BASE_CHANNELS, &c, error)
-      || !get_int_in_range (w, "layers", 1, MAX_DISC_LAYERS, &layers, error))
+  if (!get_int_in_range (w, "base_channels", 1, NS_ARCH_MAX_BASE_CHANNELS, &c, error)
+      || !get_int_in_range (w, "layers", 1, NS_ARCH_MAX_DISC_LAYERS, &layers, error))
     return FALSE;
   int in = 3;
   for (int i = 0; i < layers; i++)
@@ -210,4 +205,68 @@ ns_arch_check (const NsWeights *w, GError **error)
           }
       }
   return TRUE;
+}
+
+gboolean
+ns_arch_generator_bilinear (const NsWeights *w, gboolean *bilinear, GError **error)
+{
+  const char *mode = NS_ARCH_UPSAMPLE_NEAREST;
+  ns_weights_get_string (w, "upsample", &mode);   /* optional */
+  *bilinear = g_strcmp0 (mode, NS_ARCH_UPSAMPLE_BILINEAR) == 0;
+  if (*bilinear || g_strcmp0 (mode, NS_ARCH_UPSAMPLE_NEAREST) == 0)
+    return TRUE;
+  g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+               "hyper-parameter upsample = \"%s\" is neither \"%s\" nor \"%s\"",
+               mode, NS_ARCH_UPSAMPLE_NEAREST, NS_ARCH_UPSAMPLE_BILINEAR);
+  return FALSE;
+}
+
+/* ---- network files ------------------------------------------------------- */
+
+static NsWeights *
+checked (NsWeights *w, const char *name, GError **error)
+{
+  if (w && !ns_arch_check (w, error))
+    {
+      g_prefix_error (error, "%s: ", name);
+      g_clear_pointer (&w, ns_weights_free);
+    }
+  return w;
+}
+
+NsWeights *
+ns_weights_load_from_data (const guint8 *data, gsize len, const char *name,
+                           GError **error)
+{
+  if (!name)
+    name = "(memory)";
+  return checked (ns_weights_parse (data, len, name, error), name, error);
+}
+
+NsWeights *
+ns_weights_load (const char *path, GError **error)
+{
+  g_autofree gchar *display = g_filename_display_name (path);
+  return checked (ns_weights_read (path, error), display, error);
+}
+
+GBytes *
+ns_weights_to_bytes (const NsWeights *w, GError **error)
+{
+  if (!ns_arch_check (w, error))
+    return NULL;
+  return ns_weights_serialise (w, error);
+}
+
+gboolean
+ns_weights_save (const NsWeights *w, const char *path, GError **error)
+{
+  g_autoptr (GBytes) bytes = ns_weights_to_bytes (w, error);
+  if (!bytes)
+    {
+      g_autofree gchar *display = g_filename_display_name (path);
+      g_prefix_error (error, "%s: ", display);
+      return FALSE;
+    }
+  return ns_weights_write (bytes, path, error);
 }

@@ -8,8 +8,6 @@
 #include <math.h>
 #include <string.h>
 
-#define MAX_BASE_CHANNELS 256   /* as arch.c */
-#define MAX_LAYERS        6
 #define LEAKY_SLOPE       0.2f
 
 typedef struct
@@ -25,7 +23,7 @@ typedef struct
 struct NsDiscriminator
 {
   int        base_channels, n_conv;    /* n_conv = layers + 1 */
-  DiscLayer  layers[MAX_LAYERS + 1];
+  DiscLayer  layers[NS_ARCH_MAX_DISC_LAYERS + 1];
   size_t     n_params;
   float     *block;                     /* params | grads | adam m | adam v */
 
@@ -39,11 +37,12 @@ struct NsDiscriminator
 static NsDiscriminator *
 disc_alloc (int c, int layers, GError **error)
 {
-  if (c < 1 || c > MAX_BASE_CHANNELS || layers < 1 || layers > MAX_LAYERS)
+  if (c < 1 || c > NS_ARCH_MAX_BASE_CHANNELS
+      || layers < 1 || layers > NS_ARCH_MAX_DISC_LAYERS)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "discriminator needs base_channels 1..%d and 1..%d layers "
-                   "(got %d, %d)", MAX_BASE_CHANNELS, MAX_LAYERS, c, layers);
+                   "discriminator needs base_channels 1..%d and 1..%d layers (got %d, %d)",
+                   NS_ARCH_MAX_BASE_CHANNELS, NS_ARCH_MAX_DISC_LAYERS, c, layers);
       return NULL;
     }
   NsDiscriminator *d = g_new0 (NsDiscriminator, 1);
@@ -107,10 +106,11 @@ ns_discriminator_new_from_weights (const NsWeights *w, GError **error)
   if (g_strcmp0 (ns_weights_arch (w), NS_ARCH_DISCRIMINATOR) != 0
       || !ns_weights_get_int (w, "base_channels", &c)
       || !ns_weights_get_int (w, "layers", &layers)
-      || c < 1 || c > MAX_BASE_CHANNELS || layers < 1 || layers > MAX_LAYERS)
+      || c < 1 || c > NS_ARCH_MAX_BASE_CHANNELS
+      || layers < 1 || layers > NS_ARCH_MAX_DISC_LAYERS)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
-                   "not an ns-discriminator-1 weight file with valid "
+                   "not an " NS_ARCH_DISCRIMINATOR " weight file with valid "
                    "base_channels and layers");
       return NULL;
     }

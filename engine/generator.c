@@ -10,11 +10,6 @@
 #include <math.h>
 #include <string.h>
 
-/* Same bounds as arch.c, so whatever is built here can be saved. */
-#define MAX_BASE_CHANNELS 256
-#define MAX_RES_BLOCKS    32
-#define MAX_STYLES        256
-
 /* The photo enters the output through logit (clamp (x, EPS, 1 - EPS)):
  * a wider clamp would leave the sigmoid almost flat on white and black
  * pixels and the network unable to change them. */
@@ -29,7 +24,7 @@ typedef struct
   int      in_c, out_c, k, stride;
   gboolean norm;            /* conditional instance norm after the conv */
   gboolean relu;            /* ReLU after the norm */
-  gboolean upsample_in;     /* x2 nearest upsampling of the previous output */
+  gboolean upsample_in;     /* x2 upsampling of the previous output (cfg.bilinear) */
   int      residual_layer;  /* -1, or the layer whose output is added back */
   size_t   w_off, b_off, gamma_off, beta_off;
 
@@ -59,7 +54,7 @@ struct NsGenerator
   float    *mix_copy;                 /* the last forward's mix */
   float     noise;                    /* input noise amplitude, 0 = none */
   guint64   noise_seed;
-  const volatile gint *cancel;   /* polled between layers, may be NULL */
+  const NsProgress *progress;    /* its cancel polled between layers, may be NULL */
 };
 
 /* ---- layer table ---------------------------------------------------------- */
@@ -137,14 +132,14 @@ check_config (const NsGeneratorConfig *cfg, GError **error)
                    cfg->out_kernel);
       return FALSE;
     }
-  if (cfg->base_channels < 1 || cfg->base_channels > MAX_BASE_CHANNELS
-      || cfg->res_blocks < 0 || cfg->res_blocks > MAX_RES_BLOCKS
-      || cfg->n_styles < 1 || cfg->n_styles > MAX_STYLES)
+  if (cfg->base_channels < 1 || cfg->base_channels > NS_ARCH_MAX_BASE_CHANNELS
+      || cfg->res_blocks < 0 || cfg->res_blocks > NS_ARCH_MAX_RES_BLOCKS
+      || cfg->n_styles < 1 || cfg->n_styles > NS_ARCH_MAX_STYLES)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
                    "generator needs base_channels 1..%d, res_blocks 0..%d and "
-                   "1..%d styles (got %d, %d, %d)", MAX_BASE_CHANNELS,
-                   MAX_RES_BLOCKS, MAX_STYLES, cfg->base_channels,
+                   "1..%d styles (got %d, %d, %d)", NS_ARCH_MAX_BASE_CHANNELS,
+                   NS_ARCH_MAX_RES_BLOCKS, NS_ARCH_MAX_STYLES, cfg->base_channels,
                    cfg->res_blocks, cfg->n_styles);
       return FALSE;
     }
@@ -245,19 +240,23 @@ NsGenerator *
 ns_generator_new_from_weights (const NsWeights *w, GError **error)
 {
   gint64 c, r, out_k = 9;
+  gboolean bilinear = FALSE;
   ns_weights_get_int (w, "out_kernel", &out_k);   /* optional */
   if (g_strcmp0 (ns_weights_arch (w), NS_ARCH_GENERATOR) != 0
+      || !ns_arch_generator_bilinear (w, &bilinear, NULL)
       || !ns_weights_get_int (w, "base_channels", &c)
       || !ns_weights_get_int (w, "res_blocks", &r)
-      || c < 1 || c > MAX_BASE_CHANNELS || r < 0 || r > MAX_RES_BLOCKS
+      || c < 1 || c > NS_ARCH_MAX_BASE_CHANNELS || r < 0 || r > NS_ARCH_MAX_RES_BLOCKS
       || out_k < 1 || out_k > 9)
     {
       g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
-                   "not an ns-generator-1 weight file with valid "
-                   "base_channels, res_blocks and out_kernel");
+                   "not an %s weight file with valid "
+                   "base_channels, res_blocks, out_kernel and upsample",
+                   NS_ARCH_GENERATOR);
       return NULL;
     }
-  NsGeneratorConfig cfg = { (int) c, (int) r, ns_weights_n_styles (w), (int) out_k };
+  NsGeneratorConfig cfg = { (int) c, (int) r, ns_weights_n_styles (w), (int) out_k,
+                            bilinear };
   g_autoptr (NsGenerator) g = generator_alloc (&cfg, error);
   if (!g)
     return NULL;
@@ -295,6 +294,8 @@ ns_generator_to_weights (const NsGenerator *g, NsWeights *w)
   ns_weights_set_int (w, "base_channels", g->cfg.base_channels);
   ns_weights_set_int (w, "res_blocks", g->cfg.res_blocks);
   ns_weights_set_int (w, "out_kernel", g->cfg.out_kernel);
+  if (g->cfg.bilinear)   /* files without the key stay nearest */
+    ns_weights_set_string (w, "upsample", NS_ARCH_UPSAMPLE_BILINEAR);
   if (g->noise > 0)
     ns_weights_set_double (w, "noise", g->noise);
   for (int i = 0; i < g->n_layers; i++)
@@ -627,11 +628,8 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
   const float *prev = noisy;
   for (int i = 0; i < g->n_layers; i++)
     {
-      if (g->cancel && g_atomic_int_get (g->cancel))
-        {
-          g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "cancelled");
-          return FALSE;
-        }
+      if (ns_progress_cancelled (g->progress, error))
+        return FALSE;
       GenLayer *l = &g->layers[i];
       const NsConv2dShape *s = &l->shape;
       const int hw = s->out_h * s->out_w;
@@ -641,8 +639,8 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
 
       if (l->upsample_in)
         {
-          ns_upsample2x_forward (act (g, l->in_slot), prev, n, l->in_c,
-                                 s->h / 2, s->w / 2);
+          (g->cfg.bilinear ? ns_upsample2x_bilinear_forward : ns_upsample2x_forward)
+            (act (g, l->in_slot), prev, n, l->in_c, s->h / 2, s->w / 2);
           prev = act (g, l->in_slot);
         }
       ns_conv2d_forward (y, prev, P + l->w_off, P + l->b_off, s, g->ws);
@@ -678,9 +676,9 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
 }
 
 void
-ns_generator_set_cancel (NsGenerator *g, const volatile gint *cancel)
+ns_generator_set_progress (NsGenerator *g, const NsProgress *progress)
 {
-  g->cancel = cancel;
+  g->progress = progress;
 }
 
 void
@@ -741,8 +739,9 @@ ns_generator_backward (NsGenerator *g, float *din, const float *dout)
       ns_conv2d_backward (d_in, G + l->w_off, G + l->b_off, dy,
                           act (g, in_slot), P + l->w_off, s, g->ws);
       if (l->upsample_in)
-        ns_upsample2x_backward (dact (g, g->layers[i - 1].out_slot),
-                                dact (g, in_slot), n, l->in_c, s->h / 2, s->w / 2);
+        (g->cfg.bilinear ? ns_upsample2x_bilinear_backward : ns_upsample2x_backward)
+          (dact (g, g->layers[i - 1].out_slot), dact (g, in_slot), n, l->in_c,
+           s->h / 2, s->w / 2);
     }
 
   if (!din)

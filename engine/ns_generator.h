@@ -24,9 +24,10 @@
 #pragma once
 #include <glib.h>
 #include <stddef.h>
+#include "ns_arch.h"      /* a checked network file */
 #include "ns_image.h"
 #include "ns_ops.h"
-#include "ns_weights.h"
+#include "ns_progress.h"
 
 G_BEGIN_DECLS
 
@@ -42,6 +43,8 @@ typedef struct
   int res_blocks;      /* R */
   int n_styles;        /* rows of every gamma/beta */
   int out_kernel;      /* odd, 1..9; 0 means 9, the architecture's default */
+  gboolean bilinear;   /* the decoder's x2 upsampling: bilinear, or nearest
+                        * (the default, for files without the key) */
 } NsGeneratorConfig;
 
 /* What the trainer builds by default: 77.8 GFLOP per megapixel, 0.7-0.9 s
@@ -49,6 +52,8 @@ typedef struct
 #define NS_GENERATOR_BASE_CHANNELS 16
 #define NS_GENERATOR_RES_BLOCKS    5
 #define NS_GENERATOR_OUT_KERNEL    3
+/* nearest-neighbour copies left a 4 px dot grid under the strokes */
+#define NS_GENERATOR_BILINEAR      TRUE
 
 /* A new network with freshly initialised parameters (He-normal convs,
  * gamma 1, beta 0, 'out' scaled down) drawn from seed.
@@ -104,10 +109,10 @@ gboolean ns_generator_forward (NsGenerator *g, float *out, const float *in,
                                const float *mix, int n, int h, int w,
                                gboolean training, GError **error);
 
-/* A flag the forward polls between layers (every ~0.1 s on a megapixel);
- * once raised the forward returns FALSE with NS_ERROR_CANCELLED.  NULL =
- * none.  The pointer is kept until changed. */
-void     ns_generator_set_cancel (NsGenerator *g, const volatile gint *cancel);
+/* The run's progress, whose cancel flag the forward polls between layers
+ * (every ~0.1 s on a megapixel); once raised the forward returns FALSE with
+ * NS_ERROR_CANCELLED.  NULL = none.  The pointer is kept until changed. */
+void     ns_generator_set_progress (NsGenerator *g, const NsProgress *progress);
 
 /* Convenience for front ends: stylizes an interleaved image in place (its
  * colour channels are replaced, alpha is left as it was, a grey image gets

@@ -58,6 +58,13 @@ void ns_keep_chroma (float *result, float *photo, size_t n);
 
 /* ---- resample.c ---------------------------------------------------------- */
 
+/* (h, w) scaled so that the long side is side: the working size of both
+ * paths and of the pictures stored with presets. */
+void ns_fit_long_side (int h, int w, int side, int *oh, int *ow);
+/* src resized to h x w (a new image, NULL with NS_ERROR_NO_MEMORY): halved
+ * with a 2x2 box while 4x or more too big, then ns_resize. */
+NsPlanes *ns_planes_resized (const NsPlanes *src, int h, int w, GError **error);
+
 /* Separable Keys-cubic resampling of c planes (sh x sw -> dh x dw); the
  * kernel widens when shrinking, so downscaling is antialiased. */
 void ns_resize (const float *src, int c, int sh, int sw,
@@ -90,6 +97,10 @@ void ns_box_mean (float *dst, const float *src, int h, int w, int r, float *tmp)
  * result.  hi holds the full-resolution guide on entry and the result on
  * return.  FALSE (NS_ERROR_NO_MEMORY / NS_ERROR_CANCELLED) leaves hi
  * partly written. */
+/* the window radius (low-resolution px) and regulariser every result of the
+ * engine is brought up with */
+#define NS_GUIDE_RADIUS 2
+#define NS_GUIDE_EPS    1e-3f
 gboolean ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
                              const NsPlanes *result_lo, int radius, float eps,
                              const volatile gint *cancel, GError **error);

@@ -114,6 +114,11 @@ void ns_add_backward (float *da, float *db, const float *dout, size_t len);
 void ns_upsample2x_forward  (float *out, const float *in, int n, int c, int h, int w);
 void ns_upsample2x_backward (float *din, const float *dout, int n, int c, int h, int w);
 
+/* ---- bilinear x2 upsampling (op_upsample_bilinear.c) -------------------- *
+ * in [n][c][h][w] -> out [n][c][2h][2w], half-pixel centres, edges clamped */
+void ns_upsample2x_bilinear_forward  (float *out, const float *in, int n, int c, int h, int w);
+void ns_upsample2x_bilinear_backward (float *din, const float *dout, int n, int c, int h, int w);
+
 /* ---- 2x2 average pooling (op_avgpool.c) --------------------------------- *
  * in [n][c][h][w] -> out [n][c][h/2][w/2]; an odd last row/column is dropped */
 void ns_avgpool2x2_forward  (float *out, const float *in, int n, int c, int h, int w);

@@ -4,6 +4,7 @@
 #pragma once
 #include <glib.h>
 #include "ns_image.h"
+#include "ns_params.h"
 #include "ns_weights.h"
 
 G_BEGIN_DECLS
@@ -39,12 +40,18 @@ GPtrArray *ns_presets_list (const char *dir);
  * folder) when there is none. */
 NsPreset *ns_presets_find (const char *dir, const char *name, GError **error);
 
-/* The weight file at path, loaded once and kept while it is unchanged on
- * disk (the same cache the listing uses).  On success the cache stays
- * locked: read w only, and call ns_presets_release_weights soon.  NULL
- * (nothing to release) with the loader's error otherwise. */
-const NsWeights *ns_presets_acquire_weights (const char *path, GError **error);
-void             ns_presets_release_weights (void);
+/* The generator of presets in the .nsw file at path, loaded once and kept
+ * while the file is unchanged on disk (the same cache the listing uses).
+ * A front end opens it before a run (NsParams.model) and unrefs it when
+ * done; a file replaced meanwhile leaves the open model as it was.  NULL
+ * with the loader's error, or NS_ERROR_FORMAT when the file holds another
+ * network. */
+NsPresetModel   *ns_preset_model_open    (const char *path, GError **error);
+NsPresetModel   *ns_preset_model_ref     (NsPresetModel *model);
+void             ns_preset_model_unref   (NsPresetModel *model);
+const NsWeights *ns_preset_model_weights (const NsPresetModel *model);
+const char      *ns_preset_model_path    (const NsPresetModel *model);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsPresetModel, ns_preset_model_unref)
 
 /* The picture a preset was trained on, kept small in its weight file (key
  * "style_image.NAME": little-endian u32 width and height, then RGB8), so

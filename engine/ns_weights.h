@@ -27,17 +27,19 @@ typedef struct NsWeights NsWeights;
 NsWeights *ns_weights_new  (const char *arch);
 void       ns_weights_free (NsWeights *w);
 
-/* Reads and validates a whole file, including the architecture's tensor
- * shapes (ns_arch_check).  NULL and a GError on any problem. */
-NsWeights *ns_weights_load (const char *path, GError **error);
-/* The same from memory; name stands for the file in error messages. */
-NsWeights *ns_weights_load_from_data (const guint8 *data, gsize len,
-                                      const char *name, GError **error);
-
-/* Serialises w (after ns_arch_check) to the bytes of a .nsw file. */
-GBytes    *ns_weights_to_bytes (const NsWeights *w, GError **error);
-/* Atomic: writes a temporary file in the same folder, syncs it, renames it. */
-gboolean   ns_weights_save (const NsWeights *w, const char *path, GError **error);
+/* The container alone: what any .nsw file must be, whatever network it
+ * holds.  Networks are read and written through ns_arch.h (ns_weights_load,
+ * ns_weights_save), which adds the architecture's tensor shapes. */
+/* Parses the bytes of a whole file; name (the file) prefixes any error. */
+NsWeights *ns_weights_parse (const guint8 *data, gsize len, const char *name,
+                             GError **error);
+/* Reads and parses the file at path (refused above NS_WEIGHTS_MAX_BYTES). */
+NsWeights *ns_weights_read  (const char *path, GError **error);
+/* The bytes of a .nsw file for w (every tensor finite). */
+GBytes    *ns_weights_serialise (const NsWeights *w, GError **error);
+/* Atomic: writes bytes to a temporary file in path's folder, syncs it,
+ * renames it over path. */
+gboolean   ns_weights_write (GBytes *bytes, const char *path, GError **error);
 
 /* Multi-line text for `neural-style info`: architecture, hyper-parameters,
  * styles, every tensor, total parameters and the checksum. */

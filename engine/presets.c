@@ -56,10 +56,54 @@ preset_copy (const NsPreset *p)
  * preview looks a preset up and runs it on every change, and the run needs
  * the same file the lookup just read.  A load error is kept too, so a
  * broken file is not hashed again on every listing. */
+struct _NsPresetModel
+{
+  gint       ref;
+  NsWeights *w;
+  char      *path;
+};
+
+static NsPresetModel *
+model_new (NsWeights *w, const char *path)
+{
+  NsPresetModel *m = g_new (NsPresetModel, 1);
+  *m = (NsPresetModel) { 1, w, g_strdup (path) };
+  return m;
+}
+
+NsPresetModel *
+ns_preset_model_ref (NsPresetModel *m)
+{
+  g_atomic_int_inc (&m->ref);
+  return m;
+}
+
+void
+ns_preset_model_unref (NsPresetModel *m)
+{
+  if (!m || !g_atomic_int_dec_and_test (&m->ref))
+    return;
+  ns_weights_free (m->w);
+  g_free (m->path);
+  g_free (m);
+}
+
+const NsWeights *
+ns_preset_model_weights (const NsPresetModel *m)
+{
+  return m->w;
+}
+
+const char *
+ns_preset_model_path (const NsPresetModel *m)
+{
+  return m->path;
+}
+
 typedef struct
 {
   struct stat st;
-  NsWeights  *w;          /* NULL when it did not load */
+  NsPresetModel *model;   /* NULL when it did not load */
   GError     *error;      /* why not */
   GPtrArray  *presets;    /* its presets (empty unless a generator) */
 } FileEntry;
@@ -70,8 +114,7 @@ static GHashTable *files;    /* path -> FileEntry, under files_lock */
 static void
 file_entry_free (FileEntry *e)
 {
-  if (e->w)
-    ns_weights_free (e->w);
+  ns_preset_model_unref (e->model);
   g_clear_error (&e->error);
   g_ptr_array_unref (e->presets);
   g_free (e);
@@ -130,8 +173,9 @@ file_entry (const char *file, GError **error)
     return e;
   e = g_new0 (FileEntry, 1);
   e->st = st;
-  e->w = ns_weights_load (file, &e->error);
-  e->presets = presets_of (e->w, file);
+  NsWeights *w = ns_weights_load (file, &e->error);
+  e->model = w ? model_new (w, file) : NULL;
+  e->presets = presets_of (w, file);
   /* a file replaced while it was read is read again next time */
   struct stat after;
   if (stat (file, &after) != 0 || !same_file (&st, &after))
@@ -140,23 +184,22 @@ file_entry (const char *file, GError **error)
   return e;
 }
 
-const NsWeights *
-ns_presets_acquire_weights (const char *file, GError **error)
+NsPresetModel *
+ns_preset_model_open (const char *path, GError **error)
 {
   g_mutex_lock (&files_lock);
-  FileEntry *e = file_entry (file, error);
-  if (e && e->w)
-    return e->w;
-  if (e)
+  FileEntry *e = file_entry (path, error);
+  NsPresetModel *m = e && e->model ? ns_preset_model_ref (e->model) : NULL;
+  if (e && !m)
     g_propagate_error (error, g_error_copy (e->error));
   g_mutex_unlock (&files_lock);
-  return NULL;
-}
-
-void
-ns_presets_release_weights (void)
-{
-  g_mutex_unlock (&files_lock);
+  if (m && g_strcmp0 (ns_weights_arch (m->w), NS_ARCH_GENERATOR) != 0)
+    {
+      g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
+                   "%s holds a %s, not a generator of presets", path, ns_weights_arch (m->w));
+      g_clear_pointer (&m, ns_preset_model_unref);
+    }
+  return m;
 }
 
 static void
@@ -218,8 +261,8 @@ ns_weights_set_style_image (NsWeights *w, const char *name, const NsImage *img)
   g_autoptr (NsPlanes) rgb = ns_planes_from_image_rgb (img, NULL);
   if (!rgb)
     return;
-  double scale = MIN (1.0, (double) NS_STYLE_IMAGE_SIDE / MAX (rgb->w, rgb->h));
-  int h = MAX (1, (int) lround (rgb->h * scale)), wd = MAX (1, (int) lround (rgb->w * scale));
+  int h, wd;
+  ns_fit_long_side (rgb->h, rgb->w, MIN (NS_STYLE_IMAGE_SIDE, MAX (rgb->w, rgb->h)), &h, &wd);
   g_autoptr (NsPlanes) small = ns_planes_new (3, h, wd, NULL);
   if (!small)
     return;

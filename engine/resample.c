@@ -439,3 +439,32 @@ ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
     }
   return ok;
 }
+
+void
+ns_fit_long_side (int h, int w, int side, int *oh, int *ow)
+{
+  double s = (double) side / MAX (h, w);
+  *oh = MAX (1, (int) lround (h * s));
+  *ow = MAX (1, (int) lround (w * s));
+}
+
+NsPlanes *
+ns_planes_resized (const NsPlanes *src, int h, int w, GError **error)
+{
+  /* big reductions (a 4000 px photo to 512) halve with a 2x2 box first:
+   * the cubic's kernel would otherwise grow as wide as the ratio */
+  g_autoptr (NsPlanes) half = NULL;
+  while (src->h >= 4 * h && src->w >= 4 * w)
+    {
+      NsPlanes *next = ns_planes_new (src->c, src->h / 2, src->w / 2, error);
+      if (!next)
+        return NULL;
+      ns_down2_forward (next->data, src->data, src->c, src->h, src->w);
+      g_clear_pointer (&half, ns_planes_free);
+      src = half = next;
+    }
+  NsPlanes *dst = ns_planes_new (src->c, h, w, error);
+  if (dst)
+    ns_resize (src->data, src->c, src->h, src->w, dst->data, h, w);
+  return dst;
+}

@@ -1,7 +1,7 @@
 /* ns_stylize with a preset: the generator path.
  *
- * 1. The preset's weight file (p->weights_path, or the installed preset of
- *    that name) gives the generator and the style rows to mix.
+ * 1. The presets' model (resolved by ns_stylize) gives the generator and
+ *    the style rows to mix.
  * 2. Strength: alpha/beta set s, and the conditional norms get
  *      s * style + (1 - s) * identity
  *    where identity is the row trained to return the photo.  The blend acts
@@ -16,21 +16,20 @@
  *    local strokes well but averages palettes over its training photos;
  *    the map restores each painting's own global colours.  Skipped with
  *    preserve_colors and for files that store no style pictures.
- * 5. Optional refinement by the optimisation path towards the picture
- *    stored with the preset, then guided upsampling back to the input's
+ * 5. Optional refinement by the optimiser towards the picture stored with
+ *    the preset; ns_stylize's finish brings the result back to the input's
  *    size against the photo. */
-#include "stylize_internal.h"
-#include "ns_arch.h"
+#include "ns_stylize_paths.h"
 #include "ns_error.h"
 #include "ns_generator.h"
 #include "ns_imgproc.h"
+#include "ns_optimise.h"
 #include "ns_presets.h"
 #include "ns_weights.h"
 #include <math.h>
 #include <string.h>
 
 #define PRESET_DEFAULT_SIZE 1280
-#define REFINE_SIZE         512    /* the optimisation path's working size */
 /* beyond 1 the mix extrapolates past the style's own row; past ~1.25 the
  * strokes stop gaining (measured: style_match 0.464 at 1.24, 0.457 at 1.5)
  * while the photo's structure keeps fading */
@@ -65,26 +64,6 @@ ns_preset_strength (double alpha, double beta)
     return STRENGTH_MAX;
   double decades = log10 (beta / alpha);
   return CLAMP (1.0 + (decades < 0 ? 0.5 : 0.25) * decades, 0.0, STRENGTH_MAX);
-}
-
-typedef struct
-{
-  NsProgressFunc func;
-  gpointer       data;
-  double         from, to;   /* the part of the whole this stage covers */
-} Progress;
-
-static void
-report (const Progress *pr, double fraction, const char *stage)
-{
-  if (pr->func)
-    pr->func (pr->from + fraction * (pr->to - pr->from), stage, pr->data);
-}
-
-static void
-refine_progress (double fraction, const char *stage, gpointer data)
-{
-  report (data, fraction, stage);
 }
 
 static int
@@ -123,53 +102,58 @@ preset_mix (const NsParams *p, const NsWeights *w, const char *path, double *str
   return mix;
 }
 
-/* Optimises the working-size result towards style. */
+/* Optimises x, the working-size result, towards style: at most
+ * NS_OPTIMISE_SIZE px on the long side, then back to x's size against x
+ * itself.  The optimiser works on displayable values, [0, 1]. */
 static gboolean
-refine (const NsParams *p, const NsImage *style, NsPlanes *x, Progress *pr,
-        const volatile gint *cancel, GError **error)
+refine (const NsParams *p, const NsImage *style_image, NsPlanes *x,
+        const NsProgress *pr, GError **error)
 {
-  g_autoptr (NsImage) img = ns_image_new (x->w, x->h, 3, error);
-  if (!img)
+  size_t n = (size_t) x->h * x->w;
+  for (size_t j = 0; j < 3 * n; j++)
+    x->data[j] = CLAMP (x->data[j], 0.0f, 1.0f);
+  g_autoptr (NsPlanes) style = ns_planes_from_image_rgb (style_image, error);
+  if (!style)
     return FALSE;
-  ns_planes_to_image_rgb (x, img);
-  NsParams rp = *p;
-  rp.preset = rp.preset2 = NULL;
-  rp.size = REFINE_SIZE;
-  if (!ns_stylize_optimise (&rp, style, TRUE, img, refine_progress, pr, cancel, error))
+  int wh, ww;
+  ns_fit_long_side (x->h, x->w, MIN (NS_OPTIMISE_SIZE, MAX (x->h, x->w)), &wh, &ww);
+  g_autoptr (NsPlanes) content = ns_planes_resized (x, wh, ww, error);
+  if (!content)
     return FALSE;
-  g_autoptr (NsPlanes) refined = ns_planes_from_image_rgb (img, error);
+  g_autoptr (NsPlanes) refined = ns_optimise (p, NS_OPTIMISE_REFINE, content, style, pr,
+                                              error);
   if (!refined)
     return FALSE;
-  memcpy (x->data, refined->data, sizeof (float) * 3 * x->h * x->w);
+  if (wh != x->h || ww != x->w)
+    {
+      if (!ns_guided_upsample (x, content, refined, NS_GUIDE_RADIUS, NS_GUIDE_EPS,
+                               pr->cancel, error))
+        return FALSE;
+    }
+  else
+    memcpy (x->data, refined->data, sizeof (float) * 3 * n);
+  for (size_t j = 0; j < 3 * n; j++)
+    x->data[j] = CLAMP (x->data[j], 0.0f, 1.0f);
   return TRUE;
 }
 
-/* What the run needs from the weight file (the presets' cache, see
- * ns_presets.h):
- * the network, the mix, and the pictures of the one or two styles (NULL
- * when the file stores none; refinement then fails). */
+/* What the run needs from the model: the network, the mix, and the
+ * pictures of the one or two styles (NULL when the file stores none;
+ * refinement then fails). */
 static gboolean
-take_from_weights (const NsParams *p, const char *path, NsGenerator **g, float **mix,
-                   double *strength, NsImage **style_a, NsImage **style_b,
-                   GError **error)
+take_from_model (const NsParams *p, const NsPresetModel *model, NsGenerator **g,
+                 float **mix, double *strength, NsImage **style_a, NsImage **style_b,
+                 GError **error)
 {
-  const NsWeights *w = ns_presets_acquire_weights (path, error);
-  if (!w)
+  const NsWeights *w = ns_preset_model_weights (model);
+  const char *path = ns_preset_model_path (model);
+  if (!(*mix = preset_mix (p, w, path, strength, error))
+      || !(*g = ns_generator_new_from_weights (w, error)))
     return FALSE;
-  gboolean ok = g_strcmp0 (ns_weights_arch (w), NS_ARCH_GENERATOR) == 0;
-  if (!ok)
-    g_set_error (error, NS_ERROR, NS_ERROR_FORMAT,
-                 "%s holds a %s, not a generator of presets", path, ns_weights_arch (w));
-  ok = ok && (*mix = preset_mix (p, w, path, strength, error))
-       && (*g = ns_generator_new_from_weights (w, error));
-  if (ok)
-    {
-      *style_a = ns_weights_get_style_image (w, p->preset, NULL);
-      if (p->preset2)
-        *style_b = ns_weights_get_style_image (w, p->preset2, NULL);
-    }
-  ns_presets_release_weights ();
-  return ok;
+  *style_a = ns_weights_get_style_image (w, p->preset, NULL);
+  if (p->preset2)
+    *style_b = ns_weights_get_style_image (w, p->preset2, NULL);
+  return TRUE;
 }
 
 /* Colour mean and covariance of a picture. */
@@ -220,30 +204,22 @@ match_palette (NsPlanes *x, const NsImage *style_a, const NsImage *style_b, doub
 }
 
 gboolean
-ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
-                   gpointer progress_data, const volatile gint *cancel, GError **error)
+ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model, const NsImage *img,
+                        const NsProgress *progress, NsStylizeWork *out, GError **error)
 {
-  Progress pr = { progress, progress_data, 0, p->iterations > 0 ? 0.2 : 1.0 };
-  report (&pr, 0, "loading");
+  NsProgress pr = ns_progress_part (progress, 0, p->iterations > 0 ? 0.2 : NS_STYLIZE_FINISH);
+  if (!ns_progress_report (&pr, 0, "loading", error))
+    return FALSE;
 
-  g_autoptr (NsPreset) installed = NULL;
-  const char *path = p->weights_path;
-  if (!path)
-    {
-      installed = ns_presets_find (NULL, p->preset, error);
-      if (!installed)
-        return FALSE;
-      path = installed->file;
-    }
   g_autoptr (NsGenerator) g = NULL;
   g_autofree float *mix = NULL;
   g_autoptr (NsImage) style_a = NULL;
   g_autoptr (NsImage) style_b = NULL;
   double strength = 1;
-  if (!take_from_weights (p, path, &g, &mix, &strength, &style_a, &style_b, error)
-      || ns_stylize_cancelled (cancel, error))
+  if (!take_from_model (p, model, &g, &mix, &strength, &style_a, &style_b, error)
+      || ns_progress_cancelled (&pr, error))
     return FALSE;
-  ns_generator_set_cancel (g, cancel);
+  ns_generator_set_progress (g, &pr);
   ns_generator_set_noise (g, ns_generator_noise (g), p->seed);
 
   /* the network at the working size */
@@ -251,8 +227,8 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
   if (!photo)
     return FALSE;
   int side = MIN (p->size > 0 ? p->size : PRESET_DEFAULT_SIZE, MAX (photo->w, photo->h));
-  double scale = (double) side / MAX (photo->w, photo->h);
-  int wh = MAX (1, (int) lround (photo->h * scale)), ww = MAX (1, (int) lround (photo->w * scale));
+  int wh, ww;
+  ns_fit_long_side (photo->h, photo->w, side, &wh, &ww);
   gboolean full = wh == photo->h && ww == photo->w;
   g_autoptr (NsPlanes) small = full ? NULL : ns_planes_new (3, wh, ww, error);
   if (!full && !small)
@@ -274,8 +250,8 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
                        + ns_reflect_index (xx - dx, ww)];
   g_autoptr (NsPlanes) x = ns_planes_new (3, wh, ww, error);
   g_autoptr (NsPlanes) x_shifted = shifted ? ns_planes_new (3, wh + dy, ww + dx, error) : NULL;
-  report (&pr, 0.1, "generator");
   if (!x || (shifted && !x_shifted)
+      || !ns_progress_report (&pr, 0.1, "generator", error)
       || !ns_generator_forward (g, shifted ? x_shifted->data : x->data,
                                 shifted ? shifted->data : in->data, mix, 1,
                                 wh + dy, ww + dx, FALSE, error))
@@ -289,7 +265,8 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
                 sizeof (float) * ww);
   g_clear_pointer (&shifted, ns_planes_free);
   g_clear_pointer (&x_shifted, ns_planes_free);
-  report (&pr, 1, "generator");
+  if (!ns_progress_report (&pr, 1, "generator", error))
+    return FALSE;
   if (!p->preserve_colors)
     match_palette (x, style_a, style_b,
                    p->preset2 && strcmp (p->preset2, p->preset) != 0 ? p->mix : 0,
@@ -297,41 +274,37 @@ ns_stylize_preset (const NsParams *p, NsImage *img, NsProgressFunc progress,
 
   if (p->iterations > 0)
     {
-      Progress rp = { progress, progress_data, pr.to, 0.95 };
+      NsProgress rp = ns_progress_part (progress, 0.2, NS_STYLIZE_FINISH);
       /* towards the painting that dominates the mix */
       const NsImage *style = p->preset2 && p->mix > 0.5 ? style_b : style_a;
       if (!style)
         {
           g_set_error (error, NS_ERROR, NS_ERROR_NOT_FOUND,
-                       "%s holds no picture of style '%s' to refine towards", path,
+                       "%s holds no picture of style '%s' to refine towards",
+                       ns_preset_model_path (model),
                        p->preset2 && p->mix > 0.5 ? p->preset2 : p->preset);
           return FALSE;
         }
-      if (!refine (p, style, x, &rp, cancel, error))
+      if (!refine (p, style, x, &rp, error))
         return FALSE;
     }
-  if (ns_stylize_cancelled (cancel, error))
-    return FALSE;
 
-  /* back to the input's size, edges from the photo */
-  g_autoptr (NsPlanes) result = NULL;
-  if (full)
-    result = g_steal_pointer (&x);
-  else
+  /* edges from the photo, its chroma when asked */
+  out->x = g_steal_pointer (&x);
+  if (!full)
     {
-      result = ns_planes_new (3, photo->h, photo->w, error);
-      if (!result)
-        return FALSE;
-      memcpy (result->data, photo->data, sizeof (float) * 3 * photo->h * photo->w);
-      if (!ns_guided_upsample (result, small, x, NS_GUIDE_RADIUS, NS_GUIDE_EPS, cancel, error))
-        return FALSE;
+      out->guide_lo = g_steal_pointer (&small);
+      if (p->preserve_colors)
+        {
+          out->guide = ns_planes_new (3, photo->h, photo->w, error);
+          if (!out->guide)
+            return FALSE;
+          memcpy (out->guide->data, photo->data, sizeof (float) * 3 * photo->h * photo->w);
+        }
+      else
+        out->guide = g_steal_pointer (&photo);
     }
   if (p->preserve_colors)
-    {
-      ns_keep_chroma (result->data, photo->data, (size_t) photo->h * photo->w);
-    }
-  if (progress)
-    progress (1.0, "done", progress_data);
-  ns_planes_to_image_rgb (result, img);
+    out->photo = g_steal_pointer (&photo);
   return TRUE;
 }

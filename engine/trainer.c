@@ -319,6 +319,9 @@ weights_with_new_styles (const NsWeights *base, const NsTrainParams *p, GError *
       if (ns_weights_get_int (base, keys[k], &v))
         ns_weights_set_int (w, keys[k], v);
     }
+  const char *upsample;
+  if (ns_weights_get_string (base, "upsample", &upsample))
+    ns_weights_set_string (w, "upsample", upsample);
   for (int t = 0; t < ns_weights_n_tensors (base); t++)
     {
       const char *name = ns_weights_tensor_name (base, t);
@@ -398,7 +401,8 @@ prepare_models (Trainer *tr, GError **error)
   else
     {
       NsGeneratorConfig cfg = { p->base_channels, p->res_blocks,
-                                p->n_styles + (tr->identity ? 1 : 0), p->out_kernel };
+                                p->n_styles + (tr->identity ? 1 : 0), p->out_kernel,
+                                NS_GENERATOR_BILINEAR };
       tr->g = ns_generator_new (&cfg, p->seed, error);
       if (!tr->g)
         return FALSE;
@@ -720,11 +724,12 @@ fingerprint (const Trainer *tr)
 {
   const NsTrainParams *p = tr->p;
   GString *s = g_string_new (NULL);
-  g_string_append_printf (s, "seed=%" G_GUINT64_FORMAT " net=%d/%d/%d add=%s "
+  g_string_append_printf (s, "seed=%" G_GUINT64_FORMAT " net=%d/%d/%d%s add=%s "
                           "batch=%d crop=%d photo=%d style=%d lr=%g/%g "
                           "lambda=%g/%g/%g/%g/%g gan=%d disc=%d/%d val=%g photos=%d "
                           "noise=%g identity=%d/%g",
                           p->seed, p->base_channels, p->res_blocks, p->out_kernel,
+                          ns_generator_config (tr->g)->bilinear ? "/bilinear" : "",
                           p->add_to ? "yes" : "no", p->batch, p->crop, p->photo_size,
                           p->style_size, p->lr, p->lr_disc, p->lambda_adv,
                           p->lambda_content, p->lambda_style, p->lambda_stroke,

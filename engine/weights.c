@@ -1,7 +1,6 @@
 /* .nsw weight files: the in-memory NsWeights, its writer and its loader.
  * Byte layout: weights/FORMAT.md (keep the two in step). */
 #include "ns_weights.h"
-#include "ns_arch.h"
 #include "ns_error.h"
 #include <glib/gstdio.h>
 #include <math.h>
@@ -639,11 +638,8 @@ put_floats (Writer *wr, const float *data, gsize n)
 }
 
 GBytes *
-ns_weights_to_bytes (const NsWeights *w, GError **error)
+ns_weights_serialise (const NsWeights *w, GError **error)
 {
-  /* never write a file that the loader would refuse */
-  if (!ns_arch_check (w, error))
-    return NULL;
   for (guint i = 0; i < w->tensors->len; i++)
     if (!tensor_is_finite (w->tensors->pdata[i], error))
       return NULL;
@@ -702,15 +698,9 @@ ns_weights_to_bytes (const NsWeights *w, GError **error)
 }
 
 gboolean
-ns_weights_save (const NsWeights *w, const char *path, GError **error)
+ns_weights_write (GBytes *bytes, const char *path, GError **error)
 {
   g_autofree gchar *display = g_filename_display_name (path);
-  g_autoptr (GBytes) bytes = ns_weights_to_bytes (w, error);
-  if (!bytes)
-    {
-      g_prefix_error (error, "%s: ", display);
-      return FALSE;
-    }
   gsize len;
   const guint8 *data = g_bytes_get_data (bytes, &len);
   GError *local = NULL;
@@ -1273,14 +1263,13 @@ parse_file (const guint8 *data, gsize len, GError **error)
   if (!parse_tensors (w, &meta, n_tensors, data + data_offset,
                       file_size - data_offset, error))
     return NULL;
-  if (!check_reserved_keys (w, error) || !ns_arch_check (w, error))
+  if (!check_reserved_keys (w, error))
     return NULL;
   return g_steal_pointer (&w);
 }
 
 NsWeights *
-ns_weights_load_from_data (const guint8 *data, gsize len, const char *name,
-                           GError **error)
+ns_weights_parse (const guint8 *data, gsize len, const char *name, GError **error)
 {
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   NsWeights *w = parse_file (data, len, error);
@@ -1290,7 +1279,7 @@ ns_weights_load_from_data (const guint8 *data, gsize len, const char *name,
 }
 
 NsWeights *
-ns_weights_load (const char *path, GError **error)
+ns_weights_read (const char *path, GError **error)
 {
   g_autofree gchar *display = g_filename_display_name (path);
   GStatBuf st;
@@ -1320,7 +1309,7 @@ ns_weights_load (const char *path, GError **error)
       g_error_free (local);
       return NULL;
     }
-  return ns_weights_load_from_data ((const guint8 *) contents, len, display, error);
+  return ns_weights_parse ((const guint8 *) contents, len, display, error);
 }
 
 /* ---- describe ------------------------------------------------------------ */

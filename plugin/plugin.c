@@ -303,20 +303,14 @@ stylize_drawable (gint32 image, gint32 drawable, const NsPlugValues *v,
 
 /* ---- run --------------------------------------------------------------- */
 
-/* Beside the dialog's preview lines (ns_dialog.h), what OK applies, so a
- * test can compare the two. */
+/* Beside the dialog's preview lines in the debug log (ns_dialog.h), what
+ * OK applies, so the two can be compared. */
 static void
 log_applied (const NsPlugValues *values)
 {
-  const gchar *path = g_getenv ("NS_PREVIEW_TIMING");
-  gchar       *settings;
-  FILE        *f;
+  gchar *settings = ns_plug_values_describe (values);
 
-  if (!path || !(f = fopen (path, "a")))
-    return;
-  settings = ns_plug_values_describe (values);
-  fprintf (f, "apply %s\n", settings);
-  fclose (f);
+  g_debug ("apply %s", settings);
   g_free (settings);
 }
 

@@ -131,11 +131,13 @@ check_param_tensors (Probe *p, const NsWeights *view, float *params,
   return worst;
 }
 
+/* data: the decoder's upsampling, bilinear (non-NULL) or nearest (NULL) */
 static void
-test_backward (void)
+test_backward (gconstpointer bilinear)
 {
   NsGeneratorConfig cfg = { .base_channels = 2, .res_blocks = 1, .n_styles = 2,
-                           .out_kernel = 0 /* the default, 9 */ };
+                           .out_kernel = 0 /* the default, 9 */,
+                           .bilinear = bilinear != NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 7, &error);
   g_assert_no_error (error);
@@ -197,7 +199,7 @@ test_backward (void)
 static void
 test_identity_start (void)
 {
-  NsGeneratorConfig cfg = { 8, 2, 1, 9 };
+  NsGeneratorConfig cfg = { 8, 2, 1, 9, FALSE };
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 1, NULL);
   const int h = 33, w = 47;
   size_t len = 3 * h * w;
@@ -226,7 +228,7 @@ test_identity_start (void)
 static void
 test_style_mix (void)
 {
-  NsGeneratorConfig cfg = { 4, 1, 2, 3 };
+  NsGeneratorConfig cfg = { 4, 1, 2, 3, FALSE };
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 5, NULL);
   float *params = ns_generator_params (g);
   size_t np = ns_generator_n_params (g);
@@ -280,7 +282,7 @@ test_style_mix (void)
 static void
 test_noise (void)
 {
-  NsGeneratorConfig cfg = { 4, 1, 1, 3 };
+  NsGeneratorConfig cfg = { 4, 1, 1, 3, FALSE };
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 6, NULL);
   float *params = ns_generator_params (g);
   NsRng rng;
@@ -320,7 +322,7 @@ test_noise (void)
 static void
 test_weights_round_trip (void)
 {
-  NsGeneratorConfig cfg = { 3, 2, 2, 3 };
+  NsGeneratorConfig cfg = { 3, 2, 2, 3, TRUE };
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 2, NULL);
   g_autoptr (NsWeights) w = ns_weights_new ("ns-generator-1");
   g_autoptr (GError) error = NULL;
@@ -338,6 +340,20 @@ test_weights_round_trip (void)
   g_assert_cmpuint (ns_generator_n_params (g2), ==, ns_generator_n_params (g));
   g_assert_cmpmem (ns_generator_params (g2), ns_generator_n_params (g) * 4,
                    ns_generator_params (g), ns_generator_n_params (g) * 4);
+  g_assert_true (ns_generator_config (g2)->bilinear);
+
+  /* a file without the key (every file before it) is nearest; an unknown
+   * mode is refused by the architecture check and by the loader */
+  ns_weights_set_string (back, "upsample", NS_ARCH_UPSAMPLE_NEAREST);
+  g_autoptr (NsGenerator) g3 = ns_generator_new_from_weights (back, &error);
+  g_assert_no_error (error);
+  g_assert_false (ns_generator_config (g3)->bilinear);
+  ns_weights_set_string (back, "upsample", "bicubic");
+  g_assert_false (ns_arch_check (back, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_FORMAT);
+  g_clear_error (&error);
+  g_assert_null (ns_generator_new_from_weights (back, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_FORMAT);
 }
 
 /* The discriminator's backward, tensor by tensor, and its input gradient
@@ -429,7 +445,7 @@ test_gan_losses (void)
 static void
 test_apply (void)
 {
-  NsGeneratorConfig cfg = { 4, 1, 1, 3 };
+  NsGeneratorConfig cfg = { 4, 1, 1, 3, FALSE };
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 8, NULL);
   float *params = ns_generator_params (g);
   NsRng rng;
@@ -469,8 +485,9 @@ test_apply (void)
 static void
 test_bad_config (void)
 {
-  NsGeneratorConfig bad[] = { { 0, 2, 1, 3 }, { 4, 33, 1, 3 }, { 4, 2, 0, 3 },
-                               { 4, 2, 1, 4 }, { 4, 2, 1, 11 } };
+  NsGeneratorConfig bad[] = { { 0, 2, 1, 3, FALSE }, { 4, 33, 1, 3, FALSE },
+                               { 4, 2, 0, 3, FALSE }, { 4, 2, 1, 4, FALSE },
+                               { 4, 2, 1, 11, FALSE } };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr (GError) error = NULL;
@@ -484,7 +501,8 @@ main (int argc, char **argv)
 {
   ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/generator/backward", test_backward);
+  g_test_add_data_func ("/generator/backward", NULL, test_backward);
+  g_test_add_data_func ("/generator/backward-bilinear", "bilinear", test_backward);
   g_test_add_func ("/generator/identity-start", test_identity_start);
   g_test_add_func ("/generator/style-mix", test_style_mix);
   g_test_add_func ("/generator/weights-round-trip", test_weights_round_trip);

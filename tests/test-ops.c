@@ -857,6 +857,33 @@ ref_upsample (double *out, const double *in, gconstpointer params)
           in[((size_t) i * p->h + y / 2) * p->w + x / 2];
 }
 
+/* bilinear x2 from its definition: sample at (y + 0.5) / 2 - 0.5, clamped */
+static double
+ref_bilinear_tap (const double *plane, int h, int w, double sy, double sx)
+{
+  int y0 = (int) floor (sy), x0 = (int) floor (sx);
+  double fy = sy - y0, fx = sx - x0, sum = 0.0;
+  for (int dy = 0; dy < 2; dy++)
+    for (int dx = 0; dx < 2; dx++)
+      {
+        int y = CLAMP (y0 + dy, 0, h - 1), x = CLAMP (x0 + dx, 0, w - 1);
+        sum += (dy ? fy : 1 - fy) * (dx ? fx : 1 - fx) * plane[(size_t) y * w + x];
+      }
+  return sum;
+}
+
+static void
+ref_upsample_bilinear (double *out, const double *in, gconstpointer params)
+{
+  const PlaneParams *p = params;
+  for (int i = 0; i < p->n * p->c; i++)
+    for (int y = 0; y < 2 * p->h; y++)
+      for (int x = 0; x < 2 * p->w; x++)
+        out[((size_t) i * 2 * p->h + y) * 2 * p->w + x] =
+          ref_bilinear_tap (in + (size_t) i * p->h * p->w, p->h, p->w,
+                            (y + 0.5) / 2 - 0.5, (x + 0.5) / 2 - 0.5);
+}
+
 static void
 ref_avgpool (double *out, const double *in, gconstpointer params)
 {
@@ -934,6 +961,13 @@ test_upsample (void)
 {
   check_resample ("upsample2x", ns_upsample2x_forward, ns_upsample2x_backward,
                   ref_upsample, TRUE, SEED + 10);
+}
+
+static void
+test_upsample_bilinear (void)
+{
+  check_resample ("upsample2x bilinear", ns_upsample2x_bilinear_forward,
+                  ns_upsample2x_bilinear_backward, ref_upsample_bilinear, TRUE, SEED + 12);
 }
 
 static void
@@ -1099,6 +1133,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/ops/act/tanh", GINT_TO_POINTER (NS_ACT_TANH), test_act);
   g_test_add_data_func ("/ops/act/sigmoid", GINT_TO_POINTER (NS_ACT_SIGMOID), test_act);
   g_test_add_func ("/ops/upsample2x", test_upsample);
+  g_test_add_func ("/ops/upsample2x-bilinear", test_upsample_bilinear);
   g_test_add_func ("/ops/avgpool2x2", test_avgpool);
   g_test_add_data_func ("/ops/add", GINT_TO_POINTER (0), test_binary);
   g_test_add_data_func ("/ops/mse", GINT_TO_POINTER (1), test_binary);

@@ -17,7 +17,7 @@
 #include "ns_rng.h"
 #include "ns_stylize.h"
 #include "ns_weights.h"
-#include "../engine/stylize_internal.h"
+#include "ns_stylize_paths.h"
 
 typedef struct
 {
@@ -30,7 +30,7 @@ typedef struct
 static void
 write_generator (const char *path, const char *const *names, int n, guint64 seed)
 {
-  NsGeneratorConfig cfg = { 4, 1, n, 3 };
+  NsGeneratorConfig cfg = { 4, 1, n, 3, FALSE };
   g_autoptr (NsGenerator) g = ns_generator_new (&cfg, seed, NULL);
   g_assert_nonnull (g);
   float *params = ns_generator_params (g);

@@ -9,6 +9,7 @@
 
 #include "ns_blas.h"
 #include "ns_error.h"
+#include "ns_presets.h"
 #include "ns_preview.h"
 #include "ns_stylize.h"
 
@@ -191,7 +192,11 @@ test_same_as_stylize (void)
   /* while the worker lives, with the BLAS thread count it uses */
   ns_params_init (&p);
   ns_plug_values_to_ns_params (&v, &p);
+  /* the run's model, as the front ends open it before a run */
+  g_autoptr (NsPreset) preset = ns_presets_find (NULL, v.style, NULL);
+  g_autoptr (NsPresetModel) model = ns_preset_model_open (preset->file, NULL);
   p.preset = v.style;
+  p.model = model;
   g_assert_true (ns_stylize (&p, direct, NULL, NULL, NULL, NULL));
   g_assert_cmpmem (seen.last_image->data, sizeof (float) * 80 * 80 * 3,
                    direct->data, sizeof (float) * 80 * 80 * 3);

@@ -1,4 +1,4 @@
-/* The plug-in's settings model (ui/ns_settings.c): defaults, limits, and the
+/* The plug-in's settings model (plugin/ns_settings.c): defaults, limits, and the
  * mapping between NsPlugValues and the parameters of plug-in-neural-style.
  * No GTK and no GIMP process: the GimpParam arrays are built here. */
 #include <math.h>

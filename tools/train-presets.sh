@@ -10,7 +10,9 @@
 # usage: tools/train-presets.sh OUT.nsw [extra neural-style train options]
 #   DATA=folder with photos/ and styles/ (default ../shared/data, built
 #   from Debian packages as its SOURCES.md says); NS=the neural-style binary.
-#   The checkpoint is OUT.nsw.ckpt; the ablations are the same command with
+#   The checkpoint is OUT.nsw.ckpt, the training photos (all but the
+#   evaluation pairs' photos) are linked from OUT.nsw.photos/; the
+#   ablations are the same command with
 #   e.g. --lambda-adv 0 or --lambda-stroke 0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,10 +41,19 @@ styles=(
   arcimboldo-spring           "Giuseppe Arcimboldo, Spring (1573); $gcompris/paintings.rcc"
   durer-lion                  "Albrecht Durer, Lion (1494); $gcompris/paintings.rcc"
 )
+# The photos of the evaluation pairs are held out, so that
+# ../shared/eval/run-eval.sh scores photos the network has never seen: a
+# folder of links to the others, beside the output.
+photos=$out.photos
+rm -rf "$photos" && mkdir -p "$photos"
+held_out=$(awk '!/^#/ && NF { print $1 }' "$data/../eval/pairs.txt" 2>/dev/null || true)
+for f in "$data"/photos/*; do
+  grep -qxF "$(basename "$f")" <<<"$held_out" || ln -s "$(realpath "$f")" "$photos/"
+done
 args=()
 for ((i = 0; i < ${#styles[@]}; i += 2)); do
   args+=(--style "$data/styles/${styles[i]}.png" --name "${styles[i]}" --source "${styles[i + 1]}")
 done
-exec "$ns" train --photos "$data/photos" "${args[@]}" -o "$out" \
+exec "$ns" train --photos "$photos" "${args[@]}" -o "$out" \
   --checkpoint "$out.ckpt" --resume --steps 10000 --seed 1 --photo-size 384 \
   --lambda-stroke 10 --log-every 97 "$@"

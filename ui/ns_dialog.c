@@ -53,7 +53,6 @@ typedef struct
 
   NsPreviewWorker *worker;
   NsImage         *source;       /* the preview's pixels at this zoom */
-  gchar           *timing_path;  /* NS_PREVIEW_TIMING */
 } Dialog;
 
 static void request_preview (Dialog *d);
@@ -514,21 +513,18 @@ on_preview_update_toggled (GObject *preview, GParamSpec *pspec, Dialog *d)
     }
 }
 
+/* The debug log's line per preview drawn (G_MESSAGES_DEBUG=NeuralStyle):
+ * the milliseconds from the change that asked for it to the pixels drawn,
+ * the preview's size and its settings. */
 static void
-log_timing (Dialog *d, const NsPreviewJob *job, const NsImage *result,
-            double ms)
+log_preview (const NsPreviewJob *job, const NsImage *result, double ms)
 {
   gchar  number[G_ASCII_DTOSTR_BUF_SIZE];
   gchar *settings = ns_plug_values_describe (&job->values);
-  FILE  *f = fopen (d->timing_path, "a");
 
-  if (f)
-    {
-      fprintf (f, "preview_ms %s width %d height %d %s\n",
-               g_ascii_formatd (number, sizeof number, "%.1f", ms),
-               result->width, result->height, settings);
-      fclose (f);
-    }
+  g_debug ("preview_ms %s width %d height %d %s",
+           g_ascii_formatd (number, sizeof number, "%.1f", ms),
+           result->width, result->height, settings);
   g_free (settings);
 }
 
@@ -565,8 +561,7 @@ on_preview_result (const NsPreviewJob *job, NsImage *result,
     text = g_strdup_printf ("Preview: %.0f ms", ms);
     set_status (d, 1.0, text);
     g_free (text);
-    if (d->timing_path)
-      log_timing (d, job, result, ms);
+    log_preview (job, result, ms);
   }
   ns_image_free (result);
 }
@@ -576,19 +571,13 @@ on_preview_progress (double fraction, const char *stage, gpointer data)
 {
   Dialog *d = data;
   gchar  *text = g_strdup_printf ("Painting: %s", stage ? stage : "");
-  FILE   *f;
+  gchar   number[G_ASCII_DTOSTR_BUF_SIZE];
 
   set_status (d, fraction, text);
   g_free (text);
-  if (d->timing_path && (f = fopen (d->timing_path, "a")))
-    {
-      gchar number[G_ASCII_DTOSTR_BUF_SIZE];
-
-      fprintf (f, "progress %s %s\n",
-               g_ascii_formatd (number, sizeof number, "%.3f", fraction),
-               stage ? stage : "-");
-      fclose (f);
-    }
+  g_debug ("progress %s %s",
+           g_ascii_formatd (number, sizeof number, "%.3f", fraction),
+           stage ? stage : "-");
 }
 
 /* ---- building the dialog ----------------------------------------------- */
@@ -835,7 +824,6 @@ ns_dialog_run (NsPlugValues *values, gint32 drawable)
   d.drawable = drawable;
   d.layer_id = -1;
   d.presets = ns_presets_list (NULL);
-  d.timing_path = g_strdup (g_getenv ("NS_PREVIEW_TIMING"));
 
   build_dialog (&d);
   widgets_from_values (&d);
@@ -863,6 +851,5 @@ ns_dialog_run (NsPlugValues *values, gint32 drawable)
   g_clear_pointer (&d.source, ns_image_free);
   g_ptr_array_unref (d.presets);
   g_free (d.file_path);
-  g_free (d.timing_path);
   return response == GTK_RESPONSE_OK;
 }

@@ -14,10 +14,10 @@ G_BEGIN_DECLS
  * TRUE when the user pressed OK; values then hold exactly the settings the
  * preview was painted with.  FALSE leaves them as they were.
  *
- * With the environment variable NS_PREVIEW_TIMING=FILE set, one line per
- * preview drawn is appended to FILE ("preview_ms": milliseconds from the
- * change that asked for it to the pixels drawn, the preview's size and its
- * settings) and one per progress update shown ("progress FRACTION STAGE"). */
+ * The debug log (G_MESSAGES_DEBUG=NeuralStyle) gets one line per preview
+ * drawn ("preview_ms MS width W height H SETTINGS": milliseconds from the
+ * change that asked for it to the pixels drawn) and one per progress
+ * update shown ("progress FRACTION STAGE"). */
 gboolean ns_dialog_run (NsPlugValues *values, gint32 drawable);
 
 G_END_DECLS

@@ -1,9 +1,9 @@
-/* libFuzzer target for the image-reading path of the neural-style command
- * (cli/cli-image.c): the header size check, the PNG/JPEG completeness
+/* libFuzzer target for the image-file reading of the neural-style command
+ * and the plug-in's style files (imagefile/image_file.c): the header size check, the PNG/JPEG completeness
  * checks around gdk-pixbuf's decoders, the conversion to float pixels, and
  * the engine's conversion to planes.  Also linked into replay-image.c,
  * which runs tests/fuzz/image-corpus/ as an ordinary test. */
-#include "cli-image.h"
+#include "ns_image_file.h"
 #include "ns_error.h"
 #include "ns_imgproc.h"
 #include "fuzz-check.h"
@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
    * the style image (dropped) are read */
   gboolean keep_alpha = size > 0 && (data[size - 1] & 1);
   GError *error = NULL;
-  NsImage *img = ns_cli_image_load_data (data, size, "fuzz.img", keep_alpha,
+  NsImage *img = ns_image_file_load_data (data, size, "fuzz.img", keep_alpha,
                                          FUZZ_MAX_PIXELS, &error);
   if (!img)
     {

@@ -5,7 +5,7 @@
  * SHA-256 comparison (a fuzzer cannot forge digests) so that mutations reach
  * the key/value, directory and architecture checks. */
 #include "ns_error.h"
-#include "ns_weights.h"
+#include "ns_arch.h"
 #include "fuzz-check.h"
 #include <stdint.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * file (too-large-* with NS_ERROR_TOO_LARGE, truncated-* with
  * NS_ERROR_TRUNCATED); other files (found-*, crash-*) only have to pass the
  * target's checks. */
-#include "cli-image.h"
+#include "ns_image_file.h"
 #include "ns_error.h"
 #include "replay-corpus.h"
 #include <stdint.h>
@@ -24,7 +24,7 @@ replay_file (gconstpointer user_data)
   LLVMFuzzerTestOneInput ((const uint8_t *) contents, len);
 
   g_autofree gchar *base = g_path_get_basename (path);
-  g_autoptr (NsImage) img = ns_cli_image_load_data ((const guint8 *) contents, len,
+  g_autoptr (NsImage) img = ns_image_file_load_data ((const guint8 *) contents, len,
                                                     base, TRUE, NS_IMAGE_MAX_PIXELS,
                                                     &error);
   if (g_str_has_prefix (base, "valid-"))

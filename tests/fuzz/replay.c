@@ -5,7 +5,7 @@
  * libFuzzer found that reach loader branches the seeds miss; crash-*: any
  * past crash) only have to pass the target's own checks. */
 #include "ns_error.h"
-#include "ns_weights.h"
+#include "ns_arch.h"
 #include "replay-corpus.h"
 #include <stdint.h>
 #include <string.h>

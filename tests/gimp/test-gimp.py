@@ -35,7 +35,10 @@ PRESET = "vangogh-harvest"       # NS_DEFAULT_PRESET: what Reset selects
 PRESET2 = "hokusai-great-wave"
 PRESET_FILE = "presets.nsw"
 WEIGHTS = os.path.join(OUT, "weights")
-TIMING = os.path.join(OUT, "preview-timing.txt")
+# The GIMP window's output, where the dialog's and the plug-in's debug lines
+# (G_MESSAGES_DEBUG=NeuralStyle) land: one per preview, progress update and
+# applied run (ui/ns_dialog.h).
+GUI_LOG = os.path.join(OUT, "gui.log")
 # Bounds that only catch a hang: speed is measured by bench/run.sh, never
 # asserted here (a busy machine must not fail the suite).
 HANG_S = 30
@@ -509,8 +512,7 @@ def check_dialog(port, before):
     optimisation path) shows its progress under the preview; Escape in the
     middle of it cancels the dialog at once, the image untouched."""
     answer = {}
-    if os.path.exists(TIMING):
-        os.remove(TIMING)
+    mark_debug_lines()
 
     def call():
         answer["reply"] = script_fu(
@@ -554,10 +556,25 @@ def check_dialog(port, before):
           f"closed after {elapsed} s")
 
 
-def timing_lines(kind="preview_ms"):
-    if not os.path.isfile(TIMING):
+DEBUG_LINE = re.compile(r"NeuralStyle-DEBUG: (?:[0-9:.]+: )?(.*)\n")
+debug_mark = [0]
+
+
+def debug_lines():
+    """The complete debug lines of the GIMP window so far, split."""
+    if not os.path.isfile(GUI_LOG):
         return []
-    return [l.split() for l in open(TIMING) if l.startswith(kind + " ")]
+    with open(GUI_LOG, errors="replace") as f:
+        return [m.group(1).split() for l in f if (m := DEBUG_LINE.search(l))]
+
+
+def mark_debug_lines():
+    """From here on, timing_lines sees only the lines written after now."""
+    debug_mark[0] = len(debug_lines())
+
+
+def timing_lines(kind="preview_ms"):
+    return [l for l in debug_lines()[debug_mark[0]:] if l and l[0] == kind]
 
 
 def wait_for_previews(count, timeout):
@@ -604,8 +621,7 @@ def check_dialog_preview(port):
                                  f'(gimp-display-new i) i)')
     image = image.strip("()").split()[0] if err == 0 else "-1"
     drawable = f"(car (gimp-image-get-active-drawable {image}))"
-    if os.path.exists(TIMING):
-        os.remove(TIMING)
+    mark_debug_lines()
     answer = {}
 
     def call():
@@ -798,9 +814,9 @@ def run_undo():
         check(False, "undo: needs an X display (meson runs this under xvfb-run)")
         return
     port = free_port()
-    log = open(os.path.join(OUT, "gui.log"), "w")
+    log = open(GUI_LOG, "w")
     env = dict(os.environ, GIMP2_DIRECTORY=private_gimpdir(),
-               NEURAL_STYLE_WEIGHTS_DIR=WEIGHTS, NS_PREVIEW_TIMING=TIMING)
+               NEURAL_STYLE_WEIGHTS_DIR=WEIGHTS, G_MESSAGES_DEBUG="NeuralStyle")
     if "OPENBLAS_CORETYPE" not in env:
         # every plug-in run in this window starts as if the BLAS had fallen
         # back to a generic kernel, so the re-exec that corrects it

@@ -1,4 +1,4 @@
-#include "cli-image.h"
+#include "ns_image_file.h"
 #include "ns_error.h"
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <errno.h>
@@ -9,14 +9,14 @@
 #include <unistd.h>
 
 gboolean
-ns_cli_format_for_path (const char *path, NsCliFormat *format, GError **error)
+ns_image_file_format (const char *path, NsImageFileFormat *format, GError **error)
 {
   const char *dot = strrchr (path, '.');
   if (dot && g_ascii_strcasecmp (dot, ".png") == 0)
-    *format = NS_CLI_FORMAT_PNG;
+    *format = NS_IMAGE_FILE_PNG;
   else if (dot && (g_ascii_strcasecmp (dot, ".jpg") == 0 ||
                    g_ascii_strcasecmp (dot, ".jpeg") == 0))
-    *format = NS_CLI_FORMAT_JPEG;
+    *format = NS_IMAGE_FILE_JPEG;
   else
     {
       g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
@@ -94,9 +94,9 @@ image_from_pixbuf (GdkPixbuf *pixbuf, const char *name, gboolean keep_alpha,
   return img;
 }
 
-NsImage *
-ns_cli_image_load_data (const guint8 *data, gsize len, const char *name,
-                        gboolean keep_alpha, guint64 max_pixels, GError **error)
+GdkPixbuf *
+ns_image_file_decode_data (const guint8 *data, gsize len, const char *name,
+                           guint64 max_pixels, GError **error)
 {
   g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
   SizeCheck check = { .max_pixels = MIN (max_pixels, NS_IMAGE_MAX_PIXELS) };
@@ -135,18 +135,24 @@ ns_cli_image_load_data (const guint8 *data, gsize len, const char *name,
       return NULL;
     }
   /* Photos from cameras are often stored sideways with an EXIF tag. */
-  g_autoptr (GdkPixbuf) pixbuf = gdk_pixbuf_apply_embedded_orientation (raw);
+  GdkPixbuf *pixbuf = gdk_pixbuf_apply_embedded_orientation (raw);
   if (!pixbuf)
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
-                   "out of memory while reading '%s'", name);
-      return NULL;
-    }
-  return image_from_pixbuf (pixbuf, name, keep_alpha, error);
+    g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
+                 "out of memory while reading '%s'", name);
+  return pixbuf;
 }
 
 NsImage *
-ns_cli_image_load (const char *path, gboolean keep_alpha, GError **error)
+ns_image_file_load_data (const guint8 *data, gsize len, const char *name,
+                         gboolean keep_alpha, guint64 max_pixels, GError **error)
+{
+  g_autoptr (GdkPixbuf) pixbuf = ns_image_file_decode_data (data, len, name, max_pixels,
+                                                            error);
+  return pixbuf ? image_from_pixbuf (pixbuf, name, keep_alpha, error) : NULL;
+}
+
+GdkPixbuf *
+ns_image_file_decode (const char *path, GError **error)
 {
   g_autoptr (GError) local = NULL;
   /* mapped, not read: a refused header then costs no more than its pages */
@@ -156,9 +162,16 @@ ns_cli_image_load (const char *path, gboolean keep_alpha, GError **error)
       g_set_error (error, NS_ERROR, NS_ERROR_IO, "%s", local->message);
       return NULL;
     }
-  return ns_cli_image_load_data ((const guint8 *) g_mapped_file_get_contents (file),
-                                 g_mapped_file_get_length (file), path, keep_alpha,
-                                 NS_IMAGE_MAX_PIXELS, error);
+  return ns_image_file_decode_data ((const guint8 *) g_mapped_file_get_contents (file),
+                                    g_mapped_file_get_length (file), path,
+                                    NS_IMAGE_MAX_PIXELS, error);
+}
+
+NsImage *
+ns_image_file_load (const char *path, gboolean keep_alpha, GError **error)
+{
+  g_autoptr (GdkPixbuf) pixbuf = ns_image_file_decode (path, error);
+  return pixbuf ? image_from_pixbuf (pixbuf, path, keep_alpha, error) : NULL;
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -192,7 +205,7 @@ write_all (int fd, const gchar *buf, gsize len)
 }
 
 gboolean
-ns_cli_check_output_dir (const char *path, GError **error)
+ns_check_output_dir (const char *path, GError **error)
 {
   g_autofree char *dir = g_path_get_dirname (path);
   if (access (dir, W_OK | X_OK) == 0)
@@ -203,7 +216,7 @@ ns_cli_check_output_dir (const char *path, GError **error)
 }
 
 gboolean
-ns_cli_file_replace (const char *path, const gchar *contents, gsize len,
+ns_file_replace (const char *path, const gchar *contents, gsize len,
                      const volatile gint *cancel, GError **error)
 {
   /* A temporary file in the same folder, renamed over path only when it
@@ -246,7 +259,7 @@ ns_cli_file_replace (const char *path, const gchar *contents, gsize len,
 }
 
 gboolean
-ns_cli_image_save (const NsImage *img, const char *path, NsCliFormat format,
+ns_image_file_save (const NsImage *img, const char *path, NsImageFileFormat format,
                    const volatile gint *cancel, GError **error)
 {
   if (img->channels != 3 && img->channels != 4)
@@ -280,7 +293,7 @@ ns_cli_image_save (const NsImage *img, const char *path, NsCliFormat format,
   g_autofree gchar *buffer = NULL;
   gsize len = 0;
   gboolean ok;
-  if (format == NS_CLI_FORMAT_JPEG)
+  if (format == NS_IMAGE_FILE_JPEG)
     ok = gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &len, "jpeg", error,
                                     "quality", "95", NULL);
   else
@@ -288,5 +301,5 @@ ns_cli_image_save (const NsImage *img, const char *path, NsCliFormat format,
      * whole preset command 1.17 -> 1.09 s for 9 % more bytes */
     ok = gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &len, "png", error,
                                     "compression", "3", NULL);
-  return ok && ns_cli_file_replace (path, buffer, len, cancel, error);
+  return ok && ns_file_replace (path, buffer, len, cancel, error);
 }

@@ -11,11 +11,11 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  gchar   *preset;        /* preset name, or NULL with a style image */
-  gchar   *preset2;       /* second preset to mix, or NULL */
-  gchar   *weights_path;  /* .nsw file holding the preset(s), or NULL */
-  NsImage *image;         /* the style picture (RGB), or NULL with a preset */
-  gchar   *name;          /* short name for the new layer */
+  gchar         *preset;   /* preset name, or NULL with a style image */
+  gchar         *preset2;  /* second preset to mix, or NULL */
+  NsPresetModel *model;    /* the presets' generator, or NULL */
+  NsImage       *image;    /* the style picture (RGB), or NULL with a preset */
+  gchar         *name;     /* short name for the new layer */
 } NsStyleSource;
 
 /* Resolves style (a preset name, an image file or layer:ID) and style2

@@ -1,28 +1,23 @@
-/* ns_stylize with a style image: the optimisation path.
+/* The optimiser of the any-image path, on planes (ns_optimise.h).
  *
- * 1. The photo's colours are moved onto the style's (linear Monge-Kantorovich
- *    map), or with preserve_colors the style's onto the photo's.
- * 2. At the working size (p->size on the long side) and coarse to fine over
- *    an image pyramid of stages, the image is optimised (Adam or L-BFGS) on
- *      alpha * W_CONTENT * L_content + beta * W_STYLE * L_style + W_TV * L_tv
- *        + W_DOTS * L_dots
- *    starting from the colour-matched photo, each finer stage from the
- *    coarser result upsampled with the photo as guide (docs/optimisation.md).
- *    L_style is the mean over up to 4 scales (smooth 2x pyramid) of the
- *    sliced Wasserstein distance of 7x7 colour patches plus that of single
- *    pixels (the palette); L_content compares blurred luminance.
- * 3. The result is brought back to the input's size by guided upsampling,
- *    which takes edges and fine detail from the full-size photo. */
-#include "ns_stylize.h"
+ * At the working size and coarse to fine over an image pyramid of stages
+ * (or at the working size only, to refine), the image is optimised (Adam
+ * or L-BFGS) on
+ *   alpha * W_CONTENT * L_content + beta * W_STYLE * L_style + W_TV * L_tv
+ *     + W_DOTS * L_dots
+ * starting from the content, each finer stage from the coarser result
+ * upsampled with the stage's content as guide (see docs/optimisation.md).
+ * L_style is the mean over up to 4 scales (smooth 2x pyramid) of the
+ * sliced Wasserstein distance of 7x7 colour patches plus that of single
+ * pixels (the palette); L_content compares blurred luminance. */
+#include "ns_optimise.h"
 #include "ns_error.h"
 #include "ns_imgproc.h"
 #include "ns_loss.h"
 #include "ns_optim.h"
-#include "stylize_internal.h"
 #include <math.h>
 #include <string.h>
 
-#define NS_DEFAULT_SIZE        512
 /* steps per pyramid stage; the coarsest of several takes twice as many
  * (each costs a sixteenth of a step at the working size) */
 #define NS_DEFAULT_ITERATIONS  30
@@ -81,142 +76,12 @@
 #define LBFGS_BLOCK      10          /* steps with the same projections */
 
 
-void
-ns_params_init (NsParams *p)
-{
-  *p = (NsParams) {
-    .alpha = 1.0, .beta = 1.0, .iterations = 0, .size = 0,
-    .seed = 0, .style_loss = NS_STYLE_LOSS_SWD, .optimizer = NS_OPTIMIZER_ADAM,
-  };
-}
-
-gboolean
-ns_params_validate (const NsParams *p, GError **error)
-{
-  /* beyond NS_WEIGHT_MAX the losses overflow float and paint black */
-  if (!(p->alpha >= 0 && p->alpha <= NS_WEIGHT_MAX)
-      || !(p->beta >= 0 && p->beta <= NS_WEIGHT_MAX)
-      || (p->alpha == 0 && p->beta == 0))
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "alpha and beta must be in [0, %g] and not both 0 (got %g, %g)",
-                   NS_WEIGHT_MAX, p->alpha, p->beta);
-      return FALSE;
-    }
-  if (p->iterations < 0 || p->iterations > NS_ITERATIONS_MAX)
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "iterations must be in [0, %d] (got %d)", NS_ITERATIONS_MAX,
-                   p->iterations);
-      return FALSE;
-    }
-  if (p->size != 0 && (p->size < NS_SIZE_MIN || p->size > NS_SIZE_MAX))
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "size must be 0 (default) or in [%d, %d] (got %d)",
-                   NS_SIZE_MIN, NS_SIZE_MAX, p->size);
-      return FALSE;
-    }
-  if (p->seed > (guint32) NS_SEED_MAX)
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "seed must be in [0, %d] (got %u)", NS_SEED_MAX, p->seed);
-      return FALSE;
-    }
-  if (p->style_loss != NS_STYLE_LOSS_SWD && p->style_loss != NS_STYLE_LOSS_GRAM)
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "style_loss is not a known loss (%d)", (int) p->style_loss);
-      return FALSE;
-    }
-  if (!p->preset == !p->style_image)
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "give exactly one style: a preset or a style image");
-      return FALSE;
-    }
-  if ((p->preset && !p->preset[0]) || (p->preset2 && (!p->preset2[0] || !p->preset)))
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "preset names must not be empty, and a second preset needs a first");
-      return FALSE;
-    }
-  if (!(p->mix >= 0 && p->mix <= 1))
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "mix must be in [0, 1] (got %g)", p->mix);
-      return FALSE;
-    }
-  if (p->optimizer != NS_OPTIMIZER_ADAM && p->optimizer != NS_OPTIMIZER_LBFGS)
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "optimizer is not a known optimiser (%d)", (int) p->optimizer);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-image_is_valid (const NsImage *img, const char *what, GError **error)
-{
-  if (!img || !img->data || img->width < 1 || img->height < 1
-      || img->channels < 1 || img->channels > 4
-      || (guint64) img->width * img->height > NS_IMAGE_MAX_PIXELS)
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
-                   "The %s image is missing or has an invalid size", what);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-ns_stylize_cancelled (const volatile gint *cancel, GError **error)
-{
-  if (cancel && g_atomic_int_get (cancel))
-    {
-      g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "Stylization cancelled");
-      return TRUE;
-    }
-  return FALSE;
-}
-
 static gboolean
 out_of_memory (GError **error)
 {
   g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
                "Out of memory while stylizing");
   return FALSE;
-}
-
-/* (h, w) scaled so the long side is `side` (never 0) */
-static void
-fit_long_side (int h, int w, int side, int *oh, int *ow)
-{
-  double s = (double) side / MAX (h, w);
-  *oh = MAX (1, (int) lround (h * s));
-  *ow = MAX (1, (int) lround (w * s));
-}
-
-static NsPlanes *
-resized (const NsPlanes *src, int h, int w, GError **error)
-{
-  /* big reductions (a 4000 px photo to 512) halve with a 2x2 box first:
-   * the cubic's kernel would otherwise grow as wide as the ratio */
-  g_autoptr (NsPlanes) half = NULL;
-  while (src->h >= 4 * h && src->w >= 4 * w)
-    {
-      NsPlanes *next = ns_planes_new (src->c, src->h / 2, src->w / 2, error);
-      if (!next)
-        return NULL;
-      ns_down2_forward (next->data, src->data, src->c, src->h, src->w);
-      g_clear_pointer (&half, ns_planes_free);
-      src = half = next;
-    }
-  NsPlanes *dst = ns_planes_new (src->c, h, w, error);
-  if (dst)
-    ns_resize (src->data, src->c, src->h, src->w, dst->data, h, w);
-  return dst;
 }
 
 /* Everything the objective needs at one stage of the pyramid. */
@@ -295,8 +160,8 @@ stage_init (Stage *st, const NsParams *p, const NsPlanes *content,
 
   /* the style at the stage's scale: the same long side */
   int sh, sw;
-  fit_long_side (style_full->h, style_full->w, MAX (st->h, st->w), &sh, &sw);
-  st->style[0] = resized (style_full, sh, sw, error);
+  ns_fit_long_side (style_full->h, style_full->w, MAX (st->h, st->w), &sh, &sw);
+  st->style[0] = ns_planes_resized (style_full, sh, sw, error);
   if (!st->style[0])
     return FALSE;
   st->lh[0] = st->h;
@@ -416,9 +281,7 @@ objective (const float *x, float *grad, gpointer data)
 
 typedef struct
 {
-  NsProgressFunc func;
-  gpointer       data;
-  const volatile gint *cancel;
+  const NsProgress *part;        /* the caller's, for the whole optimisation */
   double         done, total;    /* in units of work */
   char           stage[32];
 } Progress;
@@ -427,9 +290,7 @@ static gboolean
 report (Progress *pr, double work, GError **error)
 {
   pr->done += work;
-  if (pr->func)
-    pr->func (MIN (1.0, pr->done / pr->total), pr->stage, pr->data);
-  return !ns_stylize_cancelled (pr->cancel, error);
+  return ns_progress_report (pr->part, pr->done / pr->total, pr->stage, error);
 }
 
 /* Runs `iterations` steps on x (3 planes at the stage's size). */
@@ -532,12 +393,12 @@ optimise_pyramid (const NsParams *p, const NsPlanes *content, const NsPlanes *st
   for (int s = 0; s < n_stages; s++)
     {
       int shift = n_stages - 1 - s, sh, sw;
-      fit_long_side (wh, ww, MAX (1, side >> shift), &sh, &sw);
-      g_autoptr (NsPlanes) content_s = resized (content, sh, sw, error);
+      ns_fit_long_side (wh, ww, MAX (1, side >> shift), &sh, &sw);
+      g_autoptr (NsPlanes) content_s = ns_planes_resized (content, sh, sw, error);
       if (!content_s)
         return NULL;
       g_autoptr (NsPlanes) next = x ? stage_start (x, content_prev, content_s, error)
-                                    : resized (content_s, sh, sw, error);
+                                    : ns_planes_resized (content_s, sh, sw, error);
       if (!next)
         return NULL;
       g_clear_pointer (&x, ns_planes_free);
@@ -557,133 +418,34 @@ optimise_pyramid (const NsParams *p, const NsPlanes *content, const NsPlanes *st
         return NULL;
     }
   if (x->h != wh || x->w != ww)
-    return resized (x, wh, ww, error);
+    return ns_planes_resized (x, wh, ww, error);
   return g_steal_pointer (&x);
 }
 
-/* Colour statistics from about a million samples are plenty. */
-static void
-stats (const NsPlanes *img, double mean[3], double cov[9])
+NsPlanes *
+ns_optimise (const NsParams *p, NsOptimiseMode mode, const NsPlanes *content,
+             const NsPlanes *style, const NsProgress *progress, GError **error)
 {
-  size_t n = (size_t) img->h * img->w;
-  ns_colour_stats (img->data, n, MAX (1, n >> 20), mean, cov);
-}
-
-gboolean
-ns_stylize (const NsParams *p, NsImage *img, NsProgressFunc progress,
-            gpointer progress_data, const volatile gint *cancel, GError **error)
-{
-  g_return_val_if_fail (p != NULL, FALSE);
-  if (!ns_params_validate (p, error) || !image_is_valid (img, "content", error))
-    return FALSE;
-  if (p->preset)
-    return ns_stylize_preset (p, img, progress, progress_data, cancel, error);
-  return ns_stylize_optimise (p, p->style_image, FALSE, img, progress, progress_data,
-                              cancel, error);
-}
-
-gboolean
-ns_stylize_optimise (const NsParams *p, const NsImage *style_image, gboolean refine,
-                     NsImage *img, NsProgressFunc progress, gpointer progress_data,
-                     const volatile gint *cancel, GError **error)
-{
-  if (!image_is_valid (style_image, "style", error))
-    return FALSE;
-  /* refinement keeps the colours it is given (the caller handles
-   * preserve_colors) and works at the finest stage only */
-  const gboolean preserve_colors = p->preserve_colors && !refine;
-
-  Progress pr = { progress, progress_data, cancel, 0, 1, "colour" };
-  if (!report (&pr, 0, error))
-    return FALSE;
-
-  /* 1. colours */
-  g_autoptr (NsPlanes) photo = ns_planes_from_image_rgb (img, error);
-  if (!photo)
-    return FALSE;
-  g_autoptr (NsPlanes) style = ns_planes_from_image_rgb (style_image, error);
-  /* each full-size pass over a 12 MP photo takes a good fraction of the
-   * 0.5 s the caller may wait for a cancel: poll between them */
-  if (!style || !report (&pr, 0, error))
-    return FALSE;
-  size_t n_full = (size_t) img->width * img->height;
-  double mc[3], cc[9], ms[3], cs[9], map[9], off[3];
-  stats (photo, mc, cc);
-  stats (style, ms, cs);
-  /* guide: the full-size photo the result is built on (colour matched
-   * unless the photo's colours are kept) */
-  g_autoptr (NsPlanes) guide = NULL;
-  if (refine)
-    guide = g_steal_pointer (&photo);
-  else if (preserve_colors)
-    {
-      guide = ns_planes_new (3, photo->h, photo->w, error);
-      if (!guide)
-        return FALSE;
-      memcpy (guide->data, photo->data, sizeof (float) * 3 * n_full);
-      ns_colour_transfer_map (ms, cs, mc, cc, map, off);
-      ns_colour_apply (style->data, (size_t) style->h * style->w, map, off);
-    }
-  else
-    {
-      guide = g_steal_pointer (&photo);
-      ns_colour_transfer_map (mc, cc, ms, cs, map, off);
-      ns_colour_apply (guide->data, n_full, map, off);
-    }
-  if (!report (&pr, 0, error))
-    return FALSE;
-
-  /* 2. optimisation at the working size, coarse to fine */
-  int side = p->size > 0 ? p->size : NS_DEFAULT_SIZE;
-  side = MIN (side, MAX (img->width, img->height));
-  int wh, ww;
-  fit_long_side (img->height, img->width, side, &wh, &ww);
-  g_autoptr (NsPlanes) content = resized (guide, wh, ww, error);
-  if (!content || !report (&pr, 0, error))
-    return FALSE;
+  int side = MAX (content->h, content->w);
   int iterations = p->iterations > 0 ? p->iterations : NS_DEFAULT_ITERATIONS;
   int n_stages = 1;
-  while (!refine && n_stages < MAX_STAGES && (side >> n_stages) >= MIN_STAGE_SIDE)
+  while (mode == NS_OPTIMISE_PYRAMID && n_stages < MAX_STAGES
+         && (side >> n_stages) >= MIN_STAGE_SIDE)
     n_stages++;
   /* work units: one step at the working size = 1, a stage 2x coarser 1/4 */
-  pr.total = 0;
+  Progress pr = { progress, 0, 0, "" };
   for (int s = 0; s < n_stages; s++)
     pr.total += stage_steps (s, n_stages, iterations) / (double) (1 << (2 * (n_stages - 1 - s)));
-  pr.total += 1;  /* upsampling and writing back */
 
   NsRandomFeatures rf_net, *rf = NULL;
   if (W_FEATURES > 0 && !gram_loss (p))
     {
       if (!ns_random_features_init (&rf_net, 3, RF_CHANNELS, RF_KERNEL, RF_SEED, error))
-        return FALSE;
+        return NULL;
       rf = &rf_net;
     }
-  g_autoptr (NsPlanes) x = optimise_pyramid (p, content, style, rf, n_stages,
-                                             iterations, &pr, error);
+  NsPlanes *x = optimise_pyramid (p, content, style, rf, n_stages, iterations, &pr, error);
   if (rf)
     ns_random_features_clear (rf);
-  if (!x)
-    return FALSE;
-
-  /* 3. back to the input's size */
-  g_strlcpy (pr.stage, "upsampling", sizeof pr.stage);
-  if (!report (&pr, 0, error))
-    return FALSE;
-  NsPlanes *result = x;
-  if (wh != img->height || ww != img->width)
-    {
-      if (!ns_guided_upsample (guide, content, x, NS_GUIDE_RADIUS, NS_GUIDE_EPS,
-                               cancel, error))
-        return FALSE;
-      result = guide;
-    }
-  if (preserve_colors)
-    {
-      ns_keep_chroma (result->data, photo->data, n_full);
-    }
-  g_strlcpy (pr.stage, "done", sizeof pr.stage);
-  if (!report (&pr, 1, error))
-    return FALSE;
-  ns_planes_to_image_rgb (result, img);
-  return TRUE;
+  return x;
 }

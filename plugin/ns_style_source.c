@@ -1,12 +1,14 @@
-/* Turns the plug-in's style strings into what NsParams needs.  Style images
- * are read with gdk-pixbuf, so any format it knows works without creating a
- * GIMP image (and from the preview's worker thread); layers through GEGL. */
+/* Turns the plug-in's style strings into what NsParams needs.  Style files
+ * are decoded as the command's images are (imagefile/: size limit,
+ * truncation, EXIF orientation), so any format gdk-pixbuf knows works
+ * without creating a GIMP image (and from the preview's worker thread);
+ * layers through GEGL. */
 #include <string.h>
 
-#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <libgimp/gimp.h>
 
 #include "ns_error.h"
+#include "ns_image_file.h"
 #include "ns_presets.h"
 #include "ns_settings.h"
 #include "ns_style_source.h"
@@ -30,7 +32,9 @@ image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
   img = ns_image_new (width, height, 3, error);
   if (!img)
     return NULL;
-  /* The style's alpha is ignored: only its colours and textures matter. */
+  /* The style's alpha is ignored: only its colours and textures matter.
+   * Divided as babl converts a layer's 8-bit pixels, so that a layer and
+   * the same picture as a file are the same style to the last bit. */
   for (int y = 0; y < height; y++)
     {
       const guchar *row = pixels + (gsize) y * stride;
@@ -87,7 +91,7 @@ static gboolean
 load_file (NsStyleSource *src, const gchar *style, GError **error)
 {
   GError    *local_error = NULL;
-  GdkPixbuf *pixbuf = gdk_pixbuf_new_from_file (style, &local_error);
+  GdkPixbuf *pixbuf = ns_image_file_decode (style, &local_error);
 
   if (pixbuf)
     {
@@ -145,8 +149,10 @@ load_presets (NsStyleSource *src, const gchar *style, const gchar *style2,
         }
       src->preset2 = g_strdup (style2);
     }
+  src->model = ns_preset_model_open (first->file, error);
+  if (!src->model)
+    return FALSE;
   src->preset = g_strdup (style);
-  src->weights_path = g_strdup (first->file);
   src->name = src->preset2 ? g_strdup_printf ("%s + %s", style, style2)
                            : g_strdup (style);
   return TRUE;
@@ -205,7 +211,7 @@ ns_style_source_clear (NsStyleSource *src)
 {
   g_clear_pointer (&src->preset, g_free);
   g_clear_pointer (&src->preset2, g_free);
-  g_clear_pointer (&src->weights_path, g_free);
+  g_clear_pointer (&src->model, ns_preset_model_unref);
   g_clear_pointer (&src->image, ns_image_free);
   g_clear_pointer (&src->name, g_free);
 }
@@ -215,6 +221,6 @@ ns_style_source_to_ns_params (const NsStyleSource *src, NsParams *p)
 {
   p->preset = src->preset;
   p->preset2 = src->preset2;
-  p->weights_path = src->weights_path;
+  p->model = src->model;
   p->style_image = src->image;
 }
