@@ -9,7 +9,9 @@
 #
 # Environment: RUNS (fast rows, default 5), SLOW_RUNS (the CLI rows,
 # default 3), BIG_RUNS (the 6000x4000 photo, default 1), PRESET (default
-# vangogh-harvest).  OPENBLAS_CORETYPE=Prescott bench/run.sh gives the
+# vangogh-harvest), GMIC_ENV (environment for G'MIC's row, e.g.
+# OMP_WAIT_POLICY=PASSIVE on a loaded machine: bench/README.md).
+# OPENBLAS_CORETYPE=Prescott bench/run.sh gives the
 # figures of a CPU that Debian 12's OpenBLAS does not know (its fall-back;
 # a set OPENBLAS_CORETYPE always wins, engine/ns_blas.h).
 set -euo pipefail
@@ -69,7 +71,21 @@ if [ -x "$build/bench/bench-preview" ]; then
 fi
 
 read -r opt_s opt_mb < <(runs "$SLOW_RUNS" "$ns" stylize "$tmp/1mp.png" "$tmp/out.png" --style-image "$style" --size 512)
+# G'MIC's non-neural stylize on the same 512 px photo and style, alternating
+# with ours (issue 12); bench/gmic-vs-ours.sh does it over the eval pairs
+gmic_row="not installed (apt-get install gmic)"
+if command -v gmic >/dev/null; then
+  convert "$tmp/1mp.png" -resize 512x512 "$tmp/512.png"
+  for ((i = 0; i < SLOW_RUNS; i++)); do
+    # shellcheck disable=SC2086
+    timed env ${GMIC_ENV:-} gmic "$tmp/512.png" "$style" -stylize[0] [1] -o[0] "$tmp/gmic.png" >>"$tmp/gmic"
+    timed "$ns" stylize "$tmp/512.png" "$tmp/out.png" --style-image "$style" >>"$tmp/ours512"
+  done
+  g512=$(cut -d' ' -f1 "$tmp/gmic" | median) o512=$(cut -d' ' -f1 "$tmp/ours512" | median)
+  gmic_row="$g512 s; ours $o512 s alternating, ratio $(awk -v o="$o512" -v g="$g512" 'BEGIN {printf "%.2f", o / g}')"
+fi
 read -r big_s big_mb < <(runs "$BIG_RUNS" "$ns" stylize "$tmp/24mp.jpg" "$tmp/out.jpg" --style "$PRESET")
+read -r bigo_s bigo_mb < <(runs "$BIG_RUNS" "$ns" stylize "$tmp/24mp.jpg" "$tmp/out.jpg" --style-image "$style")
 
 cat <<TABLE
 $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average at start $load
@@ -84,5 +100,7 @@ BLAS: $blas
 | CLI, 1 MP photo, --style $PRESET (median of $SLOW_RUNS) | $cli_s s, $cli_mb MB peak |
 | dialog preview 256x256, $PRESET (worker, 1 BLAS thread) | $preview |
 | CLI, 1 MP photo, --style-image (any image) at 512 px (median of $SLOW_RUNS) | $opt_s s, $opt_mb MB peak |
+| G'MIC stylize, the same photo at 512 px and style (median of $SLOW_RUNS) | $gmic_row |
 | CLI, 6000x4000 photo, --style $PRESET (median of $BIG_RUNS) | $big_s s, $big_mb MB peak |
+| CLI, 6000x4000 photo, --style-image (median of $BIG_RUNS) | $bigo_s s, $bigo_mb MB peak |
 TABLE

@@ -10,6 +10,8 @@
 #ifdef NS_HAVE_OPENBLAS
 char *openblas_get_corename (void);
 char *openblas_get_config (void);
+int openblas_get_num_threads (void);
+void openblas_set_num_threads (int n);
 #endif
 
 /* Set with OPENBLAS_CORETYPE on the re-exec: "DETECTED CHOSEN".  It tells
@@ -151,4 +153,18 @@ ns_blas_describe_choice (void)
   if (g_getenv ("OPENBLAS_CORETYPE"))
     return g_strdup ("set by OPENBLAS_CORETYPE");
   return g_strdup ("OpenBLAS's own detection");
+}
+
+int
+ns_blas_threads (int n)
+{
+#ifdef NS_HAVE_OPENBLAS
+  int before = openblas_get_num_threads ();
+  if (n != before)
+    openblas_set_num_threads (n);
+  return before;
+#else
+  (void) n;
+  return 1;   /* a BLAS we cannot steer */
+#endif
 }

@@ -3,6 +3,8 @@
  * Weiss 2022), on raw colours or on feature maps. */
 #include "ns_loss.h"
 #include "ns_imgproc.h"
+#include "ns_blas.h"
+#include "ns_parallel.h"
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -87,14 +89,24 @@ ns_patches_scatter (float *grad, const float *dcols, int c, int h, int w,
     {
       const float *col = dcols + (size_t) i * d;
       int py = pos[2 * i], px = pos[2 * i + 1];
+      gboolean inside = py >= r && py + r < h && px >= r && px + r < w;
       for (int ch = 0; ch < c; ch++)
         {
           float *plane = grad + (size_t) ch * h * w;
           for (int dy = 0; dy < k; dy++)
             {
-              float *row = plane + (size_t) ns_reflect_index (py + dy - r, h) * w;
-              for (int dx = 0; dx < k; dx++)
-                row[ns_reflect_index (px + dx - r, w)] += col[dx];
+              if (inside)
+                {
+                  float *row = plane + (size_t) (py + dy - r) * w + px - r;
+                  for (int dx = 0; dx < k; dx++)
+                    row[dx] += col[dx];
+                }
+              else
+                {
+                  float *row = plane + (size_t) ns_reflect_index (py + dy - r, h) * w;
+                  for (int dx = 0; dx < k; dx++)
+                    row[ns_reflect_index (px + dx - r, w)] += col[dx];
+                }
               col += k;
             }
         }
@@ -120,27 +132,34 @@ key_float (guint32 u)
 }
 
 /* LSD radix sort of n keys (11 bits per pass), carrying idx when not NULL.
- * Stable and deterministic; tmp_key/tmp_idx hold n each. */
+ * Stable and deterministic; tmp_key/tmp_idx hold n each.  The three
+ * passes' counts come from one read of the keys; the sorted keys (and idx)
+ * end in tmp_key (tmp_idx). */
 static void
 radix_sort (guint32 *key, guint32 *idx, guint32 *tmp_key, guint32 *tmp_idx, int n)
 {
-  static const int shifts[3] = { 0, 11, 22 };
+  guint32 cnt[3][2048];
+  memset (cnt, 0, sizeof cnt);
+  for (int i = 0; i < n; i++)
+    {
+      guint32 k = key[i];
+      cnt[0][k & 2047]++;
+      cnt[1][(k >> 11) & 2047]++;
+      cnt[2][k >> 22]++;
+    }
   for (int pass = 0; pass < 3; pass++)
     {
-      int shift = shifts[pass];
-      guint32 count[2048] = { 0 };
-      for (int i = 0; i < n; i++)
-        count[(key[i] >> shift) & 2047]++;
-      guint32 sum = 0;
+      int shift = 11 * pass;
+      guint32 sum = 0, *c = cnt[pass];
       for (int b = 0; b < 2048; b++)
         {
-          guint32 c = count[b];
-          count[b] = sum;
-          sum += c;
+          guint32 v = c[b];
+          c[b] = sum;
+          sum += v;
         }
       for (int i = 0; i < n; i++)
         {
-          guint32 dst = count[(key[i] >> shift) & 2047]++;
+          guint32 dst = c[(key[i] >> shift) & 2047]++;
           tmp_key[dst] = key[i];
           if (idx)
             tmp_idx[dst] = idx[i];
@@ -155,84 +174,153 @@ radix_sort (guint32 *key, guint32 *idx, guint32 *tmp_key, guint32 *tmp_idx, int 
           tmp_idx = t;
         }
     }
-  /* three passes: the sorted data sits in the tmp arrays; copy it home */
-  memcpy (tmp_key, key, sizeof (guint32) * n);
-  if (idx)
-    memcpy (tmp_idx, idx, sizeof (guint32) * n);
 }
 
-/* Directions j0..j1-1 of the quantile matching in ns_loss_swd. */
-typedef struct
-{
-  float         *proj;
-  const float   *sproj;
-  int            n, ns, nmax, m, j0, j1;
-  double         gscale;
-  guint32       *keys, *idx;    /* 2 * nmax each */
-  float         *svals;         /* ns */
-  double         loss;          /* out: sum of squared differences */
-} SortHalf;
-
-/* below this many projected values a second thread costs more than it saves */
+/* below this many projected values the second core costs more than it saves */
 #define PARALLEL_MIN_WORK (1 << 16)
 
-static void
-sort_half (SortHalf *t)
+/* One call of ns_loss_swd, in three phases that each split in two halves
+ * (ns_parallel2): projecting (by patches), sorting and pairing (by
+ * directions), and the adjoint (by patches, half 1 into a grad of its
+ * own).  The split depends on the sizes only, never on the timing or on
+ * the number of cores, so the bytes do not either. */
+typedef struct
 {
-  const int n = t->n, ns = t->ns, nmax = t->nmax, m = t->m;
-  guint32 *keys = t->keys, *idx = t->idx;
-  double loss = 0;
-  for (int j = t->j0; j < t->j1; j++)
+  enum { PROJECT, MATCH, ADJOINT } phase;
+  const float   *x, *style;
+  int            c, h, w, sh, sw, k, d, m, n, ns, nmax;
+  const int     *pos, *spos;
+  const float   *dirs;
+  float         *proj, *sproj;  /* [m][n], [m][ns]; proj becomes dL/dproj in MATCH */
+  float         *cols[2];       /* CHUNK patches each */
+  guint32       *keys[2], *idx[2];  /* 2 * nmax each */
+  float         *svals;         /* [m][ns]: the style's sorted projections */
+  gboolean       fresh;         /* svals still to be made from sproj */
+  float         *grad[2];       /* grad[1]: half 1's, zeroed, added after */
+  double         gscale;
+  double         loss[2];       /* sums of squared differences */
+} Swd;
+
+/* proj[j][i] = patches(pos[i]) . dirs[.][j] for i in i0..i1-1 (of n), CHUNK
+ * at a time; direction-major, so each direction's sort reads a row */
+static void
+project (float *proj, int n, float *cols, const float *img, int c, int h, int w,
+         int k, const int *pos, int i0, int i1, const float *dirs, int m)
+{
+  int d = c * k * k;
+  for (; i0 < i1; i0 += CHUNK)
     {
-      for (int i = 0; i < ns; i++)
-        keys[i] = float_key (t->sproj[(size_t) i * m + j]);
-      radix_sort (keys, NULL, keys + nmax, NULL, ns);
-      for (int i = 0; i < ns; i++)
-        t->svals[i] = key_float (keys[i]);
+      int nb = MIN (CHUNK, i1 - i0);
+      ns_patches_gather (cols, img, c, h, w, k, pos + 2 * i0, nb);
+      cblas_sgemm (CblasRowMajor, CblasTrans, CblasTrans, m, nb, d,
+                   1.0f, dirs, m, cols, d, 0.0f, proj + i0, n);
+    }
+}
+
+/* Directions j0..j1-1: sort the style's side (unless kept from an earlier
+ * call) and x's, pair equal quantiles, leave dL/dproj in proj; returns the
+ * sum of squared differences. */
+static double
+match (Swd *t, int half, int j0, int j1)
+{
+  const int n = t->n, ns = t->ns, nmax = t->nmax;
+  guint32 *keys = t->keys[half], *idx = t->idx[half];
+  double loss = 0;
+  for (int j = j0; j < j1; j++)
+    {
+      float *svals = t->svals + (size_t) j * ns;
+      float *proj = t->proj + (size_t) j * n;
+      const float *sproj = t->sproj + (size_t) j * ns;
+      if (t->fresh)
+        {
+          for (int i = 0; i < ns; i++)
+            keys[i] = float_key (sproj[i]);
+          radix_sort (keys, NULL, keys + nmax, NULL, ns);
+          for (int i = 0; i < ns; i++)
+            svals[i] = key_float (keys[nmax + i]);
+        }
       for (int i = 0; i < n; i++)
         {
-          keys[i] = float_key (t->proj[(size_t) i * m + j]);
+          keys[i] = float_key (proj[i]);
           idx[i] = i;
         }
       radix_sort (keys, idx, keys + nmax, idx + nmax, n);
+      const guint32 *order = idx + nmax;
       for (int r = 0; r < n; r++)
         {
           int q = (int) (((gint64) 2 * r + 1) * ns / (2 * (gint64) n));
-          float *v = t->proj + (size_t) idx[r] * m + j;
-          double diff = (double) *v - t->svals[q];
+          float *v = proj + order[r];
+          double diff = (double) *v - svals[q];
           loss += diff * diff;
           *v = (float) (t->gscale * diff);
         }
     }
-  t->loss = loss;
+  return loss;
 }
 
-static gpointer
-sort_half_thread (gpointer data)
-{
-  sort_half (data);
-  return NULL;
-}
-
-/* proj[n][m] = patches(pos) . dirs[d][m], CHUNK patches at a time */
 static void
-project (float *proj, float *cols, const float *img, int c, int h, int w, int k,
-         const int *pos, int n, const float *dirs, int m)
+swd_half (gpointer data, int half)
 {
-  int d = c * k * k;
-  for (int i0 = 0; i0 < n; i0 += CHUNK)
+  Swd *t = data;
+  switch (t->phase)
     {
-      int nb = MIN (CHUNK, n - i0);
-      ns_patches_gather (cols, img, c, h, w, k, pos + 2 * i0, nb);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, nb, m, d,
-                   1.0f, cols, d, dirs, m, 0.0f, proj + (size_t) i0 * m, m);
+    case PROJECT:
+      if (t->fresh)
+        project (t->sproj, t->ns, t->cols[half], t->style, t->c, t->sh, t->sw, t->k, t->spos,
+                 t->ns * half / 2, t->ns * (half + 1) / 2, t->dirs, t->m);
+      project (t->proj, t->n, t->cols[half], t->x, t->c, t->h, t->w, t->k, t->pos,
+               t->n * half / 2, t->n * (half + 1) / 2, t->dirs, t->m);
+      break;
+    case MATCH:
+      t->loss[half] = match (t, half, t->m * half / 2, t->m * (half + 1) / 2);
+      break;
+    case ADJOINT:
+      for (int i0 = t->n * half / 2, i1 = t->n * (half + 1) / 2; i0 < i1; i0 += CHUNK)
+        {
+          int nb = MIN (CHUNK, i1 - i0);
+          cblas_sgemm (CblasRowMajor, CblasTrans, CblasTrans, nb, t->d, t->m, 1.0f,
+                       t->proj + i0, t->n, t->dirs, t->m, 0.0f, t->cols[half], t->d);
+          ns_patches_scatter (t->grad[half], t->cols[half], t->c, t->h, t->w, t->k,
+                              t->pos + 2 * i0, nb);
+        }
+      break;
     }
+}
+
+static void
+run_phase (Swd *t, int phase, gboolean parallel)
+{
+  t->phase = phase;
+  if (parallel)
+    ns_parallel2 (swd_half, t);
+  else
+    {
+      swd_half (t, 0);
+      swd_half (t, 1);
+    }
+}
+
+void
+ns_swd_kept_clear (NsSwdKept *kept)
+{
+  g_free (kept->dirs);
+  g_free (kept->svals);
+  memset (kept, 0, sizeof *kept);
 }
 
 double
 ns_loss_swd (float *grad, float scale, const float *x, int c, int h, int w,
              const float *style, int sh, int sw,
              const NsSwdConfig *cfg, NsRng *rng, NsLossWork *work)
+{
+  return ns_loss_swd_kept (grad, scale, x, c, h, w, style, sh, sw, cfg, rng, work, NULL, 1);
+}
+
+double
+ns_loss_swd_kept (float *grad, float scale, const float *x, int c, int h, int w,
+                  const float *style, int sh, int sw,
+                  const NsSwdConfig *cfg, NsRng *rng, NsLossWork *work,
+                  NsSwdKept *kept, int keep_calls)
 {
   int k = cfg->patch, m = cfg->projections, d = c * k * k;
   int max_n = MAX (1, cfg->max_samples);
@@ -246,24 +334,50 @@ ns_loss_swd (float *grad, float scale, const float *x, int c, int h, int w,
   /* style: every patch, or max_n random ones */
   gint64 s_all = (gint64) sh * sw;
   int ns = (int) MIN (s_all, (gint64) max_n);
+  if (g_getenv ("NS_X_NSEQ"))
+    ns = (int) MIN (s_all, (gint64) ((h + stride - 1) / stride) * ((w + stride - 1) / stride));
   int nmax = MAX (n, ns);
+  size_t plane = (size_t) c * h * w;
 
-  float *dirs = ns_loss_work_get (work, 0, sizeof (float) * d * m);
-  int *pos = ns_loss_work_get (work, 1, sizeof (int) * 2 * (size_t) nmax);
-  float *cols = ns_loss_work_get (work, 2, sizeof (float) * (size_t) CHUNK * d);
+  /* the directions and the style's sorted projections: kept from an
+   * earlier call, or drawn and made now */
+  gboolean fresh = !kept || kept->calls_left <= 0 || kept->d != d || kept->m != m
+                   || kept->ns != ns;
+  if (kept && fresh)
+    {
+      ns_swd_kept_clear (kept);
+      kept->dirs = g_try_malloc_n ((gsize) d * m, sizeof (float));
+      kept->svals = g_try_malloc_n ((gsize) m * ns, sizeof (float));
+      if (!kept->dirs || !kept->svals)
+        {
+          ns_swd_kept_clear (kept);
+          work->out_of_memory = TRUE;
+          return 0.0;
+        }
+      *kept = (NsSwdKept) { kept->dirs, kept->svals, d, m, ns, MAX (1, keep_calls) };
+    }
+  float *dirs = kept ? kept->dirs : ns_loss_work_get (work, 0, sizeof (float) * d * m);
+  int *pos = ns_loss_work_get (work, 1, sizeof (int) * 2 * ((size_t) n + ns));
+  float *cols = ns_loss_work_get (work, 2, sizeof (float) * 2 * (size_t) CHUNK * d);
   float *proj = ns_loss_work_get (work, 3, sizeof (float) * (size_t) n * m);
   float *sproj = ns_loss_work_get (work, 4, sizeof (float) * (size_t) ns * m);
   /* sort buffers for each of the two halves of the directions */
   guint32 *keys = ns_loss_work_get (work, 5, sizeof (guint32) * 4 * (size_t) nmax);
   guint32 *idx = ns_loss_work_get (work, 6, sizeof (guint32) * 4 * (size_t) nmax);
-  float *svals = ns_loss_work_get (work, 7, sizeof (float) * 2 * (size_t) ns);
-  if (!dirs || !pos || !cols || !proj || !sproj || !keys || !idx || !svals)
+  float *svals = kept ? kept->svals
+                      : ns_loss_work_get (work, 7, sizeof (float) * m * (size_t) ns);
+  float *grad1 = grad ? ns_loss_work_get (work, 8, sizeof (float) * plane) : NULL;
+  if (!dirs || !pos || !cols || !proj || !sproj || !keys || !idx || !svals
+      || (grad && !grad1))
     return 0.0;
+  int *spos = pos + 2 * (size_t) n;
 
-  /* random unit directions, redrawn every call */
-  for (int i = 0; i < d * m; i++)
+  if (kept)
+    kept->calls_left--;
+  /* random unit directions */
+  for (int i = 0; fresh && i < d * m; i++)
     dirs[i] = ns_rng_normal (rng);
-  for (int j = 0; j < m; j++)
+  for (int j = 0; fresh && j < m; j++)
     {
       double norm = 0;
       for (int i = 0; i < d; i++)
@@ -273,15 +387,16 @@ ns_loss_swd (float *grad, float scale, const float *x, int c, int h, int w,
         dirs[i * m + j] *= inv;
     }
 
-  if (s_all <= max_n)
-    ns_patches_grid (pos, sh, sw, 1, 0, 0);
+  if (!fresh)
+    ;
+  else if (s_all <= ns)
+    ns_patches_grid (spos, sh, sw, 1, 0, 0);
   else
     for (int i = 0; i < ns; i++)
       {
-        pos[2 * i] = ns_rng_below (rng, sh);
-        pos[2 * i + 1] = ns_rng_below (rng, sw);
+        spos[2 * i] = ns_rng_below (rng, sh);
+        spos[2 * i + 1] = ns_rng_below (rng, sw);
       }
-  project (sproj, cols, style, c, sh, sw, k, pos, ns, dirs, m);
   /* stratified: one patch at a random place in each stride x stride cell,
    * so no pixel is covered more often than its neighbours on average and
    * the gradient carries no grid of period `stride` */
@@ -292,46 +407,29 @@ ns_loss_swd (float *grad, float scale, const float *x, int c, int h, int w,
         pos[2 * i] = MIN (h - 1, pos[2 * i] + (int) ns_rng_below (rng, stride));
         pos[2 * i + 1] = MIN (w - 1, pos[2 * i + 1] + (int) ns_rng_below (rng, stride));
       }
-  project (proj, cols, x, c, h, w, k, pos, n, dirs, m);
 
-  /* per direction: sort both sides, pair equal quantiles; proj becomes
-   * dL/dproj in place.  The directions are independent, so two threads
-   * take half each (the sorts are a third of the optimisation path's time
-   * and OpenBLAS has nothing to do here); each half sums its own loss and
-   * the halves are added in a fixed order, so the result does not depend
-   * on the timing. */
-  SortHalf half[2];
-  int n_halves = n * (gint64) m >= PARALLEL_MIN_WORK && g_get_num_processors () > 1 ? 2 : 1;
-  for (int t = 0; t < n_halves; t++)
-    half[t] = (SortHalf) {
-      .proj = proj, .sproj = sproj, .n = n, .ns = ns, .nmax = nmax, .m = m,
-      .j0 = m * t / n_halves, .j1 = m * (t + 1) / n_halves,
-      .gscale = 2.0 * scale / ((double) n * m),
-      .keys = keys + (size_t) t * 2 * nmax, .idx = idx + (size_t) t * 2 * nmax,
-      .svals = svals + (size_t) t * ns,
-    };
-  GThread *helper = n_halves > 1 ? g_thread_try_new ("ns-swd", sort_half_thread, &half[1], NULL)
-                                 : NULL;
-  sort_half (&half[0]);
-  if (n_halves > 1)
-    {
-      if (helper)
-        g_thread_join (helper);
-      else
-        sort_half (&half[1]);   /* no thread to be had: do it here */
-    }
-  double loss = 0;
-  for (int t = 0; t < n_halves; t++)
-    loss += half[t].loss;
-  loss /= (double) n * m;
-
+  Swd t = {
+    .x = x, .style = style, .c = c, .h = h, .w = w, .sh = sh, .sw = sw, .k = k,
+    .d = d, .m = m, .n = n, .ns = ns, .nmax = nmax, .pos = pos, .spos = spos,
+    .dirs = dirs, .proj = proj, .sproj = sproj,
+    .cols = { cols, cols + (size_t) CHUNK * d },
+    .keys = { keys, keys + 2 * (size_t) nmax }, .idx = { idx, idx + 2 * (size_t) nmax },
+    .svals = svals, .fresh = fresh, .grad = { grad, grad1 },
+    .gscale = 2.0 * scale / ((double) n * m),
+  };
+  gboolean parallel = (gint64) (n + ns) * m >= PARALLEL_MIN_WORK;
+  /* the two halves share the cores: one BLAS thread each */
+  int blas_threads = ns_blas_threads (1);
+  run_phase (&t, PROJECT, parallel);
+  run_phase (&t, MATCH, parallel);
+  double loss = (t.loss[0] + t.loss[1]) / ((double) n * m);
   if (grad)
-    for (int i0 = 0; i0 < n; i0 += CHUNK)
-      {
-        int nb = MIN (CHUNK, n - i0);
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, nb, d, m,
-                     1.0f, proj + (size_t) i0 * m, m, dirs, m, 0.0f, cols, d);
-        ns_patches_scatter (grad, cols, c, h, w, k, pos + 2 * i0, nb);
-      }
+    {
+      memset (grad1, 0, sizeof (float) * plane);
+      run_phase (&t, ADJOINT, parallel);
+      for (size_t i = 0; i < plane; i++)
+        grad[i] += grad1[i];
+    }
+  ns_blas_threads (blas_threads);
   return loss;
 }

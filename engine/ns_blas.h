@@ -51,4 +51,9 @@ gchar       *ns_blas_describe_choice  (void);
  * "a CBLAS" where the BLAS cannot say. */
 const char  *ns_blas_config           (void);
 
+/* Sets the number of threads the BLAS splits one call over; returns the
+ * previous number.  The optimiser runs it at 1 and splits its work over
+ * the cores itself (ns_parallel2). */
+int          ns_blas_threads          (int n);
+
 G_END_DECLS

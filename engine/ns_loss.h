@@ -12,10 +12,10 @@
 
 G_BEGIN_DECLS
 
-/* slots 0..7 are shared by the losses below (one loss at a time); the stroke
+/* slots 0..8 are shared by the losses below (one loss at a time); the stroke
  * loss keeps its planes in NS_STROKE_SLOT.. while it calls the SWD */
-#define NS_LOSS_WORK_SLOTS 11
-#define NS_STROKE_SLOT     8
+#define NS_LOSS_WORK_SLOTS 12
+#define NS_STROKE_SLOT     9
 
 typedef struct
 {
@@ -56,6 +56,27 @@ typedef struct
 double ns_loss_swd (float *grad, float scale, const float *x, int c, int h, int w,
                     const float *style, int sh, int sw,
                     const NsSwdConfig *cfg, NsRng *rng, NsLossWork *work);
+
+/* The style side of the SWD kept over several calls: the directions and the
+ * style's sorted projections on them.  The style is fixed while an image
+ * is optimised, so re-sorting it at every step is wasted; x's side is
+ * drawn and sorted at every call. */
+typedef struct
+{
+  float *dirs;        /* [d][m] */
+  float *svals;       /* [m][ns] */
+  int    d, m, ns;
+  int    calls_left;  /* calls before new directions are drawn */
+} NsSwdKept;
+
+/* ns_loss_swd, with the directions and the style's side drawn afresh only
+ * every keep_calls calls (kept in *kept; zero it first, clear it after). */
+double ns_loss_swd_kept (float *grad, float scale, const float *x, int c, int h,
+                         int w, const float *style, int sh, int sw,
+                         const NsSwdConfig *cfg, NsRng *rng, NsLossWork *work,
+                         NsSwdKept *kept, int keep_calls);
+void   ns_swd_kept_clear (NsSwdKept *kept);
+
 
 /* ---- brush strokes (loss_stroke.c) ------------------------------------- *
  * The SWD (cfg, one channel) between k x k patches of the high-passed
@@ -116,5 +137,10 @@ double ns_loss_content   (float *grad, float scale, const float *x, int h, int w
  * L = sum of squared differences of horizontal and vertical neighbours,
  * divided by c * h * w. */
 double ns_loss_tv (float *grad, float scale, const float *x, int c, int h, int w);
+
+/* ---- lone dots (loss_dots.c) --------------------------------------------- *
+ * L = sum over interior pixels of (x - mean of the 4 neighbours)^2, divided
+ * by c * h * w: costs single-pixel dots far more than edges or strokes. */
+double ns_loss_dots (float *grad, float scale, const float *x, int c, int h, int w);
 
 G_END_DECLS

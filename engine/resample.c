@@ -59,6 +59,43 @@ taps_clear (Taps *t)
   g_free (t->weight);
 }
 
+/* The horizontal pass of a resize: mid[sh][dw] from one plane s[sh][sw]. */
+static void
+resize_rows_across (float *mid, const float *s, int sh, int sw, int dw, const Taps *tw)
+{
+  for (int y = 0; y < sh; y++)
+    for (int x = 0; x < dw; x++)
+      {
+        const int *idx = tw->index + (gsize) x * tw->max_taps;
+        const float *wt = tw->weight + (gsize) x * tw->max_taps;
+        float acc = 0;
+        for (int k = 0; k < tw->max_taps; k++)
+          acc += wt[k] * s[(gsize) y * sw + idx[k]];
+        mid[(gsize) y * dw + x] = acc;
+      }
+}
+
+/* The vertical pass, output rows y0..y1-1 only, into d (row y0 first). */
+static void
+resize_rows_down (float *d, const float *mid, int dw, const Taps *th, int y0, int y1)
+{
+  for (int y = y0; y < y1; y++)
+    {
+      const int *idx = th->index + (gsize) y * th->max_taps;
+      const float *wt = th->weight + (gsize) y * th->max_taps;
+      float *row = d + (gsize) (y - y0) * dw;
+      memset (row, 0, sizeof (float) * dw);
+      for (int k = 0; k < th->max_taps; k++)
+        {
+          if (wt[k] == 0.0f)
+            continue;
+          const float *mrow = mid + (gsize) idx[k] * dw;
+          for (int x = 0; x < dw; x++)
+            row[x] += wt[k] * mrow[x];
+        }
+    }
+}
+
 void
 ns_resize (const float *src, int c, int sh, int sw, float *dst, int dh, int dw)
 {
@@ -73,33 +110,8 @@ ns_resize (const float *src, int c, int sh, int sw, float *dst, int dh, int dw)
   float *mid = g_new (float, (gsize) sh * dw);
   for (int ch = 0; ch < c; ch++)
     {
-      const float *s = src + (gsize) ch * sh * sw;
-      float *d = dst + (gsize) ch * dh * dw;
-      for (int y = 0; y < sh; y++)
-        for (int x = 0; x < dw; x++)
-          {
-            const int *idx = tw.index + (gsize) x * tw.max_taps;
-            const float *wt = tw.weight + (gsize) x * tw.max_taps;
-            float acc = 0;
-            for (int k = 0; k < tw.max_taps; k++)
-              acc += wt[k] * s[(gsize) y * sw + idx[k]];
-            mid[(gsize) y * dw + x] = acc;
-          }
-      for (int y = 0; y < dh; y++)
-        {
-          const int *idx = th.index + (gsize) y * th.max_taps;
-          const float *wt = th.weight + (gsize) y * th.max_taps;
-          float *row = d + (gsize) y * dw;
-          memset (row, 0, sizeof (float) * dw);
-          for (int k = 0; k < th.max_taps; k++)
-            {
-              if (wt[k] == 0.0f)
-                continue;
-              const float *mrow = mid + (gsize) idx[k] * dw;
-              for (int x = 0; x < dw; x++)
-                row[x] += wt[k] * mrow[x];
-            }
-        }
+      resize_rows_across (mid, src + (gsize) ch * sh * sw, sh, sw, dw, &tw);
+      resize_rows_down (dst + (gsize) ch * dh * dw, mid, dw, &th, 0, dh);
     }
   g_free (mid);
   taps_clear (&tw);
@@ -133,19 +145,28 @@ ns_blur_forward (float *dst, const float *src, int c, int h, int w,
       for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
           {
+            const float *row = s + (gsize) y * w;
             float acc = 0;
-            for (int t = -r; t <= r; t++)
-              acc += k[t + r] * s[(gsize) y * w + ns_reflect_index (x + t, w)];
+            if (x >= r && x + r < w)    /* no reflection: same sums, faster */
+              for (int t = -r; t <= r; t++)
+                acc += k[t + r] * row[x + t];
+            else
+              for (int t = -r; t <= r; t++)
+                acc += k[t + r] * row[ns_reflect_index (x + t, w)];
             tmp[(gsize) y * w + x] = acc;
           }
+      /* row by row (the same sums, in the same order, as column by column) */
       for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-          {
-            float acc = 0;
-            for (int t = -r; t <= r; t++)
-              acc += k[t + r] * tmp[(gsize) ns_reflect_index (y + t, h) * w + x];
-            d[(gsize) y * w + x] = acc;
-          }
+        {
+          float *drow = d + (gsize) y * w;
+          memset (drow, 0, sizeof (float) * w);
+          for (int t = -r; t <= r; t++)
+            {
+              const float *trow = tmp + (gsize) ns_reflect_index (y + t, h) * w;
+              for (int x = 0; x < w; x++)
+                drow[x] += k[t + r] * trow[x];
+            }
+        }
     }
 }
 
@@ -173,8 +194,13 @@ ns_blur_backward (float *dsrc, const float *ddst, int c, int h, int w,
         for (int x = 0; x < w; x++)
           {
             float g = tmp[(gsize) y * w + x];
-            for (int t = -r; t <= r; t++)
-              ds[(gsize) y * w + ns_reflect_index (x + t, w)] += k[t + r] * g;
+            float *row = ds + (gsize) y * w;
+            if (x >= r && x + r < w)
+              for (int t = -r; t <= r; t++)
+                row[x + t] += k[t + r] * g;
+            else
+              for (int t = -r; t <= r; t++)
+                row[ns_reflect_index (x + t, w)] += k[t + r] * g;
           }
     }
 }
@@ -231,17 +257,25 @@ ns_down2_smooth_forward (float *dst, const float *src, int c, int h, int w)
         for (int x = 0; x < ow; x++)
           {
             float acc = 0;
+            /* away from the borders: no reflection, same sums */
+            gboolean inside = h > 1 && w > 1 && y >= 1 && 2 * y + 2 < h
+                              && x >= 1 && 2 * x + 2 < w;
             for (int ty = 0; ty < 4; ty++)
               {
                 float wy = h > 1 ? binomial4[ty] : (ty == 1 ? 1.0f : 0.0f);
                 if (wy == 0.0f)
                   continue;
-                const float *row = s + (gsize) ns_reflect_index (2 * y - 1 + ty, h) * w;
-                for (int tx = 0; tx < 4; tx++)
-                  {
-                    float wx = w > 1 ? binomial4[tx] : (tx == 1 ? 1.0f : 0.0f);
-                    acc += wy * wx * row[ns_reflect_index (2 * x - 1 + tx, w)];
-                  }
+                int ry = inside ? 2 * y - 1 + ty : ns_reflect_index (2 * y - 1 + ty, h);
+                const float *row = s + (gsize) ry * w;
+                if (inside)
+                  for (int tx = 0; tx < 4; tx++)
+                    acc += wy * binomial4[tx] * row[2 * x - 1 + tx];
+                else
+                  for (int tx = 0; tx < 4; tx++)
+                    {
+                      float wx = w > 1 ? binomial4[tx] : (tx == 1 ? 1.0f : 0.0f);
+                      acc += wy * wx * row[ns_reflect_index (2 * x - 1 + tx, w)];
+                    }
               }
             d[(gsize) y * ow + x] = acc;
           }
@@ -260,17 +294,24 @@ ns_down2_smooth_backward (float *dsrc, const float *ddst, int c, int h, int w)
         for (int x = 0; x < ow; x++)
           {
             float g = d[(gsize) y * ow + x];
+            gboolean inside = h > 1 && w > 1 && y >= 1 && 2 * y + 2 < h
+                              && x >= 1 && 2 * x + 2 < w;
             for (int ty = 0; ty < 4; ty++)
               {
                 float wy = h > 1 ? binomial4[ty] : (ty == 1 ? 1.0f : 0.0f);
                 if (wy == 0.0f)
                   continue;
-                float *row = s + (gsize) ns_reflect_index (2 * y - 1 + ty, h) * w;
-                for (int tx = 0; tx < 4; tx++)
-                  {
-                    float wx = w > 1 ? binomial4[tx] : (tx == 1 ? 1.0f : 0.0f);
-                    row[ns_reflect_index (2 * x - 1 + tx, w)] += wy * wx * g;
-                  }
+                int ry = inside ? 2 * y - 1 + ty : ns_reflect_index (2 * y - 1 + ty, h);
+                float *row = s + (gsize) ry * w;
+                if (inside)
+                  for (int tx = 0; tx < 4; tx++)
+                    row[2 * x - 1 + tx] += wy * binomial4[tx] * g;
+                else
+                  for (int tx = 0; tx < 4; tx++)
+                    {
+                      float wx = w > 1 ? binomial4[tx] : (tx == 1 ? 1.0f : 0.0f);
+                      row[ns_reflect_index (2 * x - 1 + tx, w)] += wy * wx * g;
+                    }
               }
           }
     }
@@ -312,6 +353,10 @@ ns_box_mean (float *dst, const float *src, int h, int w, int r, float *tmp)
     }
 }
 
+/* full-size rows per band of the guided upsampling: its memory is set by
+ * the working size and this, not by the image */
+#define GUIDED_BAND_ROWS 64
+
 gboolean
 ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
                     const NsPlanes *result_lo, int radius, float eps,
@@ -320,17 +365,28 @@ ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
   int h = guide_lo->h, w = guide_lo->w, H = hi->h, W = hi->w;
   gsize n = (gsize) h * w, N = (gsize) H * W;
   g_autoptr (NsPlanes) lo = ns_planes_new (7, h, w, error);
-  g_autoptr (NsPlanes) up = ns_planes_new (2, H, W, error);
-  if (!lo || !up)
+  /* the coefficients resized across (h x W each), then one band down */
+  g_autoptr (NsPlanes) across = ns_planes_new (2, h, W, error);
+  g_autoptr (NsPlanes) band = ns_planes_new (2, MIN (H, GUIDED_BAND_ROWS), W, error);
+  if (!lo || !across || !band)
     return FALSE;
   float *m_i = lo->data, *m_r = m_i + n, *m_ii = m_r + n, *m_ir = m_ii + n;
   float *a = m_ir + n, *prod = a + n, *tmp = prod + n;
-  for (int c = 0; c < hi->c; c++)
+  Taps th, tw;
+  gboolean same = h == H && w == W;
+  if (!same)
+    {
+      taps_init (&tw, w, W);
+      taps_init (&th, h, H);
+    }
+  gboolean ok = TRUE;
+  for (int c = 0; ok && c < hi->c; c++)
     {
       if (cancel && g_atomic_int_get (cancel))
         {
           g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "Stylization cancelled");
-          return FALSE;
+          ok = FALSE;
+          break;
         }
       const float *gi = guide_lo->data + c * n, *rr = result_lo->data + c * n;
       ns_box_mean (m_i, gi, h, w, radius, tmp);
@@ -354,14 +410,34 @@ ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
        * resolution adds a * (the guide's finer detail). */
       for (gsize i = 0; i < n; i++)
         m_ir[i] = rr[i] - m_ii[i] * gi[i];
-      ns_resize (m_ii, 1, h, w, up->data, H, W);
-      ns_resize (m_ir, 1, h, w, up->data + N, H, W);
       float *g = hi->data + c * N;
-      const float *ua = up->data, *ub = up->data + N;
-      for (gsize i = 0; i < N; i++)
-        g[i] = ua[i] * g[i] + ub[i];
+      if (same)
+        {
+          for (gsize i = 0; i < N; i++)
+            g[i] = m_ii[i] * g[i] + m_ir[i];
+          continue;
+        }
+      /* the same sums as ns_resize of the whole planes, a band at a time */
+      float *ca = across->data, *cb = ca + (gsize) h * W;
+      float *ba = band->data, *bb = ba + (gsize) band->h * W;
+      resize_rows_across (ca, m_ii, h, w, W, &tw);
+      resize_rows_across (cb, m_ir, h, w, W, &tw);
+      for (int y0 = 0; y0 < H; y0 += GUIDED_BAND_ROWS)
+        {
+          int y1 = MIN (H, y0 + GUIDED_BAND_ROWS);
+          resize_rows_down (ba, ca, W, &th, y0, y1);
+          resize_rows_down (bb, cb, W, &th, y0, y1);
+          float *gr = g + (gsize) y0 * W;
+          for (gsize i = 0, e = (gsize) (y1 - y0) * W; i < e; i++)
+            gr[i] = ba[i] * gr[i] + bb[i];
+        }
     }
-  return TRUE;
+  if (!same)
+    {
+      taps_clear (&tw);
+      taps_clear (&th);
+    }
+  return ok;
 }
 
 void

@@ -250,6 +250,47 @@ test_swd_gradient_large (void)
   ns_loss_work_clear (&work);
 }
 
+/* The style's side kept over calls: the second call draws no directions,
+ * so it must equal the reference on the first call's directions. */
+static void
+test_swd_kept (void)
+{
+  const int c = 3, h = 6, w = 5, sh = 7, sw = 6, k = 3, m = 8, d = c * k * k;
+  const size_t len = (size_t) c * h * w, slen = (size_t) c * sh * sw;
+  g_autofree float *x = g_new (float, len), *style = g_new (float, slen),
+                   *grad = g_new0 (float, len), *dirs = g_new (float, (size_t) d * m);
+  fill_random (style, slen, 21);
+  NsSwdConfig cfg = { k, m, 1 << 20 };
+  NsLossWork work = { 0 };
+  NsSwdKept kept = { 0 };
+  NsRng rng;
+  ns_rng_init (&rng, 5);
+  swd_directions (dirs, d, m, rng);
+  fill_random (x, len, 22);
+  ns_loss_swd_kept (NULL, 1.0f, x, c, h, w, style, sh, sw, &cfg, &rng, &work, &kept, 2);
+  fill_random (x, len, 23);   /* another x, the same directions */
+  double loss = ns_loss_swd_kept (grad, 1.0f, x, c, h, w, style, sh, sw, &cfg, &rng,
+                                  &work, &kept, 2);
+  g_assert_false (work.out_of_memory);
+  g_autofree double *xd = g_new (double, len), *sd = g_new (double, slen),
+                    *num = g_new (double, len);
+  to_double (xd, x, len);
+  to_double (sd, style, slen);
+  SwdRef ref = { xd, sd, c, h, w, sh, sw, k, m, dirs };
+  double ref_loss = swd_ref_loss (&ref);
+  g_assert_cmpfloat (fabs (loss - ref_loss), <=, 1e-5 * ref_loss);
+  gc_numeric_grad (num, xd, len, swd_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("kept directions: loss %.6g, gradient error %.2e", loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+  /* the third call draws new directions: another loss on the same x */
+  double third = ns_loss_swd_kept (NULL, 1.0f, x, c, h, w, style, sh, sw, &cfg, &rng,
+                                   &work, &kept, 2);
+  g_assert_cmpfloat (fabs (third - loss), >, 1e-6 * loss);
+  ns_swd_kept_clear (&kept);
+  ns_loss_work_clear (&work);
+}
+
 /* ---- random features: relu(conv(x)) then the SWD of the feature vectors --- */
 
 typedef struct
@@ -625,6 +666,55 @@ test_tv_gradient (void)
   g_assert_cmpfloat (err, <, GC_TOLERANCE);
 }
 
+/* ---- lone dots: the squared difference to the 4 neighbours' mean --------- */
+
+static double
+dots_ref_loss (gpointer data)
+{
+  TvRef *t = data;
+  double loss = 0;
+  for (int ch = 0; ch < t->c; ch++)
+    for (int y = 1; y + 1 < t->h; y++)
+      for (int x = 1; x + 1 < t->w; x++)
+        {
+          const double *p = t->x + ((size_t) ch * t->h + y) * t->w + x;
+          double r = p[0] - 0.25 * (p[-1] + p[1] + p[-t->w] + p[t->w]);
+          loss += r * r;
+        }
+  return loss / ((double) t->c * t->h * t->w);
+}
+
+static void
+test_dots_gradient (void)
+{
+  int c = 3, h = 6, w = 7;
+  size_t len = (size_t) c * h * w;
+  g_autofree float *x = g_new (float, len);
+  g_autofree float *grad = g_new0 (float, len);
+  fill_random (x, len, 43);
+  /* scale 0.5, added twice: dL/dx once, checks that it adds */
+  double loss = ns_loss_dots (grad, 0.5f, x, c, h, w);
+  ns_loss_dots (grad, 0.5f, x, c, h, w);
+  g_autofree double *xd = g_new (double, len);
+  g_autofree double *num = g_new (double, len);
+  to_double (xd, x, len);
+  TvRef ref = { xd, c, h, w };
+  g_assert_cmpfloat (fabs (loss - dots_ref_loss (&ref)), <=, 1e-5 * loss);
+  gc_numeric_grad (num, xd, len, dots_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("dots: loss %.6g, gradient error %.2e", loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+  /* a lone dot costs more than eight rows of a straight edge of the same
+   * height (the edge crosses 7 interior rows) */
+  float img[9 * 9] = { 0 }, edge[9 * 9] = { 0 };
+  img[4 * 9 + 4] = 1;
+  for (int y = 0; y < 9; y++)
+    for (int xx = 5; xx < 9; xx++)
+      edge[y * 9 + xx] = 1;
+  g_assert_cmpfloat (ns_loss_dots (NULL, 1, img, 1, 9, 9), >,
+                     ns_loss_dots (NULL, 1, edge, 1, 9, 9) / 7 * 8);
+}
+
 /* ---- the smooth downsampling: backward is the exact adjoint --------------- */
 
 static void
@@ -673,12 +763,14 @@ main (int argc, char **argv)
   g_test_add_func ("/loss/swd-gradient", test_swd_gradient);
   g_test_add_func ("/loss/swd-zero-on-style", test_swd_zero_on_style);
   g_test_add_func ("/loss/swd-gradient-large", test_swd_gradient_large);
+  g_test_add_func ("/loss/swd-kept", test_swd_kept);
   g_test_add_func ("/loss/random-features-gradient", test_random_features_gradient);
   g_test_add_func ("/loss/gram-gradient", test_gram_gradient);
   g_test_add_func ("/loss/content-gradient", test_content_gradient);
   g_test_add_func ("/loss/stroke-gradient", test_stroke_gradient);
   g_test_add_func ("/loss/stroke-ignores-recolour", test_stroke_ignores_recolour);
   g_test_add_func ("/loss/tv-gradient", test_tv_gradient);
+  g_test_add_func ("/loss/dots-gradient", test_dots_gradient);
   g_test_add_func ("/loss/down2-smooth-adjoint", test_down2_smooth_adjoint);
   return g_test_run ();
 }
