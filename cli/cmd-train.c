@@ -191,7 +191,7 @@ write_sample (NsGenerator *g, const float *mix, int step, gpointer data)
 }
 
 static void
-print_progress (const NsTrainProgress *info, gpointer data)
+print_step (const NsTrainStep *info, gpointer data)
 {
   const Log *log = data;
   if (info->step % log->log_every != 0 && info->step != info->steps)
@@ -375,7 +375,8 @@ ns_cli_train (int argc, char **argv)
   sigemptyset (&action.sa_mask);
   sigaction (SIGINT, &action, NULL);
   Log log = { a.log_every };
-  gboolean ok = ns_train (&p, print_progress, &log, &cancel_requested, &error);
+  NsProgress progress = ns_progress_whole (NULL, NULL, &cancel_requested);
+  gboolean ok = ns_train (&p, &progress, print_step, &log, &error);
   signal (SIGINT, SIG_DFL);
   if (!ok)
     {

@@ -27,6 +27,7 @@
  * With identity set, the identity row takes its turn among the styles. */
 #pragma once
 #include <glib.h>
+#include "ns_progress.h"
 #include "ns_image.h"
 #include "ns_discriminator.h"
 #include "ns_generator.h"
@@ -101,9 +102,10 @@ typedef struct
   double  validation;             /* last held-out score (content + style, the
                                      first before step 1), NaN without one */
   double  elapsed_s, eta_s;
-} NsTrainProgress;
+} NsTrainStep;
 
-typedef void (*NsTrainProgressFunc) (const NsTrainProgress *progress, gpointer data);
+/* The training log: called after every step with its losses. */
+typedef void (*NsTrainStepFunc) (const NsTrainStep *step, gpointer data);
 
 /* Defaults: 16 channels, 5 res blocks, 3x3 out; 2000 steps of 4 crops of
  * 128 px from photos scaled to 256; lr 1e-3 / 1e-3; lambdas adv 0.02,
@@ -112,11 +114,13 @@ typedef void (*NsTrainProgressFunc) (const NsTrainProgress *progress, gpointer d
 void     ns_train_params_init     (NsTrainParams *p);
 gboolean ns_train_params_validate (const NsTrainParams *p, GError **error);
 
-/* Trains and writes p->output.  progress (may be NULL) is called after every
- * step; *cancel (may be NULL) is polled every step: a raised flag writes a
- * checkpoint (when p->checkpoint is set) and returns NS_ERROR_CANCELLED. */
-gboolean ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
-                   gpointer progress_data, const volatile gint *cancel,
-                   GError **error);
+/* Trains and writes p->output.  progress (may be NULL) is the run's
+ * progress as for a stylization (ns_progress.h): it hears the fraction of
+ * steps done after every step, and its cancel flag is polled before every
+ * step: a raised flag writes a checkpoint (when p->checkpoint is set) and
+ * returns NS_ERROR_CANCELLED.  on_step (may be NULL) gets every step's
+ * losses, for a training log. */
+gboolean ns_train (const NsTrainParams *p, const NsProgress *progress,
+                   NsTrainStepFunc on_step, gpointer step_data, GError **error);
 
 G_END_DECLS

@@ -955,8 +955,8 @@ snapshot (Trainer *tr)
 /* ---- the loop ---------------------------------------------------------------- */
 
 gboolean
-ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
-          gpointer progress_data, const volatile gint *cancel, GError **error)
+ns_train (const NsTrainParams *p, const NsProgress *progress,
+          NsTrainStepFunc on_step, gpointer step_data, GError **error)
 {
   if (!ns_train_params_validate (p, error))
     return FALSE;
@@ -969,7 +969,7 @@ ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
       && !load_checkpoint (&tr, error))
     goto out;
 
-  NsTrainProgress info = { .steps = p->steps, .validation = NAN };
+  NsTrainStep info = { .steps = p->steps, .validation = NAN };
   /* a score before the first step, for the curve to start from */
   if (p->validate_every > 0 && tr.n_val > 0 && !validate (&tr, &info.validation, error))
     goto out;
@@ -977,7 +977,7 @@ ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
   const int first_step = tr.step;
   while (tr.step < p->steps)
     {
-      if (cancel && g_atomic_int_get (cancel))
+      if (ns_progress_cancelled (progress, NULL))
         {
           if (p->checkpoint)
             save_checkpoint (&tr, NULL);   /* best effort: we are stopping anyway */
@@ -997,7 +997,9 @@ ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
       if (p->snapshot && p->snapshot_every > 0 && tr.step % p->snapshot_every == 0
           && tr.step < p->steps)
         snapshot (&tr);
-      if (progress)
+      if (progress)   /* a raised cancel flag is heard at the loop's top */
+        ns_progress_report (progress, (double) tr.step / p->steps, "training", NULL);
+      if (on_step)
         {
           info.step = tr.step;
           info.loss = objective (p, &terms);
@@ -1009,7 +1011,7 @@ ns_train (const NsTrainParams *p, NsTrainProgressFunc progress,
           info.disc = terms.disc;
           info.elapsed_s = (g_get_monotonic_time () - start) / 1e6;
           info.eta_s = info.elapsed_s / (tr.step - first_step) * (p->steps - tr.step);
-          progress (&info, progress_data);
+          on_step (&info, step_data);
         }
     }
   if (p->snapshot)

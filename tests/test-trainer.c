@@ -111,8 +111,20 @@ typedef struct
   gint    cancel;
 } Record;
 
+/* the run's progress: fractions that never fall, one a step */
+typedef struct { double last; int calls; gboolean monotonic; } Fractions;
+
 static void
-record_progress (const NsTrainProgress *info, gpointer data)
+record_fraction (double fraction, const char *stage, gpointer data)
+{
+  Fractions *f = data;
+  f->monotonic = f->monotonic && fraction >= f->last;
+  f->last = fraction;
+  f->calls++;
+}
+
+static void
+record_step (const NsTrainStep *info, gpointer data)
 {
   Record *r = data;
   if (r->losses->len == 0)
@@ -171,10 +183,15 @@ test_loss_falls (Fixture *f, gconstpointer data)
   p.snapshot_every = 60;
   Record r = { .losses = g_array_new (FALSE, FALSE, sizeof (double)) };
   g_autoptr (GError) error = NULL;
-  gboolean ok = ns_train (&p, record_progress, &r, NULL, &error);
+  Fractions fractions = { .monotonic = TRUE };
+  NsProgress progress = ns_progress_whole (record_fraction, &fractions, NULL);
+  gboolean ok = ns_train (&p, &progress, record_step, &r, &error);
   g_assert_no_error (error);
   g_assert_true (ok);
   g_assert_cmpuint (r.losses->len, ==, STEPS);
+  g_assert_cmpint (fractions.calls, ==, STEPS);
+  g_assert_true (fractions.monotonic);
+  g_assert_cmpfloat (fractions.last, ==, 1.0);
   /* the held-out score (same crops, same projections every time) is the
    * fair measure: the adversarial term rises as the critic learns */
   double first = mean_of (r.losses, 0, 10), last = mean_of (r.losses, STEPS - 10, STEPS);
@@ -234,7 +251,8 @@ test_resume (Fixture *f, gconstpointer data)
   p.checkpoint = ckpt;
   p.resume = TRUE;
   Record r = { .losses = g_array_new (FALSE, FALSE, sizeof (double)), .cancel_at = 13 };
-  g_assert_false (ns_train (&p, record_progress, &r, &r.cancel, &error));
+  NsProgress cancel = ns_progress_whole (NULL, NULL, &r.cancel);
+  g_assert_false (ns_train (&p, &cancel, record_step, &r, &error));
   g_assert_error (error, NS_ERROR, NS_ERROR_CANCELLED);
   g_clear_error (&error);
   g_assert_false (g_file_test (parts, G_FILE_TEST_EXISTS));
@@ -242,7 +260,7 @@ test_resume (Fixture *f, gconstpointer data)
   g_array_set_size (r.losses, 0);
   r.cancel_at = 0;
   r.cancel = 0;
-  gboolean resumed = ns_train (&p, record_progress, &r, &r.cancel, &error);
+  gboolean resumed = ns_train (&p, &cancel, record_step, &r, &error);
   g_assert_no_error (error);
   g_assert_true (resumed);
   g_assert_cmpuint (r.losses->len, ==, 7);    /* only the steps left */
