@@ -41,7 +41,8 @@
 
 (define (neural-style-batch-glob pattern)
   (if neural-style-batch-gimp3?
-      (vector->list (car (file-glob pattern 1)))
+      (let ((files (car (file-glob pattern 1))))
+        (if (vector? files) (vector->list files) files))
       (cadr (file-glob pattern 1))))
 
 (define (neural-style-batch-save image file)

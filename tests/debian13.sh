@@ -93,8 +93,10 @@ echo "debian13: run.sh took $(( $(date +%s) - run_start )) s"
 echo "debian13: the GIMP 3 suite"
 out=$root$src/build/tests/gimp3-out
 suite_rc=0
+# (the root has its own /tmp, so xvfb-run cannot see the machine's X lock
+# files; displays from :300 up stay clear of the machine's own)
 in_root "NS_SOURCE_ROOT=$src NS_BUILD_ROOT=$src/build nice -n 10 \
-  xvfb-run -a -s '-screen 0 1280x960x24' python3 tests/gimp3/test-gimp3.py" \
+  xvfb-run -n 300 -a -s '-screen 0 1280x960x24' python3 tests/gimp3/test-gimp3.py" \
   | tee "$dir/suite.log" || suite_rc=$?
 
 # the dialog's screenshot, kept where the host can look at it

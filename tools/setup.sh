@@ -15,7 +15,7 @@ common=(build-essential meson ninja-build pkg-config libglib2.0-dev
   libopenblas-dev libgdk-pixbuf-2.0-dev libgegl-dev gimp xvfb xdotool
   imagemagick python3-numpy python3-pil bc xauth)
 if [ "$gimp_major" = 3 ]; then
-  packages=("${common[@]}" libgimp-3.0-dev libgtk-3-dev x11-apps)
+  packages=("${common[@]}" libgimp-3.0-dev libgtk-3-dev x11-apps dbus-daemon)
 else
   packages=("${common[@]}" libgimp2.0-dev libgtk2.0-dev
     clang libclang-rt-14-dev ukui-wallpapers)

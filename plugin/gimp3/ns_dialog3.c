@@ -36,6 +36,7 @@ typedef struct
   GtkWidget           *preview;
   GtkWidget           *progress;
   GtkWidget           *style_combo, *style2_combo;
+  GtkWidget           *mix;
   GtkWidget           *file_row, *file_chooser;    /* row: its label */
   GtkWidget           *layer_row, *layer_combo;
 
@@ -196,6 +197,8 @@ update_rows (Dialog *d)
   gtk_widget_set_visible (d->layer_combo, kind == KIND_LAYER);
   /* only presets blend */
   gtk_widget_set_sensitive (d->style2_combo, kind == KIND_PRESET);
+  gtk_widget_set_sensitive (d->mix, kind == KIND_PRESET
+                                    && combo_active (d->style2_combo, NULL) == KIND_PRESET);
 }
 
 static void
@@ -527,7 +530,7 @@ ns_dialog3_run (GimpProcedure *procedure, GimpProcedureConfig *config,
   gtk_box_pack_start (GTK_BOX (right), build_style_grid (&d), FALSE, FALSE, 0);
 
   /* the sliders cover the useful range; the entries take up to the limit */
-  widget = gimp_procedure_dialog_get_scale_entry (GIMP_PROCEDURE_DIALOG (dialog), "mix", 1.0);
+  d.mix = gimp_procedure_dialog_get_scale_entry (GIMP_PROCEDURE_DIALOG (dialog), "mix", 1.0);
   widget = gimp_procedure_dialog_get_scale_entry (GIMP_PROCEDURE_DIALOG (dialog), "alpha", 1.0);
   gimp_scale_entry_set_bounds (GIMP_SCALE_ENTRY (widget), 0.0, 10.0, FALSE);
   widget = gimp_procedure_dialog_get_scale_entry (GIMP_PROCEDURE_DIALOG (dialog), "beta", 1.0);
