@@ -23,8 +23,10 @@ if command -v gimp-console-2.10 >/dev/null; then
 else
   # GIMP 3: files as paths, the selected drawables as a vector, no drawable
   # to save
-  # (Python is a batch interpreter too, so GIMP 3 must be told which)
-  gimp="gimp-console-3.0 --batch-interpreter=plug-in-script-fu-eval"
+  # (Python is a batch interpreter too, so GIMP 3 must be told which; and
+  # after a failed command GIMP 3 skips the rest, gimp-quit included, and
+  # waits: --quit ends it in any case)
+  gimp="gimp-console-3.0 --batch-interpreter=plug-in-script-fu-eval --quit"
   photo=/usr/share/gimp/3.0/images/gimp-splash.png
   job="
 (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"$photo\")))

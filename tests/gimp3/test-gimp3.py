@@ -173,7 +173,7 @@ def run_batch():
     log = open(path("batch.log"), "w")
     try:
         subprocess.run(["gimp-console-3.0", "-i", "-d", "-f",
-                        "--batch-interpreter=plug-in-script-fu-eval",
+                        "--batch-interpreter=plug-in-script-fu-eval", "--quit",
                         "-b", scheme_batch(), "-b", "(gimp-quit 0)"],
                        stdout=log, stderr=subprocess.STDOUT, env=env,
                        timeout=HANG_S)
