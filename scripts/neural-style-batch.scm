@@ -34,6 +34,12 @@
       (car (gimp-image-get-selected-drawables image))
       (car (gimp-image-get-active-drawable image))))
 
+(define (neural-style-batch-indexed? image)
+  (= (car (if neural-style-batch-gimp3?
+              (gimp-image-get-base-type image)
+              (gimp-image-base-type image)))
+     INDEXED))
+
 (define (neural-style-batch-n-layers image)
   (if neural-style-batch-gimp3?
       (vector-length (car (gimp-image-get-layers image)))
@@ -82,7 +88,7 @@
                                   (neural-style-batch-basename in-file))))
     (set! neural-style-batch-image image)
     ; The plug-in refuses indexed images (GIF, some PNG): work in RGB.
-    (if (= (car (gimp-image-base-type image)) INDEXED)
+    (if (neural-style-batch-indexed? image)
         (gimp-image-convert-rgb image))
     (plug-in-neural-style RUN-NONINTERACTIVE image
                           (neural-style-batch-drawables image)
