@@ -149,6 +149,7 @@ ns_plug_values_clamp (NsPlugValues *v)
   return same;
 }
 
+#if GIMP_MAJOR_VERSION < 3
 const GimpParamDef *
 ns_plug_param_defs (void)
 {
@@ -160,35 +161,15 @@ ns_plug_param_defs (void)
     { GIMP_PDB_DRAWABLE, "drawable",
       "Drawable to stylize (RGB or grayscale, any precision; only its "
       "selected part changes)" },
-    { GIMP_PDB_STRING, "style",
-      "The style: a preset name (see neural-style info, presets in "
-      NS_WEIGHTS_DIR "), the path of any image file, or \"layer:ID\" for "
-      "the layer with that ID in any open image (image file and layer use "
-      "the slower optimisation path)" },
-    { GIMP_PDB_FLOAT, "alpha",
-      "Content weight in [0, " G_STRINGIFY (NS_WEIGHT_MAX) "] (not both 0): "
-      "how much of the photo's structure is kept" },
-    { GIMP_PDB_FLOAT, "beta",
-      "Style weight in [0, " G_STRINGIFY (NS_WEIGHT_MAX) "] (not both 0): "
-      "how strongly the style is painted" },
-    { GIMP_PDB_INT32, "refine-iterations",
-      "In [0, " G_STRINGIFY (NS_ITERATIONS_MAX) "]. With an image file or layer: optimiser iterations "
-      "(0 = default); with a preset: refinement steps after the generator "
-      "(0 = none)" },
-    { GIMP_PDB_INT32, "preserve-colors",
-      "Keep the photo's colours { FALSE (0), TRUE (1) }" },
-    { GIMP_PDB_INT32, "seed",
-      "Random seed in [0, 2147483647]: the same seed gives the same result, "
-      "another seed a variation" },
-    { GIMP_PDB_INT32, "new-layer",
-      "0: replace the drawable's pixels; 1: add the result as a new layer "
-      "above it, named after the style { FALSE (0), TRUE (1) }" },
-    { GIMP_PDB_STRING, "style2",
-      "A second preset to blend with style (which must then be a preset of "
-      "the same weights file), or \"\" for none" },
-    { GIMP_PDB_FLOAT, "mix",
-      "Blend in [0, 1]: 0 = style only, 1 = style2 only (ignored when "
-      "style2 is \"\")" },
+    { GIMP_PDB_STRING,   "style",             NS_BLURB_STYLE },
+    { GIMP_PDB_FLOAT,    "alpha",             NS_BLURB_ALPHA },
+    { GIMP_PDB_FLOAT,    "beta",              NS_BLURB_BETA },
+    { GIMP_PDB_INT32,    "refine-iterations", NS_BLURB_REFINE_ITERATIONS },
+    { GIMP_PDB_INT32,    "preserve-colors",   NS_BLURB_PRESERVE_COLORS " { FALSE (0), TRUE (1) }" },
+    { GIMP_PDB_INT32,    "seed",              NS_BLURB_SEED },
+    { GIMP_PDB_INT32,    "new-layer",         NS_BLURB_NEW_LAYER " { FALSE (0), TRUE (1) }" },
+    { GIMP_PDB_STRING,   "style2",            NS_BLURB_STYLE2 },
+    { GIMP_PDB_FLOAT,    "mix",               NS_BLURB_MIX },
   };
 
   return defs;
@@ -257,6 +238,7 @@ ns_plug_values_to_params (const NsPlugValues *v, GimpRunMode run_mode,
   params[11].data.d_float = v->mix;
   return params;
 }
+#endif
 
 gboolean
 ns_style_parse_layer (const gchar *style, gint32 *layer_id)

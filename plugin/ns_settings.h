@@ -7,6 +7,7 @@
 #pragma once
 #include <libgimp/gimp.h>
 
+#include "ns_config.h"
 #include "ns_stylize.h"
 
 G_BEGIN_DECLS
@@ -15,6 +16,10 @@ G_BEGIN_DECLS
 #define NS_PLUG_IN_BINARY "gimp-neural-style"
 
 #define NS_STYLE_MAX 4096   /* longest style string, with its NUL */
+
+/* Pixels around the selection the engine also sees, so strokes near the
+ * selection's edge have context; only the selection itself is written. */
+#define NS_CONTEXT_MARGIN 32
 
 /* Parameters of the procedure: the first 10 of version 1 (calls written
  * for it still work), then the second style and the mix. */
@@ -30,6 +35,37 @@ G_BEGIN_DECLS
  *   "/a/path"   any image file (the optimisation path),
  *   "layer:ID"  a layer of an open image (the optimisation path). */
 #define NS_STYLE_LAYER_PREFIX "layer:"
+
+/* The blurbs of the parameters after run-mode, image and drawable, shared by
+ * the GIMP 2.10 PDB table and the GIMP 3 procedure's arguments. */
+#define NS_BLURB_STYLE \
+  "The style: a preset name (see neural-style info, presets in " \
+  NS_WEIGHTS_DIR "), the path of any image file, or \"layer:ID\" for " \
+  "the layer with that ID in any open image (image file and layer use " \
+  "the slower optimisation path)"
+#define NS_BLURB_ALPHA \
+  "Content weight in [0, " G_STRINGIFY (NS_WEIGHT_MAX) "] (not both 0): " \
+  "how much of the photo's structure is kept"
+#define NS_BLURB_BETA \
+  "Style weight in [0, " G_STRINGIFY (NS_WEIGHT_MAX) "] (not both 0): " \
+  "how strongly the style is painted"
+#define NS_BLURB_REFINE_ITERATIONS \
+  "In [0, " G_STRINGIFY (NS_ITERATIONS_MAX) "]. With an image file or " \
+  "layer: optimiser iterations (0 = default); with a preset: refinement " \
+  "steps after the generator (0 = none)"
+#define NS_BLURB_PRESERVE_COLORS "Keep the photo's colours"
+#define NS_BLURB_SEED \
+  "Random seed in [0, 2147483647]: the same seed gives the same result, " \
+  "another seed a variation"
+#define NS_BLURB_NEW_LAYER \
+  "0: replace the drawable's pixels; 1: add the result as a new layer " \
+  "above it, named after the style"
+#define NS_BLURB_STYLE2 \
+  "A second preset to blend with style (which must then be a preset of " \
+  "the same weights file), or \"\" for none"
+#define NS_BLURB_MIX \
+  "Blend in [0, 1]: 0 = style only, 1 = style2 only (ignored when " \
+  "style2 is \"\")"
 
 typedef struct
 {
@@ -56,6 +92,7 @@ gboolean ns_plug_values_check (const NsPlugValues *values, GError **error);
  * TRUE when nothing had to change. */
 gboolean ns_plug_values_clamp (NsPlugValues *values);
 
+#if GIMP_MAJOR_VERSION < 3   /* GIMP 3 has no GimpParam; plugin/gimp3/ */
 /* The procedure's parameter definitions, NS_N_PARAMS of them. */
 const GimpParamDef *ns_plug_param_defs (void);
 
@@ -70,6 +107,7 @@ gboolean ns_plug_values_from_params (NsPlugValues *values, gint n_params,
 GimpParam *ns_plug_values_to_params (const NsPlugValues *values,
                                      GimpRunMode run_mode, gint32 image,
                                      gint32 drawable);
+#endif
 
 /* TRUE and the id when style reads "layer:ID" with ID a positive integer. */
 gboolean ns_style_parse_layer (const gchar *style, gint32 *layer_id);

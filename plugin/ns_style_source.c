@@ -58,28 +58,48 @@ name_without_extension (const gchar *path)
   return base;
 }
 
+/* The layer's GIMP calls: ids in GIMP 2.10, objects in GIMP 3. */
+#if GIMP_MAJOR_VERSION < 3
+typedef gint32 Layer;
+#define layer_get(id)           ((gimp_item_is_valid (id) && gimp_item_is_layer (id)) ? (id) : -1)
+#define layer_found(l)          ((l) >= 0)
+#define layer_width(l)          gimp_drawable_width (l)
+#define layer_height(l)         gimp_drawable_height (l)
+#define layer_buffer(l)         gimp_drawable_get_buffer (l)
+#define layer_name(l)           gimp_item_get_name (l)
+#else
+typedef GimpDrawable *Layer;
+#define layer_get(id)           (GIMP_IS_LAYER (gimp_item_get_by_id (id)) ? GIMP_DRAWABLE (gimp_item_get_by_id (id)) : NULL)
+#define layer_found(l)          ((l) != NULL)
+#define layer_width(l)          gimp_drawable_get_width (l)
+#define layer_height(l)         gimp_drawable_get_height (l)
+#define layer_buffer(l)         gimp_drawable_get_buffer (l)
+#define layer_name(l)           gimp_item_get_name (GIMP_ITEM (l))
+#endif
+
 NsImage *
 ns_style_source_read_layer (gint32 layer_id, GError **error)
 {
+  Layer       layer = layer_get (layer_id);
   GeglBuffer *buffer;
   NsImage    *img;
   gint        width, height;
 
-  if (!gimp_item_is_valid (layer_id) || !gimp_item_is_layer (layer_id))
+  if (!layer_found (layer))
     {
       g_set_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT,
                    "style: layer:%d is not a layer of an open image",
                    layer_id);
       return NULL;
     }
-  width = gimp_drawable_width (layer_id);
-  height = gimp_drawable_height (layer_id);
+  width = layer_width (layer);
+  height = layer_height (layer);
   img = ns_image_new (width, height, 3, error);
   if (!img)
     return NULL;
   /* babl turns grayscale, indexed and any precision into the RGB floats
    * the engine reads; the layer's alpha is dropped as an image file's. */
-  buffer = gimp_drawable_get_buffer (layer_id);
+  buffer = layer_buffer (layer);
   gegl_buffer_get (buffer, GEGL_RECTANGLE (0, 0, width, height), 1.0,
                    babl_format ("R'G'B' float"), img->data,
                    GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
@@ -188,7 +208,7 @@ ns_style_source_load (NsStyleSource *src, const gchar *style,
       src->image = ns_style_source_read_layer (layer_id, error);
       if (!src->image)
         return FALSE;
-      src->name = gimp_item_get_name (layer_id);
+      src->name = layer_name (layer_get (layer_id));
       return TRUE;
     }
   if (g_str_has_prefix (style, NS_STYLE_LAYER_PREFIX))

@@ -26,9 +26,6 @@
 #define PLUG_IN_PROC    NS_PLUG_IN_PROC
 #define PLUG_IN_BINARY  NS_PLUG_IN_BINARY
 #define CHECK_FILE_PROC "plug-in-neural-style-check-file"
-/* Pixels around the selection the engine also sees, so strokes near the
- * selection's edge have context; only the selection itself is written. */
-#define CONTEXT_MARGIN  32
 
 static void query (void);
 static void run   (const gchar *name, gint nparams, const GimpParam *param,
@@ -236,10 +233,10 @@ stylize_drawable (gint32 image, gint32 drawable, const NsPlugValues *v,
     }
 
   /* The region the engine sees: the selection plus a margin of context. */
-  gint cx = MAX (0, x - CONTEXT_MARGIN);
-  gint cy = MAX (0, y - CONTEXT_MARGIN);
-  gint cw = MIN (gimp_drawable_width (drawable), x + width + CONTEXT_MARGIN) - cx;
-  gint ch = MIN (gimp_drawable_height (drawable), y + height + CONTEXT_MARGIN) - cy;
+  gint cx = MAX (0, x - NS_CONTEXT_MARGIN);
+  gint cy = MAX (0, y - NS_CONTEXT_MARGIN);
+  gint cw = MIN (gimp_drawable_width (drawable), x + width + NS_CONTEXT_MARGIN) - cx;
+  gint ch = MIN (gimp_drawable_height (drawable), y + height + NS_CONTEXT_MARGIN) - cy;
 
   format = drawable_float_format (drawable, &channels);
   img = ns_image_new (cw, ch, channels, error);

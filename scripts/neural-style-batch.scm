@@ -1,4 +1,4 @@
-; GIMP Neural Style - batch mode.
+; GIMP Neural Style - batch mode, in GIMP 2.10 and GIMP 3.
 ;
 ; (neural-style-batch "in/*.jpg" "out-dir" "style" alpha beta)
 ; stylizes every file matching the pattern (file-glob) with
@@ -16,6 +16,46 @@
 ; "neural-style-batch: N done, M failed: a.png, b.jpg"; it returns
 ; (N M names).  A truncated PNG or JPEG is refused before it is loaded (GIMP
 ; would load the part that is there), so no half image is ever written.
+
+; The calls GIMP 3 changed (files by path alone, drawables as a vector,
+; object arrays without their length, saving without a drawable); only the
+; branch of the running GIMP is evaluated.
+(define neural-style-batch-gimp3?
+  (>= (string->number (car (strbreakup (car (gimp-version)) "."))) 3))
+
+(define (neural-style-batch-load file)
+  (if neural-style-batch-gimp3?
+      (car (gimp-file-load RUN-NONINTERACTIVE file))
+      (car (gimp-file-load RUN-NONINTERACTIVE file file))))
+
+; what plug-in-neural-style takes: the selected drawables (3), the active one (2.10)
+(define (neural-style-batch-drawables image)
+  (if neural-style-batch-gimp3?
+      (car (gimp-image-get-selected-drawables image))
+      (car (gimp-image-get-active-drawable image))))
+
+(define (neural-style-batch-indexed? image)
+  (= (car (if neural-style-batch-gimp3?
+              (gimp-image-get-base-type image)
+              (gimp-image-base-type image)))
+     INDEXED))
+
+(define (neural-style-batch-n-layers image)
+  (if neural-style-batch-gimp3?
+      (vector-length (car (gimp-image-get-layers image)))
+      (car (gimp-image-get-layers image))))
+
+(define (neural-style-batch-glob pattern)
+  (if neural-style-batch-gimp3?
+      (let ((files (car (file-glob pattern 1))))
+        (if (vector? files) (vector->list files) files))
+      (cadr (file-glob pattern 1))))
+
+(define (neural-style-batch-save image file)
+  (if neural-style-batch-gimp3?
+      (gimp-file-save RUN-NONINTERACTIVE image file -1)
+      (gimp-file-save RUN-NONINTERACTIVE image
+                      (car (gimp-image-get-active-drawable image)) file file)))
 
 (define (neural-style-batch-basename path)
   (let loop ((parts (strbreakup path DIR-SEPARATOR)))
@@ -43,32 +83,30 @@
 
 (define (neural-style-batch-one in-file out-dir style style2 mix alpha beta)
   (plug-in-neural-style-check-file RUN-NONINTERACTIVE in-file)
-  (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE in-file in-file)))
+  (let* ((image (neural-style-batch-load in-file))
          (out-file (string-append out-dir DIR-SEPARATOR
                                   (neural-style-batch-basename in-file))))
     (set! neural-style-batch-image image)
     ; The plug-in refuses indexed images (GIF, some PNG): work in RGB.
-    (if (= (car (gimp-image-base-type image)) INDEXED)
+    (if (neural-style-batch-indexed? image)
         (gimp-image-convert-rgb image))
     (plug-in-neural-style RUN-NONINTERACTIVE image
-                          (car (gimp-image-get-active-drawable image))
-                          style alpha beta 0 0 0 0 style2 mix)
+                          (neural-style-batch-drawables image)
+                          style alpha beta 0 FALSE 0 FALSE style2 mix)
     ; Formats like JPEG hold one layer: save what is visible.
-    (let ((drawable (if (> (car (gimp-image-get-layers image)) 1)
-                        (car (gimp-image-merge-visible-layers image
-                                                              CLIP-TO-IMAGE))
-                        (car (gimp-image-get-active-drawable image)))))
-      ; GIF holds only indexed colours: back to a palette of the result
-      (if (neural-style-batch-gif? out-file)
-          (gimp-image-convert-indexed image CONVERT-DITHER-FS
-                                      CONVERT-PALETTE-GENERATE 255 FALSE FALSE ""))
-      (gimp-file-save RUN-NONINTERACTIVE image drawable out-file out-file))
+    (if (> (neural-style-batch-n-layers image) 1)
+        (gimp-image-merge-visible-layers image CLIP-TO-IMAGE))
+    ; GIF holds only indexed colours: back to a palette of the result
+    (if (neural-style-batch-gif? out-file)
+        (gimp-image-convert-indexed image CONVERT-DITHER-FS
+                                    CONVERT-PALETTE-GENERATE 255 FALSE FALSE ""))
+    (neural-style-batch-save image out-file)
     (gimp-image-delete image)
     (set! neural-style-batch-image -1)
     out-file))
 
 (define (neural-style-batch-blend pattern out-dir style style2 mix alpha beta)
-  (let ((files (neural-style-batch-sort (cadr (file-glob pattern 1))))
+  (let ((files (neural-style-batch-sort (neural-style-batch-glob pattern)))
         (done 0)
         (failed '()))
     (if (null? files)
