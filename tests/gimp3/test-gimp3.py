@@ -15,6 +15,7 @@
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -230,6 +231,57 @@ def run_batch():
           "the batch script wrote a.png and b.png, no c.png")
 
 
+def run_cancel():
+    """GIMP cancels a plug-in from its progress bar by closing it (the
+    process ends); do the same to a long run: the call fails at once, GIMP
+    goes on, and the image is untouched (the plug-in writes nothing before
+    the engine is done)."""
+    scheme = f'''
+(begin
+(define res (open-output-file "{OUT}/cancel.txt"))
+(define i (car (gimp-file-load RUN-NONINTERACTIVE "{OUT}/photo.png")))
+(define r (catch (quote threw)
+  (plug-in-neural-style RUN-NONINTERACTIVE i (car (gimp-image-get-selected-drawables i))
+                        "{OUT}/style.png" 1.0 1.0 50000 FALSE 0 FALSE "" 0.0)))
+(write (if (eq? r (quote threw)) (quote failed) (quote finished)) res)
+(close-output-port res)
+(gimp-file-save RUN-NONINTERACTIVE i "{OUT}/out-cancel.png" -1))
+'''
+    log = open(path("cancel.log"), "w")
+    gimp = subprocess.Popen(["gimp-console-3.0", "-i", "-d", "-f",
+                             "--batch-interpreter=plug-in-script-fu-eval", "--quit",
+                             "-b", scheme, "-b", "(gimp-quit 0)"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    pid = None
+
+    def plug_in():
+        nonlocal pid
+        ps = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(gimp.pid)],
+                            capture_output=True, text=True).stdout.splitlines()
+        pid = next((int(l.split()[0]) for l in ps if l.split()[1:2] == ["gimp-neural-sty"]), None)
+        return pid is not None
+
+    elapsed = None
+    if wait_for(plug_in, HANG_S):
+        time.sleep(3.0)   # well into the optimisation
+        os.kill(pid, signal.SIGKILL)
+        start = time.monotonic()
+        try:
+            gimp.wait(timeout=HANG_S)
+            elapsed = time.monotonic() - start
+        except subprocess.TimeoutExpired:
+            gimp.kill()
+    else:
+        gimp.kill()
+    answer = open(path("cancel.txt")).read() if exists("cancel.txt") else ""
+    check(pid is not None and elapsed is not None and answer == "failed"
+          and exists("out-cancel.png")
+          and np.array_equal(load("out-cancel.png"), load("photo.png")),
+          "cancel (plug-in closed mid-run, as GIMP does): the call fails at once "
+          "and the image is untouched",
+          f"pid {pid}, GIMP done {elapsed} s after, answer {answer!r}")
+
+
 # ---- part 2: the dialog and undo in a GIMP 3 window --------------------------
 
 def xdotool(*args):
@@ -326,6 +378,7 @@ def run_gui():
 def main():
     make_inputs()
     run_batch()
+    run_cancel()
     run_gui()
     print(f"1..{n_tests}")
     return 1 if n_failed else 0
