@@ -314,6 +314,10 @@ def scheme_gui():
 (gimp-file-save RUN-NONINTERACTIVE i "{o}/gui-after.png" -1)
 (wait-for "flag-undone")
 (gimp-file-save RUN-NONINTERACTIVE i "{o}/gui-undone.png" -1)
+; the dialog's settings again, from GIMP 3's stored last values, on a fresh copy
+(define j (car (gimp-file-load RUN-NONINTERACTIVE "{o}/photo.png")))
+(plug-in-neural-style RUN-WITH-LAST-VALS j (car (gimp-image-get-selected-drawables j)) "{PRESET}" 1.0 1.0 0 FALSE 0 FALSE "" 0.0)
+(gimp-file-save RUN-NONINTERACTIVE j "{o}/gui-last-values.png" -1)
 (gimp-quit 1))
 '''
 
@@ -345,9 +349,23 @@ def run_gui():
                   "dialog: the screenshot is not blank", f"std {shot.std():.1f}, {colours} colours")
         else:
             check(False, "dialog: a screenshot was saved")
+        def previews():
+            return [l for l in open(path("gui.log"), errors="replace") if "preview_ms" in l]
+        varied = False
+        if dialogs and filled:
+            # keyboard only: New _variation (Alt+V) paints a preview of
+            # another seed, then _OK (Alt+O) applies it
+            count = len(previews())
+            xdotool("windowfocus", "--sync", dialogs[0])
+            xdotool("key", "--clearmodifiers", "alt+v")
+            varied = (wait_for(lambda: len(previews()) > count, 120)
+                      and re.search(r"\bseed [1-9]", previews()[-1]) is not None)
+            time.sleep(0.5)
+        check(varied, "dialog: New variation (Alt+V) paints a preview of another seed",
+              previews()[-1].strip() if previews() else "no preview line")
         if dialogs:
             xdotool("windowfocus", "--sync", dialogs[0])
-            xdotool("key", "--clearmodifiers", "Return")
+            xdotool("key", "--clearmodifiers", "alt+o")
         applied = wait_for(lambda: exists("gui-after.png"), HANG_S)
         time.sleep(0.5)
         check(applied and np.abs(load("gui-after.png") - load("photo.png")).mean() > 8,
@@ -367,6 +385,11 @@ def run_gui():
         time.sleep(0.5)
         check(undone and np.array_equal(load("gui-undone.png"), load("photo.png")),
               "undo: one Ctrl+Z restores every pixel byte-exactly")
+        last = wait_for(lambda: exists("gui-last-values.png"), HANG_S)
+        time.sleep(0.5)
+        check(last and applied and np.array_equal(load("gui-last-values.png"), load("gui-after.png")),
+              "last values: RUN-WITH-LAST-VALS repeats the dialog's result (its seed "
+              "included) byte for byte")
     finally:
         try:
             gimp.wait(timeout=60)
