@@ -644,26 +644,36 @@ tv_ref_loss (gpointer data)
   return loss / ((double) t->c * t->h * t->w);
 }
 
+typedef double (*PlaneLoss) (float *grad, float scale, const float *x, int c, int h, int w);
+
+/* A smoothness prior on c planes of h x w against its double reference:
+ * the loss, and its gradient against central differences; called with
+ * scale 0.5 twice, so the gradient is dL/dx once and checks that it adds. */
 static void
-test_tv_gradient (void)
+check_plane_loss (const char *name, PlaneLoss loss_fn, double (*ref_loss) (gpointer),
+                  int c, int h, int w, guint32 seed)
 {
-  int c = 3, h = 5, w = 8;
   size_t len = (size_t) c * h * w;
   g_autofree float *x = g_new (float, len);
   g_autofree float *grad = g_new0 (float, len);
-  fill_random (x, len, 41);
-  /* scale 0.5, added twice: dL/dx once, checks that it adds */
-  double loss = ns_loss_tv (grad, 0.5f, x, c, h, w);
-  ns_loss_tv (grad, 0.5f, x, c, h, w);
+  fill_random (x, len, seed);
+  double loss = loss_fn (grad, 0.5f, x, c, h, w);
+  loss_fn (grad, 0.5f, x, c, h, w);
   g_autofree double *xd = g_new (double, len);
   g_autofree double *num = g_new (double, len);
   to_double (xd, x, len);
   TvRef ref = { xd, c, h, w };
-  g_assert_cmpfloat (fabs (loss - tv_ref_loss (&ref)), <=, 1e-5 * loss);
-  gc_numeric_grad (num, xd, len, tv_ref_loss, &ref);
+  g_assert_cmpfloat (fabs (loss - ref_loss (&ref)), <=, 1e-5 * loss);
+  gc_numeric_grad (num, xd, len, ref_loss, &ref);
   double err = gc_rel_error (grad, num, len);
-  g_test_message ("tv: loss %.6g, gradient error %.2e", loss, err);
+  g_test_message ("%s: loss %.6g, gradient error %.2e", name, loss, err);
   g_assert_cmpfloat (err, <, GC_TOLERANCE);
+}
+
+static void
+test_tv_gradient (void)
+{
+  check_plane_loss ("tv", ns_loss_tv, tv_ref_loss, 3, 5, 8, 41);
 }
 
 /* ---- lone dots: the squared difference to the 4 neighbours' mean --------- */
@@ -687,23 +697,7 @@ dots_ref_loss (gpointer data)
 static void
 test_dots_gradient (void)
 {
-  int c = 3, h = 6, w = 7;
-  size_t len = (size_t) c * h * w;
-  g_autofree float *x = g_new (float, len);
-  g_autofree float *grad = g_new0 (float, len);
-  fill_random (x, len, 43);
-  /* scale 0.5, added twice: dL/dx once, checks that it adds */
-  double loss = ns_loss_dots (grad, 0.5f, x, c, h, w);
-  ns_loss_dots (grad, 0.5f, x, c, h, w);
-  g_autofree double *xd = g_new (double, len);
-  g_autofree double *num = g_new (double, len);
-  to_double (xd, x, len);
-  TvRef ref = { xd, c, h, w };
-  g_assert_cmpfloat (fabs (loss - dots_ref_loss (&ref)), <=, 1e-5 * loss);
-  gc_numeric_grad (num, xd, len, dots_ref_loss, &ref);
-  double err = gc_rel_error (grad, num, len);
-  g_test_message ("dots: loss %.6g, gradient error %.2e", loss, err);
-  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+  check_plane_loss ("dots", ns_loss_dots, dots_ref_loss, 3, 6, 7, 43);
   /* a lone dot costs more than eight rows of a straight edge of the same
    * height (the edge crosses 7 interior rows) */
   float img[9 * 9] = { 0 }, edge[9 * 9] = { 0 };
