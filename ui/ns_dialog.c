@@ -59,38 +59,6 @@ static void request_preview (Dialog *d);
 
 /* ---- style picker ------------------------------------------------------ */
 
-static GdkPixbuf *
-thumbnail_pixbuf (const NsPreset *preset)
-{
-  GdkPixbufLoader *loader;
-  GdkPixbuf       *pixbuf = NULL, *scaled = NULL;
-  gsize            len;
-  const guint8    *data;
-
-  if (!preset->thumbnail)
-    return NULL;
-  data = g_bytes_get_data (preset->thumbnail, &len);
-  loader = gdk_pixbuf_loader_new ();
-  /* A damaged thumbnail only costs the picture, never the preset. */
-  if (gdk_pixbuf_loader_write (loader, data, len, NULL)
-      && gdk_pixbuf_loader_close (loader, NULL))
-    pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
-  else
-    gdk_pixbuf_loader_close (loader, NULL);
-  if (pixbuf)
-    {
-      int w = gdk_pixbuf_get_width (pixbuf);
-      int h = gdk_pixbuf_get_height (pixbuf);
-      double scale = (double) THUMBNAIL_SIZE / MAX (w, h);
-
-      scaled = gdk_pixbuf_scale_simple (pixbuf, MAX (1, (int) (w * scale + 0.5)),
-                                        MAX (1, (int) (h * scale + 0.5)),
-                                        GDK_INTERP_BILINEAR);
-    }
-  g_object_unref (loader);
-  return scaled;
-}
-
 static gboolean
 is_separator (GtkTreeModel *model, GtkTreeIter *iter, gpointer data)
 {
@@ -168,7 +136,7 @@ style_store_new (GPtrArray *presets, gboolean second)
   for (guint i = 0; i < presets->len; i++)
     {
       const NsPreset *preset = g_ptr_array_index (presets, i);
-      GdkPixbuf      *pixbuf = thumbnail_pixbuf (preset);
+      GdkPixbuf      *pixbuf = ns_preview_thumbnail (preset->thumbnail, THUMBNAIL_SIZE);
 
       gchar *label = preset_label (preset);
 
@@ -432,10 +400,7 @@ fetch_source (Dialog *d)
   if (!pixels)
     return FALSE;
   /* 8-bit gray, gray+alpha, RGB or RGBA: the engine's 1 to 4 channels */
-  d->source = ns_image_new (width, height, bpp, &error);
-  if (d->source)
-    for (gsize i = 0, n = (gsize) width * height * bpp; i < n; i++)
-      d->source->data[i] = pixels[i] / 255.0f;
+  d->source = ns_preview_image_from_bytes (pixels, width, height, bpp, &error);
   g_free (pixels);
   if (!d->source)
     {
@@ -513,27 +478,11 @@ on_preview_update_toggled (GObject *preview, GParamSpec *pspec, Dialog *d)
     }
 }
 
-/* The debug log's line per preview drawn (G_MESSAGES_DEBUG=NeuralStyle):
- * the milliseconds from the change that asked for it to the pixels drawn,
- * the preview's size and its settings. */
-static void
-log_preview (const NsPreviewJob *job, const NsImage *result, double ms)
-{
-  gchar  number[G_ASCII_DTOSTR_BUF_SIZE];
-  gchar *settings = ns_plug_values_describe (&job->values);
-
-  g_debug ("preview_ms %s width %d height %d %s",
-           g_ascii_formatd (number, sizeof number, "%.1f", ms),
-           result->width, result->height, settings);
-  g_free (settings);
-}
-
 static void
 on_preview_result (const NsPreviewJob *job, NsImage *result,
                    const GError *error, gpointer data)
 {
   Dialog *d = data;
-  gsize   n;
   guchar *pixels;
   gchar  *text;
 
@@ -547,10 +496,7 @@ on_preview_result (const NsPreviewJob *job, NsImage *result,
         }
       return;
     }
-  n = (gsize) result->width * result->height * result->channels;
-  pixels = g_malloc (n);
-  for (gsize i = 0; i < n; i++)
-    pixels[i] = (guchar) (CLAMP (result->data[i], 0.0f, 1.0f) * 255.0f + 0.5f);
+  pixels = ns_preview_image_to_bytes (result);
   gimp_preview_draw_buffer (GIMP_PREVIEW (d->preview), pixels,
                             result->width * result->channels);
   g_free (pixels);
@@ -561,7 +507,7 @@ on_preview_result (const NsPreviewJob *job, NsImage *result,
     text = g_strdup_printf ("Preview: %.0f ms", ms);
     set_status (d, 1.0, text);
     g_free (text);
-    log_preview (job, result, ms);
+    ns_preview_log_drawn (job, result, ms);
   }
   ns_image_free (result);
 }

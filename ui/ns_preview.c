@@ -379,3 +379,64 @@ ns_preview_worker_free (NsPreviewWorker *worker)
   worker->freed = TRUE;
   worker_unref (worker);
 }
+
+/* ---- what both dialogs do around the worker ---- */
+
+NsImage *
+ns_preview_image_from_bytes (const guchar *pixels, int width, int height, int bpp,
+                             GError **error)
+{
+  NsImage *img = ns_image_new (width, height, bpp, error);
+  if (img)
+    for (gsize i = 0, n = (gsize) width * height * bpp; i < n; i++)
+      img->data[i] = pixels[i] / 255.0f;
+  return img;
+}
+
+guchar *
+ns_preview_image_to_bytes (const NsImage *img)
+{
+  gsize n = (gsize) img->width * img->height * img->channels;
+  guchar *pixels = g_malloc (n);
+  for (gsize i = 0; i < n; i++)
+    pixels[i] = (guchar) (CLAMP (img->data[i], 0.0f, 1.0f) * 255.0f + 0.5f);
+  return pixels;
+}
+
+void
+ns_preview_log_drawn (const NsPreviewJob *job, const NsImage *result, double ms)
+{
+  gchar  number[G_ASCII_DTOSTR_BUF_SIZE];
+  gchar *settings = ns_plug_values_describe (&job->values);
+
+  g_debug ("preview_ms %s width %d height %d %s",
+           g_ascii_formatd (number, sizeof number, "%.1f", ms),
+           result->width, result->height, settings);
+  g_free (settings);
+}
+
+GdkPixbuf *
+ns_preview_thumbnail (GBytes *png, int size)
+{
+  if (!png)
+    return NULL;
+  gsize len;
+  const guint8 *data = g_bytes_get_data (png, &len);
+  GdkPixbufLoader *loader = gdk_pixbuf_loader_new ();
+  GdkPixbuf *pixbuf = NULL, *scaled = NULL;
+  if (gdk_pixbuf_loader_write (loader, data, len, NULL)
+      && gdk_pixbuf_loader_close (loader, NULL))
+    pixbuf = gdk_pixbuf_loader_get_pixbuf (loader);
+  else
+    gdk_pixbuf_loader_close (loader, NULL);
+  if (pixbuf)
+    {
+      int w = gdk_pixbuf_get_width (pixbuf), h = gdk_pixbuf_get_height (pixbuf);
+      double scale = (double) size / MAX (w, h);
+      scaled = gdk_pixbuf_scale_simple (pixbuf, MAX (1, (int) (w * scale + 0.5)),
+                                        MAX (1, (int) (h * scale + 0.5)),
+                                        GDK_INTERP_BILINEAR);
+    }
+  g_object_unref (loader);
+  return scaled;
+}

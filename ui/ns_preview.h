@@ -6,9 +6,12 @@
  * every 0.5 s), and a job still waiting is replaced.  Results and progress
  * come back to the main loop through g_idle_add and are dropped there when
  * their generation is no longer the current one, so a stale preview is
- * never drawn.  No GTK here: only GLib and the engine. */
+ * never drawn.  No GTK here: only GLib, gdk-pixbuf and the engine, so the
+ * GIMP 2.10 (GTK+ 2) and GIMP 3 (GTK 3) dialogs share this file and the
+ * helpers at its end. */
 #pragma once
 #include <glib.h>
+#include <gdk-pixbuf/gdk-pixbuf.h>
 
 #include "ns_image.h"
 #include "ns_settings.h"
@@ -64,5 +67,22 @@ void  ns_preview_worker_free (NsPreviewWorker *worker);
 NsImage **ns_shared_image_new   (NsImage *image);
 NsImage **ns_shared_image_ref   (NsImage **shared);
 void      ns_shared_image_unref (NsImage **shared);
+
+/* ---- what both dialogs do around the worker ---- */
+
+/* The preview's 8-bit pixels (gray, gray+alpha, RGB or RGBA: bpp 1-4, as
+ * gimp_zoom_preview_get_source gives them) as the engine's floats. */
+NsImage *ns_preview_image_from_bytes (const guchar *pixels, int width, int height,
+                                      int bpp, GError **error);
+/* A result back to 8-bit pixels for gimp_preview_draw_buffer; g_free. */
+guchar  *ns_preview_image_to_bytes   (const NsImage *img);
+/* The debug log's line per preview drawn (G_MESSAGES_DEBUG=NeuralStyle):
+ * the milliseconds from the change that asked for it to the pixels drawn,
+ * the preview's size and its settings. */
+void     ns_preview_log_drawn        (const NsPreviewJob *job, const NsImage *result,
+                                      double ms);
+/* A preset's thumbnail scaled to fit size x size, its aspect kept; NULL
+ * without one or for a damaged one (which costs only the picture). */
+GdkPixbuf *ns_preview_thumbnail      (GBytes *png, int size);
 
 G_END_DECLS

@@ -53,29 +53,6 @@ static void schedule_preview (Dialog *d);
 
 /* ---- style pickers --------------------------------------------------------- */
 
-static GdkPixbuf *
-thumbnail_pixbuf (const NsPreset *preset)
-{
-  GdkPixbufLoader *loader;
-  GdkPixbuf       *pixbuf = NULL;
-  gsize            len;
-  const guint8    *data;
-
-  if (!preset->thumbnail)
-    return NULL;
-  data = g_bytes_get_data (preset->thumbnail, &len);
-  loader = gdk_pixbuf_loader_new ();
-  /* loading at the picker's size; a damaged thumbnail only costs the picture */
-  gdk_pixbuf_loader_set_size (loader, THUMBNAIL_SIZE, THUMBNAIL_SIZE);
-  if (gdk_pixbuf_loader_write (loader, data, len, NULL)
-      && gdk_pixbuf_loader_close (loader, NULL))
-    pixbuf = g_object_ref (gdk_pixbuf_loader_get_pixbuf (loader));
-  else
-    gdk_pixbuf_loader_close (loader, NULL);
-  g_object_unref (loader);
-  return pixbuf;
-}
-
 static GtkWidget *
 style_combo_new (Dialog *d, gboolean second)
 {
@@ -91,7 +68,7 @@ style_combo_new (Dialog *d, gboolean second)
   for (guint i = 0; i < d->presets->len; i++)
     {
       const NsPreset *preset = g_ptr_array_index (d->presets, i);
-      GdkPixbuf      *pixbuf = thumbnail_pixbuf (preset);
+      GdkPixbuf      *pixbuf = ns_preview_thumbnail (preset->thumbnail, THUMBNAIL_SIZE);
 
       gtk_list_store_insert_with_values (store, &iter, -1, COL_KIND, KIND_PRESET,
                                          COL_PIXBUF, pixbuf, COL_LABEL, preset->name,
@@ -277,10 +254,7 @@ fetch_source (Dialog *d)
   if (!pixels)
     return FALSE;
   /* 8-bit gray, gray+alpha, RGB or RGBA: the engine's 1 to 4 channels */
-  d->source = ns_image_new (width, height, bpp, &error);
-  if (d->source)
-    for (gsize i = 0, n = (gsize) width * height * bpp; i < n; i++)
-      d->source->data[i] = pixels[i] / 255.0f;
+  d->source = ns_preview_image_from_bytes (pixels, width, height, bpp, &error);
   g_free (pixels);
   if (!d->source)
     {
@@ -376,27 +350,11 @@ on_preview_invalidated (GimpPreview *preview, Dialog *d)
   schedule_preview (d);
 }
 
-/* The debug log's line per preview drawn (G_MESSAGES_DEBUG=NeuralStyle),
- * as the 2.10 dialog's: milliseconds from the change to the pixels drawn,
- * the preview's size and its settings. */
-static void
-log_preview (const NsPreviewJob *job, const NsImage *result, double ms)
-{
-  gchar  number[G_ASCII_DTOSTR_BUF_SIZE];
-  gchar *settings = ns_plug_values_describe (&job->values);
-
-  g_debug ("preview_ms %s width %d height %d %s",
-           g_ascii_formatd (number, sizeof number, "%.1f", ms),
-           result->width, result->height, settings);
-  g_free (settings);
-}
-
 static void
 on_preview_result (const NsPreviewJob *job, NsImage *result,
                    const GError *error, gpointer data)
 {
   Dialog *d = data;
-  gsize   n;
   guchar *pixels;
   gchar  *text;
   double  ms;
@@ -410,10 +368,7 @@ on_preview_result (const NsPreviewJob *job, NsImage *result,
         }
       return;
     }
-  n = (gsize) result->width * result->height * result->channels;
-  pixels = g_malloc (n);
-  for (gsize i = 0; i < n; i++)
-    pixels[i] = (guchar) (CLAMP (result->data[i], 0.0f, 1.0f) * 255.0f + 0.5f);
+  pixels = ns_preview_image_to_bytes (result);
   gimp_preview_draw_buffer (GIMP_PREVIEW (d->preview), pixels,
                             result->width * result->channels);
   g_free (pixels);
@@ -422,7 +377,7 @@ on_preview_result (const NsPreviewJob *job, NsImage *result,
   text = g_strdup_printf ("Preview: %.0f ms", ms);
   set_status (d, 1.0, text);
   g_free (text);
-  log_preview (job, result, ms);
+  ns_preview_log_drawn (job, result, ms);
   ns_image_free (result);
 }
 
