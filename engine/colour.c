@@ -233,6 +233,25 @@ ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[3])
 }
 
 void
+ns_palette_map (float *x, size_t n, const double mean_x[3], const double cov_x[9],
+                const double mean[3], const double cov[9], double t)
+{
+  double map[9], off[3];
+  if (t <= 0)
+    return;
+  ns_colour_transfer_map (mean_x, cov_x, mean, cov, map, off);
+  for (int i = 0; i < 3; i++)
+    {
+      for (int j = 0; j < 3; j++)
+        map[3 * i + j] = t * map[3 * i + j] + (1 - t) * (i == j);
+      off[i] *= t;
+    }
+  ns_colour_apply (x, n, map, off);
+  for (size_t j = 0; j < 3 * n; j++)
+    x[j] = CLAMP (x[j], 0.0f, 1.0f);
+}
+
+void
 ns_rgb_to_ycc (float *planes, size_t n)
 {
   float *r = planes, *g = planes + n, *b = planes + 2 * n;

@@ -37,6 +37,14 @@ typedef struct NsGenerator NsGenerator;
  * see ns_trainer.h): mixing a style's row with it sets the strength. */
 #define NS_IDENTITY_STYLE "(identity)"
 
+/* Where a preset file's palette map goes (optional string key): "before",
+ * on the photo the network then paints on (what the trainer writes: the
+ * network learns strokes, not colours), or "after", on its result (files
+ * without the key).  The map moves the colours onto the painting's. */
+#define NS_PALETTE_MAP_KEY    "palette_map"
+#define NS_PALETTE_MAP_BEFORE "before"
+#define NS_PALETTE_MAP_AFTER  "after"
+
 typedef struct
 {
   int base_channels;   /* c */

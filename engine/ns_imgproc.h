@@ -44,6 +44,12 @@ void ns_colour_transfer_map (const double mean_a[3], const double cov_a[9],
                              double m[9], double off[3]);
 void ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[3]);
 
+/* The presets' palette map: moves the colours of the n RGB-plane pixels of
+ * x, whose distribution is (mean_x, cov_x), onto (mean, cov) at strength t
+ * in [0, 1] (0 leaves x as it is), clamped to [0, 1]. */
+void ns_palette_map (float *x, size_t n, const double mean_x[3], const double cov_x[9],
+                     const double mean[3], const double cov[9], double t);
+
 /* Luminance of 3 RGB planes of n pixels with the BT.601 weights, and its
  * adjoint (the backward pass: drgb += weights * dy). */
 void ns_luma          (float *y, const float *rgb, size_t n);

@@ -184,7 +184,7 @@ static void
 match_palette (NsPlanes *x, const NsImage *style_a, const NsImage *style_b, double m,
                double t)
 {
-  double ma[3], ca[9], mb[3], cb[9], ms[3], cs[9], mx[3], cx[9], map[9], off[3];
+  double ma[3], ca[9], mb[3], cb[9], ms[3], cs[9], mx[3], cx[9];
   if (t <= 0 || !picture_stats (style_a, ma, ca))
     return;
   if (!style_b || m <= 0 || !picture_stats (style_b, mb, cb))
@@ -202,16 +202,23 @@ match_palette (NsPlanes *x, const NsImage *style_a, const NsImage *style_b, doub
                       + m * (cb[3 * i + j] + mb[i] * mb[j]) - ms[i] * ms[j];
   size_t n = (size_t) x->h * x->w;
   ns_colour_stats (x->data, n, MAX (1, n >> 20), mx, cx);
-  ns_colour_transfer_map (mx, cx, ms, cs, map, off);
-  for (int i = 0; i < 3; i++)
-    {
-      for (int j = 0; j < 3; j++)
-        map[3 * i + j] = t * map[3 * i + j] + (1 - t) * (i == j);
-      off[i] *= t;
-    }
-  ns_colour_apply (x->data, n, map, off);
-  for (size_t j = 0; j < 3 * n; j++)
-    x->data[j] = CLAMP (x->data[j], 0.0f, 1.0f);
+  ns_palette_map (x->data, n, mx, cx, ms, cs, t);
+}
+
+/* Whether the file's network paints on the photo already moved onto the
+ * painting's palette (NS_PALETTE_MAP_KEY), or the map goes on its result. */
+static gboolean
+palette_map_before (const NsPresetModel *model, gboolean *before, GError **error)
+{
+  const char *where = NULL;
+  ns_weights_get_string (ns_preset_model_weights (model), NS_PALETTE_MAP_KEY, &where);
+  *before = g_strcmp0 (where, NS_PALETTE_MAP_BEFORE) == 0;
+  if (*before || !where || strcmp (where, NS_PALETTE_MAP_AFTER) == 0)
+    return TRUE;
+  g_set_error (error, NS_ERROR, NS_ERROR_FORMAT, "%s: %s = \"%s\" is neither \"%s\" nor \"%s\"",
+               ns_preset_model_path (model), NS_PALETTE_MAP_KEY, where,
+               NS_PALETTE_MAP_BEFORE, NS_PALETTE_MAP_AFTER);
+  return FALSE;
 }
 
 gboolean
@@ -227,9 +234,12 @@ ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model, const NsI
   g_autoptr (NsImage) style_a = NULL;
   g_autoptr (NsImage) style_b = NULL;
   double strength = 1;
-  if (!take_from_model (p, model, &g, &mix, &strength, &style_a, &style_b, error)
+  gboolean map_before;
+  if (!palette_map_before (model, &map_before, error)
+      || !take_from_model (p, model, &g, &mix, &strength, &style_a, &style_b, error)
       || ns_progress_cancelled (&pr, error))
     return FALSE;
+  const double palette_mix = p->preset2 && strcmp (p->preset2, p->preset) != 0 ? p->mix : 0;
   ns_generator_set_progress (g, &pr);
   ns_generator_set_noise (g, ns_generator_noise (g), p->seed);
 
@@ -247,6 +257,17 @@ ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model, const NsI
   if (small)
     ns_resize (photo->data, 3, photo->h, photo->w, small->data, wh, ww);
   const NsPlanes *in = full ? photo : small;
+  /* the network paints on the photo in the painting's colours (the guide
+   * of the upsampling stays the photo itself) */
+  g_autoptr (NsPlanes) mapped = NULL;
+  if (map_before)
+    {
+      if (!(mapped = ns_planes_new (3, wh, ww, error)))
+        return FALSE;
+      memcpy (mapped->data, in->data, sizeof (float) * 3 * wh * ww);
+      match_palette (mapped, style_a, style_b, palette_mix, MIN (1.0, strength));
+      in = mapped;
+    }
   const Variation v = variation_of_seed (p->seed);
   const int dy = v.dy, dx = v.dx;
   const gboolean varied = p->seed != 0;
@@ -284,12 +305,11 @@ ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model, const NsI
         }
   g_clear_pointer (&shifted, ns_planes_free);
   g_clear_pointer (&x_shifted, ns_planes_free);
+  g_clear_pointer (&mapped, ns_planes_free);
   if (!ns_progress_report (&pr, 1, "generator", error))
     return FALSE;
-  if (!p->preserve_colors)
-    match_palette (x, style_a, style_b,
-                   p->preset2 && strcmp (p->preset2, p->preset) != 0 ? p->mix : 0,
-                   MIN (1.0, strength));
+  if (!map_before && !p->preserve_colors)
+    match_palette (x, style_a, style_b, palette_mix, MIN (1.0, strength));
 
   if (p->iterations > 0)
     {

@@ -116,11 +116,18 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
 
 /* ---- state ---------------------------------------------------------------- */
 
+/* The colour distribution of a picture, for the palette map. */
+typedef struct
+{
+  double mean[3], cov[9];
+} Colours;
+
 /* a style image at each scale of the style loss */
 typedef struct
 {
   NsPlanes *level[MAX_SCALES];
   NsPlanes *stroke[MAX_SCALES];   /* high-passed luminance of each level */
+  Colours   colours;               /* of level 0: the palette map's target */
 } StyleLevels;
 
 typedef struct
@@ -130,8 +137,10 @@ typedef struct
   int          step;
 
   NsPlanes   **train;           /* photos at working size */
+  Colours     *train_colours;   /* [n_train] */
   int          n_train;
   NsPlanes   **val;
+  Colours     *val_colours;     /* [n_val] */
   int          n_val;
   StyleLevels *style;          /* [n_styles] */
   int          n_scales;
@@ -145,6 +154,7 @@ typedef struct
   gboolean     disc_used;       /* lambda_adv > 0 */
   float        noise;           /* the network's variation noise amplitude */
   gboolean     identity;        /* a new network's last row is the identity */
+  gboolean     palette_before;  /* styles paint on photos in their palette */
 
   float       *mix, *x, *y, *dy, *real, *dlogits, *target;
   float       *level[MAX_SCALES], *dlevel[MAX_SCALES];
@@ -161,6 +171,8 @@ trainer_clear (Trainer *tr)
     ns_planes_free (tr->val[i]);
   g_free (tr->train);
   g_free (tr->val);
+  g_free (tr->train_colours);
+  g_free (tr->val_colours);
   if (tr->style)
     for (int s = 0; s < p->n_styles; s++)
       for (int k = 0; k < MAX_SCALES; k++)
@@ -245,6 +257,8 @@ prepare_data (Trainer *tr, GError **error)
 
   tr->train = g_new0 (NsPlanes *, p->n_photos - n_val);
   tr->val = g_new0 (NsPlanes *, MAX (n_val, 1));
+  tr->train_colours = g_new0 (Colours, p->n_photos - n_val);
+  tr->val_colours = g_new0 (Colours, MAX (n_val, 1));
   for (int i = 0; i < p->n_photos; i++)
     {
       const NsImage *img = p->photos[order[i]];
@@ -252,6 +266,9 @@ prepare_data (Trainer *tr, GError **error)
                                      / MIN (img->width, img->height), p->crop, error);
       if (!pl)
         return FALSE;
+      Colours *colours = i < n_val ? &tr->val_colours[tr->n_val]
+                                   : &tr->train_colours[tr->n_train];
+      ns_colour_stats (pl->data, (size_t) pl->h * pl->w, 1, colours->mean, colours->cov);
       if (i < n_val)
         tr->val[tr->n_val++] = pl;
       else
@@ -270,6 +287,8 @@ prepare_data (Trainer *tr, GError **error)
       if (!pl)
         return FALSE;
       tr->style[s].level[0] = pl;
+      ns_colour_stats (pl->data, (size_t) pl->h * pl->w, 1, tr->style[s].colours.mean,
+                       tr->style[s].colours.cov);
       for (int k = 1; k < tr->n_scales; k++)
         {
           const NsPlanes *up = tr->style[s].level[k - 1];
@@ -319,9 +338,13 @@ weights_with_new_styles (const NsWeights *base, const NsTrainParams *p, GError *
       if (ns_weights_get_int (base, keys[k], &v))
         ns_weights_set_int (w, keys[k], v);
     }
-  const char *upsample;
-  if (ns_weights_get_string (base, "upsample", &upsample))
-    ns_weights_set_string (w, "upsample", upsample);
+  const char *keys_s[] = { "upsample", NS_PALETTE_MAP_KEY };
+  for (guint k = 0; k < G_N_ELEMENTS (keys_s); k++)
+    {
+      const char *v;
+      if (ns_weights_get_string (base, keys_s[k], &v))
+        ns_weights_set_string (w, keys_s[k], v);
+    }
   for (int t = 0; t < ns_weights_n_tensors (base); t++)
     {
       const char *name = ns_weights_tensor_name (base, t);
@@ -388,6 +411,9 @@ prepare_models (Trainer *tr, GError **error)
       if (!tr->g)
         return FALSE;
       tr->first_style = ns_weights_n_styles (tr->base);
+      const char *where = NULL;
+      ns_weights_get_string (tr->base, NS_PALETTE_MAP_KEY, &where);
+      tr->palette_before = g_strcmp0 (where, NS_PALETTE_MAP_BEFORE) == 0;
       size_t np = ns_generator_n_params (tr->g);
       tr->mask = g_new0 (guint8, np);
       g_autofree guint8 *one = g_new (guint8, np);
@@ -406,6 +432,7 @@ prepare_models (Trainer *tr, GError **error)
       tr->g = ns_generator_new (&cfg, p->seed, error);
       if (!tr->g)
         return FALSE;
+      tr->palette_before = TRUE;
       ns_generator_set_noise (tr->g, p->noise, 0);
     }
 
@@ -557,13 +584,30 @@ lr_factor (int t, int steps)
   return (float) (1.0 - 0.9 * MIN (1.0, (t - half) / half));
 }
 
+/* Moves a crop of a photo with the given colours onto style s's palette,
+ * as the preset path does with the whole photo before the network. */
 static void
-random_photo_batch (Trainer *tr)
+palette_map_crop (Trainer *tr, float *crop, const Colours *photo, int s)
+{
+  const Colours *to = &tr->style[s].colours;
+  if (tr->palette_before)
+    ns_palette_map (crop, (size_t) tr->p->crop * tr->p->crop, photo->mean, photo->cov,
+                    to->mean, to->cov, 1.0);
+}
+
+/* Random crops of the photos; on style s's turn (s < 0: the identity's)
+ * in that style's palette. */
+static void
+random_photo_batch (Trainer *tr, int s)
 {
   const size_t plane = (size_t) 3 * tr->p->crop * tr->p->crop;
   for (int b = 0; b < tr->p->batch; b++)
-    random_crop (tr->x + b * plane, tr->train[ns_rng_below (&tr->rng, tr->n_train)],
-                 tr->p->crop, &tr->rng);
+    {
+      int i = ns_rng_below (&tr->rng, tr->n_train);
+      random_crop (tr->x + b * plane, tr->train[i], tr->p->crop, &tr->rng);
+      if (s >= 0)
+        palette_map_crop (tr, tr->x + b * plane, &tr->train_colours[i], s);
+    }
 }
 
 static void
@@ -590,7 +634,7 @@ identity_step (Trainer *tr, Terms *terms, GError **error)
   const size_t len = (size_t) p->batch * 3 * p->crop * p->crop;
   for (int i = 0; i < S; i++)
     tr->mix[i] = i == S - 1 ? 1.0f : 0.0f;
-  random_photo_batch (tr);
+  random_photo_batch (tr, -1);
   if (tr->noise > 0)
     ns_generator_set_noise (tr->g, tr->noise, ns_rng_u32 (&tr->rng));
   if (!ns_generator_forward (tr->g, tr->y, tr->x, tr->mix, p->batch, p->crop,
@@ -619,7 +663,7 @@ train_step (Trainer *tr, Terms *terms, GError **error)
 
   for (int i = 0; i < S; i++)
     tr->mix[i] = i == tr->first_style + s ? 1.0f : 0.0f;
-  random_photo_batch (tr);
+  random_photo_batch (tr, s);
   if (tr->noise > 0)   /* a new variation every step */
     ns_generator_set_noise (tr->g, tr->noise, ns_rng_u32 (&tr->rng));
   if (!ns_generator_forward (tr->g, tr->y, tr->x, tr->mix, B, size, size, TRUE, error))
@@ -704,6 +748,7 @@ validate (Trainer *tr, double *score, GError **error)
   for (int v = 0; v < tr->n_val; v++)
     {
       centre_crop (tr->x, tr->val[v], size);
+      palette_map_crop (tr, tr->x, &tr->val_colours[v], 0);
       if (!ns_generator_forward (tr->g, tr->y, tr->x, tr->mix, 1, size, size,
                                  FALSE, error))
         return FALSE;
@@ -727,7 +772,7 @@ fingerprint (const Trainer *tr)
   g_string_append_printf (s, "seed=%" G_GUINT64_FORMAT " net=%d/%d/%d%s add=%s "
                           "batch=%d crop=%d photo=%d style=%d lr=%g/%g "
                           "lambda=%g/%g/%g/%g/%g gan=%d disc=%d/%d val=%g photos=%d "
-                          "noise=%g identity=%d/%g",
+                          "noise=%g identity=%d/%g%s",
                           p->seed, p->base_channels, p->res_blocks, p->out_kernel,
                           ns_generator_config (tr->g)->bilinear ? "/bilinear" : "",
                           p->add_to ? "yes" : "no", p->batch, p->crop, p->photo_size,
@@ -736,7 +781,8 @@ fingerprint (const Trainer *tr)
                           p->lambda_tv,
                           p->gan_loss, p->disc_channels, p->disc_layers,
                           p->validation_fraction, p->n_photos, p->noise,
-                          p->identity, p->lambda_identity);
+                          p->identity, p->lambda_identity,
+                          tr->palette_before ? " palette-before" : "");
   for (int i = 0; i < p->n_styles; i++)
     g_string_append_printf (s, " style:%s", p->style_names[i]);
   return g_string_free (s, FALSE);
@@ -919,6 +965,8 @@ write_output (Trainer *tr, GError **error)
   if (tr->identity && !ns_weights_add_style (w, NS_IDENTITY_STYLE, NULL, NULL, 0, error))
     return FALSE;
   ns_generator_to_weights (tr->g, w);
+  if (tr->palette_before)
+    ns_weights_set_string (w, NS_PALETTE_MAP_KEY, NS_PALETTE_MAP_BEFORE);
   /* each style's picture, for refinement */
   for (int s = 0; s < S0; s++)
     {

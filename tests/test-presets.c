@@ -254,6 +254,18 @@ test_errors (Fixture *f, gconstpointer data)
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error->message, "junk.nsw"));
   g_clear_error (&error);
+  /* a palette map neither before nor after the network */
+  {
+    g_autoptr (NsWeights) w = ns_weights_load (f->net, NULL);
+    ns_weights_set_string (w, NS_PALETTE_MAP_KEY, "sideways");
+    g_autofree gchar *odd = g_build_filename (f->dir, "sideways.nsw", NULL);
+    g_assert_true (ns_weights_save (w, odd, NULL));
+    p.weights_path = odd;
+    g_assert_false (ns_stylize (&p, img, NULL, NULL, NULL, &error));
+    g_assert_error (error, NS_ERROR, NS_ERROR_FORMAT);
+    g_assert_nonnull (strstr (error->message, "sideways"));
+    g_clear_error (&error);
+  }
   p.weights_path = f->net;
 
   /* refinement needs the style's picture, which this file lacks */
@@ -394,6 +406,27 @@ test_behaviour (Fixture *f, gconstpointer data)
         g_assert_cmpfloat (fabs (got[c] - want[c]), <, 0.02);
         g_assert_cmpfloat (fabs (half[c] - want[c]), <, fabs (plain[c] - want[c]));
       }
+
+    /* the map before the network: the network sees the photo in the
+     * picture's colours (this one, near the identity, keeps them), so the
+     * result lands near the picture's mean too, by another route */
+    ns_weights_set_string (w, NS_PALETTE_MAP_KEY, NS_PALETTE_MAP_BEFORE);
+    g_autofree gchar *before = g_build_filename (f->dir, "before.nsw", NULL);
+    g_assert_true (ns_weights_save (w, before, NULL));
+    g_autoptr (NsImage) pb = ns_image_copy (photo, NULL);
+    p.weights_path = before;
+    g_assert_true (ns_stylize (&p, pb, NULL, NULL, NULL, &error));
+    p.weights_path = f->net;
+    double got_before[3] = { 0 };
+    for (int j = 0; j < 48 * 36; j++)
+      for (int c = 0; c < 3; c++)
+        got_before[c] += pb->data[4 * j + c] / (48 * 36);
+    for (int c = 0; c < 3; c++)
+      {
+        g_test_message ("channel %d: mapped before the network %.3f", c, got_before[c]);
+        g_assert_cmpfloat (fabs (got_before[c] - want[c]), <, fabs (plain[c] - want[c]));
+      }
+    g_assert_cmpfloat (mean_abs_diff (pb, pa), >, 1e-3);
   }
 
   /* grey in, grey out */

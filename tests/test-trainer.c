@@ -327,6 +327,13 @@ test_add_style (Fixture *f, gconstpointer data)
   g_assert_cmpint (ns_weights_style_index (wg, "stripes"), ==, 0);
   g_assert_cmpint (ns_weights_style_index (wg, NS_IDENTITY_STYLE), ==, 1);
   g_assert_cmpint (ns_weights_style_index (wg, "inverse"), ==, 2);
+  /* a new network paints on photos moved onto its paintings' palettes;
+   * the added style is trained as the base's were */
+  const char *where_b = NULL, *where_g = NULL;
+  g_assert_true (ns_weights_get_string (wb, NS_PALETTE_MAP_KEY, &where_b));
+  g_assert_true (ns_weights_get_string (wg, NS_PALETTE_MAP_KEY, &where_g));
+  g_assert_cmpstr (where_b, ==, NS_PALETTE_MAP_BEFORE);
+  g_assert_cmpstr (where_g, ==, NS_PALETTE_MAP_BEFORE);
   /* every old parameter is bit-identical, the new rows moved */
   double moved = 0;
   for (int t = 0; t < ns_weights_n_tensors (wb); t++)
