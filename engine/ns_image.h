@@ -30,4 +30,25 @@ gboolean ns_image_data_check_complete (const guint8 *data, gsize len,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsImage, ns_image_free)
 
+/* The full-size rows the engine reads or writes at a time, unless told
+ * otherwise: its full-size work takes memory for this many rows, not for
+ * the image (GIMP's tiles are 64 rows high). */
+#define NS_BAND_ROWS 64
+
+/* An image the engine reads and writes a band of rows at a time, so the
+ * caller keeps it as it likes (8-bit, a GEGL buffer) and no full-size
+ * float copy is made.  read fills buf with rows y0 .. y0 + n - 1 as an
+ * NsImage's data (n * width * channels floats, interleaved, non-linear, in
+ * [0, 1]); write hands back the same rows stylized, the colour channels
+ * replaced and the alpha as read.  band_rows: rows per call at most, 0 for
+ * NS_BAND_ROWS. */
+typedef struct
+{
+  int      width, height, channels;
+  int      band_rows;
+  void   (*read)  (gpointer data, int y0, int n, float *buf);
+  void   (*write) (gpointer data, int y0, int n, const float *buf);
+  gpointer data;
+} NsImageBands;
+
 G_END_DECLS
