@@ -121,7 +121,8 @@ gboolean ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
 /* The same a band of full-size rows at a time (ns_guided_upsample is built
  * on it, so the two agree to the bit): new computes the coefficients at the
  * low resolution for an H x W result; rows turns rows y0 .. y0 + n - 1
- * (n <= band_rows) of the guide into the result's, in place, channel k's
+ * (y0 a multiple of band_rows, n <= band_rows) of the guide into the
+ * result's, in place, channel k's
  * first row at hi + k * plane_stride.  Its memory is set by the low
  * resolution, W and band_rows, not by H. */
 typedef struct _NsGuidedUp NsGuidedUp;

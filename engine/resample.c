@@ -516,7 +516,8 @@ ns_guided_up_rows (NsGuidedUp *up, float *hi, gsize plane_stride, int y0, int n)
       return;
     }
   /* the same sums as ns_resize of the whole planes, a band at a time */
-  g_return_if_fail (n <= up->band_rows);
+  /* the window's room (cap) is sized for these bands */
+  g_return_if_fail (n <= up->band_rows && y0 % up->band_rows == 0);
   int lo, top;
   tap_window (&up->th, y0, y0 + n, &lo, &top);
   across_window (up, lo, top);
