@@ -1,8 +1,8 @@
 #!/bin/bash
 # One table of the project's speed on this machine (docs/benchmark.md):
 # the BLAS kernel in use, sgemm, conv2d, the generator, the CLI's preset and
-# any-image paths, the dialog's preview and a 24 MP photo (time and peak
-# memory).  Medians of several runs; the load average at start comes first
+# any-image paths, the dialog's preview and 24 MP and 108 MP photos (time
+# and peak memory).  Medians of several runs; the load average at start comes first
 # because a busy machine changes every figure.
 #
 #   bench/run.sh [BUILD_DIR=build]
@@ -30,9 +30,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
-# inputs: 1155x866 = 1.0 MP, and 6000x4000 = 24 MP, from the same photo
+# inputs: 1155x866 = 1.0 MP, 6000x4000 = 24 MP and 12000x9000 = 108 MP,
+# from the same photo (the last through PIL: Debian's ImageMagick policy
+# sends an image that large to its disk cache, minutes)
 convert "$photo" -resize '1155x866!' "$tmp/1mp.png"
 convert "$photo" -resize '6000x4000!' -quality 92 "$tmp/24mp.jpg"
+/usr/bin/python3 -c 'import sys; from PIL import Image
+Image.open(sys.argv[1]).convert("RGB").resize((12000, 9000), Image.BICUBIC).save(sys.argv[2], quality=92)' \
+  "$photo" "$tmp/108mp.jpg"
 
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 # wall seconds and peak RSS (kB) of one command, as "S KB"
@@ -86,6 +91,10 @@ if command -v gmic >/dev/null; then
 fi
 read -r big_s big_mb < <(runs "$BIG_RUNS" "$ns" stylize "$tmp/24mp.jpg" "$tmp/out.jpg" --style "$PRESET")
 read -r bigo_s bigo_mb < <(runs "$BIG_RUNS" "$ns" stylize "$tmp/24mp.jpg" "$tmp/out.jpg" --style-image "$style")
+# the full-size steps run a band of rows at a time: the peak is set by the
+# working size, not by the photo (docs/optimisation.md, Memory)
+read -r huge_s huge_mb < <(runs "$BIG_RUNS" "$ns" stylize "$tmp/108mp.jpg" "$tmp/out.jpg" --style "$PRESET")
+read -r hugeo_s hugeo_mb < <(runs "$BIG_RUNS" "$ns" stylize "$tmp/108mp.jpg" "$tmp/out.jpg" --style-image "$style")
 
 cat <<TABLE
 $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load average at start $load
@@ -103,4 +112,6 @@ BLAS: $blas
 | G'MIC stylize, the same photo at 512 px and style (median of $SLOW_RUNS) | $gmic_row |
 | CLI, 6000x4000 photo, --style $PRESET (median of $BIG_RUNS) | $big_s s, $big_mb MB peak |
 | CLI, 6000x4000 photo, --style-image (median of $BIG_RUNS) | $bigo_s s, $bigo_mb MB peak |
+| CLI, 12000x9000 photo, --style $PRESET (median of $BIG_RUNS) | $huge_s s, $huge_mb MB peak |
+| CLI, 12000x9000 photo, --style-image (median of $BIG_RUNS) | $hugeo_s s, $hugeo_mb MB peak |
 TABLE

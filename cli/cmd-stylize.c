@@ -359,8 +359,11 @@ ns_cli_stylize (int argc, char **argv)
   /* The engine's own checks catch anything this command does not know of. */
   if (!ns_params_validate (&p, &error))
     return ns_cli_fail (NS_CLI_USAGE_ERROR, "%s", error->message);
-  g_autoptr (NsImage) img = ns_image_file_load (in_path, TRUE, &error);
-  if (!img)
+  /* decoded to 8 bits once: the engine reads it and writes the result
+   * into it a band at a time, and it is saved from there */
+  g_autoptr (GdkPixbuf) img = ns_image_file_decode (in_path, &error);
+  NsImageBands bands;
+  if (!img || !ns_image_file_bands (img, in_path, &bands, &error))
     return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "cannot read input image: %s",
                         error->message);
 
@@ -378,8 +381,8 @@ ns_cli_stylize (int argc, char **argv)
 
   ProgressBar bar = { .last_percent = -1 };
   gboolean show_progress = isatty (STDERR_FILENO);
-  gboolean ok = ns_stylize (&p, img, show_progress ? draw_progress : NULL, &bar,
-                            &cancel_requested, &error);
+  gboolean ok = ns_stylize_bands (&p, &bands, show_progress ? draw_progress : NULL, &bar,
+                                  &cancel_requested, &error);
   if (bar.drawn)
     fputc ('\n', stderr);
   if (!ok)
@@ -389,7 +392,7 @@ ns_cli_stylize (int argc, char **argv)
       return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
     }
 
-  ok = ns_image_file_save (img, out_path, out_format, &cancel_requested, &error);
+  ok = ns_image_file_save_pixbuf (img, out_path, out_format, &cancel_requested, &error);
   signal (SIGINT, SIG_DFL);
   signal (SIGTERM, SIG_DFL);
   if (!ok && g_error_matches (error, NS_ERROR, NS_ERROR_CANCELLED))

@@ -33,12 +33,9 @@ ns_planes_free (NsPlanes *p)
   g_free (p);
 }
 
-NsPlanes *
-ns_planes_from_image_rgb (const NsImage *img, GError **error)
+void
+ns_planes_read_image_rgb (float *rgb, const NsImage *img)
 {
-  NsPlanes *rgb = ns_planes_new (3, img->height, img->width, error);
-  if (!rgb)
-    return NULL;
   size_t n = (size_t) img->width * img->height;
   int ch = img->channels;
   gboolean grey = ch < 3;
@@ -46,8 +43,16 @@ ns_planes_from_image_rgb (const NsImage *img, GError **error)
     {
       const float *px = img->data + i * ch;
       for (int c = 0; c < 3; c++)
-        rgb->data[c * n + i] = grey ? px[0] : px[c];
+        rgb[c * n + i] = grey ? px[0] : px[c];
     }
+}
+
+NsPlanes *
+ns_planes_from_image_rgb (const NsImage *img, GError **error)
+{
+  NsPlanes *rgb = ns_planes_new (3, img->height, img->width, error);
+  if (rgb)
+    ns_planes_read_image_rgb (rgb->data, img);
   return rgb;
 }
 
@@ -78,29 +83,41 @@ ns_planes_to_image_rgb (const NsPlanes *rgb, NsImage *img)
 }
 
 void
-ns_colour_stats (const float *rgb, size_t n, size_t step,
-                 double mean[3], double cov[9])
+ns_colour_sums_add (NsColourSums *sums, const float *rgb, size_t n, size_t first,
+                    size_t step)
 {
-  double s[3] = { 0 }, ss[9] = { 0 };
-  size_t count = 0;
   if (step < 1)
     step = 1;
-  for (size_t i = 0; i < n; i += step, count++)
+  for (size_t i = first; i < n; i += step, sums->count++)
     {
       double v[3] = { rgb[i], rgb[n + i], rgb[2 * n + i] };
       for (int a = 0; a < 3; a++)
         {
-          s[a] += v[a];
+          sums->s[a] += v[a];
           for (int b = 0; b < 3; b++)
-            ss[a * 3 + b] += v[a] * v[b];
+            sums->ss[a * 3 + b] += v[a] * v[b];
         }
     }
-  double inv = count ? 1.0 / count : 0.0;
+}
+
+void
+ns_colour_sums_result (const NsColourSums *sums, double mean[3], double cov[9])
+{
+  double inv = sums->count ? 1.0 / sums->count : 0.0;
   for (int a = 0; a < 3; a++)
-    mean[a] = s[a] * inv;
+    mean[a] = sums->s[a] * inv;
   for (int a = 0; a < 3; a++)
     for (int b = 0; b < 3; b++)
-      cov[a * 3 + b] = ss[a * 3 + b] * inv - mean[a] * mean[b];
+      cov[a * 3 + b] = sums->ss[a * 3 + b] * inv - mean[a] * mean[b];
+}
+
+void
+ns_colour_stats (const float *rgb, size_t n, size_t step,
+                 double mean[3], double cov[9])
+{
+  NsColourSums sums = { .count = 0 };
+  ns_colour_sums_add (&sums, rgb, n, 0, step);
+  ns_colour_sums_result (&sums, mean, cov);
 }
 
 /* Eigen-decomposition of a symmetric 3x3 matrix by cyclic Jacobi rotations:

@@ -1,5 +1,6 @@
 /* The image every front end hands to the engine: interleaved float pixels,
- * non-linear (sRGB-encoded, as GEGL's "R'G'B'A float") values in [0, 1]. */
+ * non-linear (sRGB-encoded, as GEGL's "R'G'B'A float") values in [0, 1],
+ * whole (NsImage) or a band of rows at a time (NsImageBands). */
 #pragma once
 #include <glib.h>
 
@@ -29,5 +30,27 @@ gboolean ns_image_data_check_complete (const guint8 *data, gsize len,
                                        const char *name, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsImage, ns_image_free)
+
+/* The full-size rows the engine reads or writes at a time, unless told
+ * otherwise: its full-size work takes memory for this many rows, not for
+ * the image (GIMP's tiles are 64 rows high). */
+#define NS_BAND_ROWS 64
+
+/* An image the engine reads and writes a band of rows at a time, so the
+ * caller keeps it as it likes (8-bit, a GEGL buffer) and no full-size
+ * float copy is made.  read fills buf with rows y0 .. y0 + n - 1 as an
+ * NsImage's data (n * width * channels floats, interleaved, non-linear, in
+ * [0, 1]), and is called for every band several times (a pass each for
+ * the colour statistics, the working size and the finish); write hands
+ * back the same rows stylized, the colour channels replaced and the alpha
+ * as read.  band_rows: rows per call at most, 0 for NS_BAND_ROWS. */
+typedef struct
+{
+  int      width, height, channels;
+  int      band_rows;
+  void   (*read)  (gpointer data, int y0, int n, float *buf);
+  void   (*write) (gpointer data, int y0, int n, const float *buf);
+  gpointer data;
+} NsImageBands;
 
 G_END_DECLS

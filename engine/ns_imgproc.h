@@ -26,6 +26,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsPlanes, ns_planes_free)
 /* An interleaved NsImage (1..4 channels) as three RGB planes: grey is
  * replicated, alpha dropped. */
 NsPlanes *ns_planes_from_image_rgb (const NsImage *img, GError **error);
+/* The same into rgb (3 planes of img's width * height). */
+void      ns_planes_read_image_rgb (float *rgb, const NsImage *img);
 /* Writes RGB planes back into img's colour channels (grey images get the
  * luminance), clamped to [0, 1]; alpha is left untouched. */
 void      ns_planes_to_image_rgb   (const NsPlanes *rgb, NsImage *img);
@@ -34,6 +36,17 @@ void      ns_planes_to_image_rgb   (const NsPlanes *rgb, NsImage *img);
  * step-th pixel is visited (step >= 1) so huge images stay cheap. */
 void ns_colour_stats (const float *rgb, size_t n, size_t step,
                       double mean[3], double cov[9]);
+/* The same sums gathered a band at a time: add visits pixels first,
+ * first + step, ... of 3 planes of n pixels; in the order of the whole
+ * image, the result is ns_colour_stats's to the bit. */
+typedef struct
+{
+  double s[3], ss[9];
+  size_t count;
+} NsColourSums;
+void ns_colour_sums_add    (NsColourSums *sums, const float *rgb, size_t n,
+                            size_t first, size_t step);
+void ns_colour_sums_result (const NsColourSums *sums, double mean[3], double cov[9]);
 
 /* The affine map y = m x + off that moves the colour distribution (mean_a,
  * cov_a) onto (mean_b, cov_b) with the least displacement (the linear
@@ -110,5 +123,33 @@ void ns_box_mean (float *dst, const float *src, int h, int w, int r, float *tmp)
 gboolean ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
                              const NsPlanes *result_lo, int radius, float eps,
                              const volatile gint *cancel, GError **error);
+
+/* The same a band of full-size rows at a time (ns_guided_upsample is built
+ * on it, so the two agree to the bit): new computes the coefficients at the
+ * low resolution for an H x W result; rows turns rows y0 .. y0 + n - 1
+ * (y0 a multiple of band_rows, n <= band_rows) of the guide into the
+ * result's, in place, channel k's
+ * first row at hi + k * plane_stride.  Its memory is set by the low
+ * resolution, W and band_rows, not by H. */
+typedef struct _NsGuidedUp NsGuidedUp;
+NsGuidedUp *ns_guided_up_new  (const NsPlanes *guide_lo, const NsPlanes *result_lo,
+                               int H, int W, int radius, float eps, int band_rows,
+                               GError **error);
+void        ns_guided_up_rows (NsGuidedUp *up, float *hi, gsize plane_stride, int y0,
+                               int n);
+void        ns_guided_up_free (NsGuidedUp *up);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsGuidedUp, ns_guided_up_free)
+
+/* Rows y0 .. y0 + n - 1 of a full-size image as c planes of n rows each
+ * (plane k at planes + k * n * width). */
+typedef void (*NsRowsFunc) (gpointer data, int y0, int n, float *planes);
+/* The H x W image rows reads, band_rows at a time, resized to h x w with
+ * the sums of ns_planes_resized (halve) or of ns_resize (!halve), to the
+ * bit; only the last halving (or, without one, the rows resized across) is
+ * held whole.  NULL with NS_ERROR_NO_MEMORY or NS_ERROR_CANCELLED (*cancel
+ * is polled between bands). */
+NsPlanes *ns_rows_resized (NsRowsFunc rows, gpointer data, int c, int H, int W,
+                           int h, int w, gboolean halve, int band_rows,
+                           const volatile gint *cancel, GError **error);
 
 G_END_DECLS

@@ -75,9 +75,11 @@ resize_rows_across (float *mid, const float *s, int sh, int sw, int dw, const Ta
       }
 }
 
-/* The vertical pass, output rows y0..y1-1 only, into d (row y0 first). */
+/* The vertical pass, output rows y0..y1-1 only, into d (row y0 first);
+ * mid holds the across-resized rows from m0 on. */
 static void
-resize_rows_down (float *d, const float *mid, int dw, const Taps *th, int y0, int y1)
+resize_rows_down (float *d, const float *mid, int m0, int dw, const Taps *th, int y0,
+                  int y1)
 {
   for (int y = y0; y < y1; y++)
     {
@@ -89,7 +91,7 @@ resize_rows_down (float *d, const float *mid, int dw, const Taps *th, int y0, in
         {
           if (wt[k] == 0.0f)
             continue;
-          const float *mrow = mid + (gsize) idx[k] * dw;
+          const float *mrow = mid + (gsize) (idx[k] - m0) * dw;
           for (int x = 0; x < dw; x++)
             row[x] += wt[k] * mrow[x];
         }
@@ -111,7 +113,7 @@ ns_resize (const float *src, int c, int sh, int sw, float *dst, int dh, int dw)
   for (int ch = 0; ch < c; ch++)
     {
       resize_rows_across (mid, src + (gsize) ch * sh * sw, sh, sw, dw, &tw);
-      resize_rows_down (dst + (gsize) ch * dh * dw, mid, dw, &th, 0, dh);
+      resize_rows_down (dst + (gsize) ch * dh * dw, mid, 0, dw, &th, 0, dh);
     }
   g_free (mid);
   taps_clear (&tw);
@@ -353,42 +355,96 @@ ns_box_mean (float *dst, const float *src, int h, int w, int r, float *tmp)
     }
 }
 
-/* full-size rows per band of the guided upsampling: its memory is set by
- * the working size and this, not by the image */
-#define GUIDED_BAND_ROWS 64
-
-gboolean
-ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
-                    const NsPlanes *result_lo, int radius, float eps,
-                    const volatile gint *cancel, GError **error)
+struct _NsGuidedUp
 {
-  int h = guide_lo->h, w = guide_lo->w, H = hi->h, W = hi->w;
-  gsize n = (gsize) h * w, N = (gsize) H * W;
-  g_autoptr (NsPlanes) lo = ns_planes_new (7, h, w, error);
-  /* the coefficients resized across (h x W each), then one band down */
-  g_autoptr (NsPlanes) across = ns_planes_new (2, h, W, error);
-  g_autoptr (NsPlanes) band = ns_planes_new (2, MIN (H, GUIDED_BAND_ROWS), W, error);
-  if (!lo || !across || !band)
-    return FALSE;
-  float *m_i = lo->data, *m_r = m_i + n, *m_ii = m_r + n, *m_ir = m_ii + n;
-  float *a = m_ir + n, *prod = a + n, *tmp = prod + n;
-  Taps th, tw;
-  gboolean same = h == H && w == W;
-  if (!same)
-    {
-      taps_init (&tw, w, W);
-      taps_init (&th, h, H);
-    }
-  gboolean ok = TRUE;
-  for (int c = 0; ok && c < hi->c; c++)
-    {
-      if (cancel && g_atomic_int_get (cancel))
+  int    c, h, w, H, W, band_rows;
+  /* per channel k: plane k the smoothed gain a, plane c + k the offset b */
+  NsPlanes *coef;
+  gboolean same;
+  Taps   th, tw;
+  /* low-resolution rows lo .. lo + n_rows - 1 of every coefficient plane,
+   * resized across (2c blocks of cap rows of W) */
+  float *across;
+  int    lo, n_rows, cap;
+  float *band;     /* 2 x band_rows x W: one band of a and b, resized down */
+};
+
+/* The low-resolution rows the taps of full-size rows y0..y1-1 read. */
+static void
+tap_window (const Taps *th, int y0, int y1, int *lo, int *hi)
+{
+  *lo = G_MAXINT;
+  *hi = -1;
+  for (int y = y0; y < y1; y++)
+    for (int k = 0; k < th->max_taps; k++)
+      if (th->weight[(gsize) y * th->max_taps + k] != 0.0f)
         {
-          g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "Stylization cancelled");
-          ok = FALSE;
-          break;
+          int i = th->index[(gsize) y * th->max_taps + k];
+          *lo = MIN (*lo, i);
+          *hi = MAX (*hi, i);
         }
-      const float *gi = guide_lo->data + c * n, *rr = result_lo->data + c * n;
+}
+
+void
+ns_guided_up_free (NsGuidedUp *up)
+{
+  if (!up)
+    return;
+  ns_planes_free (up->coef);
+  if (!up->same)
+    {
+      taps_clear (&up->th);
+      taps_clear (&up->tw);
+    }
+  g_free (up->across);
+  g_free (up->band);
+  g_free (up);
+}
+
+NsGuidedUp *
+ns_guided_up_new (const NsPlanes *guide_lo, const NsPlanes *result_lo, int H, int W,
+                  int radius, float eps, int band_rows, GError **error)
+{
+  int c = guide_lo->c, h = guide_lo->h, w = guide_lo->w;
+  gsize n = (gsize) h * w;
+  band_rows = CLAMP (band_rows, 1, H);
+  g_autoptr (NsPlanes) lo = ns_planes_new (5, h, w, error);
+  NsGuidedUp *up = g_new0 (NsGuidedUp, 1);
+  *up = (NsGuidedUp) { .c = c, .h = h, .w = w, .H = H, .W = W, .band_rows = band_rows };
+  up->same = h == H && w == W;
+  up->coef = ns_planes_new (2 * c, h, w, error);
+  if (!lo || !up->coef)
+    {
+      up->same = TRUE;   /* no taps to clear */
+      ns_guided_up_free (up);
+      return NULL;
+    }
+  if (!up->same)
+    {
+      taps_init (&up->tw, w, W);
+      taps_init (&up->th, h, H);
+      for (int y0 = 0; y0 < H; y0 += band_rows)
+        {
+          int a, b;
+          tap_window (&up->th, y0, MIN (H, y0 + band_rows), &a, &b);
+          up->cap = MAX (up->cap, b - a + 1);
+        }
+      up->across = g_try_malloc_n ((gsize) 2 * c * up->cap * W, sizeof (float));
+      up->band = g_try_malloc_n ((gsize) 2 * band_rows * W, sizeof (float));
+      if (!up->across || !up->band)
+        {
+          g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
+                       "Out of memory for the upsampling of %d x %d", W, H);
+          ns_guided_up_free (up);
+          return NULL;
+        }
+    }
+  float *m_i = lo->data, *m_r = m_i + n, *m_ii = m_r + n, *prod = m_ii + n,
+        *tmp = prod + n;
+  for (int k = 0; k < c; k++)
+    {
+      const float *gi = guide_lo->data + k * n, *rr = result_lo->data + k * n;
+      float *a = up->coef->data + k * n, *m_ir = up->coef->data + (c + k) * n;
       ns_box_mean (m_i, gi, h, w, radius, tmp);
       ns_box_mean (m_r, rr, h, w, radius, tmp);
       for (gsize i = 0; i < n; i++)
@@ -401,43 +457,103 @@ ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
         {
           float var = MAX (0.0f, m_ii[i] - m_i[i] * m_i[i]);
           /* a negative or huge gain would invert or exaggerate detail */
-          a[i] = CLAMP ((m_ir[i] - m_i[i] * m_r[i]) / (var + eps), 0.0f, 2.0f);
+          prod[i] = CLAMP ((m_ir[i] - m_i[i] * m_r[i]) / (var + eps), 0.0f, 2.0f);
         }
-      ns_box_mean (m_ii, a, h, w, radius, tmp);
+      ns_box_mean (a, prod, h, w, radius, tmp);
       /* offset plane: the guided filter's smoothed offset plus the residual
        * it leaves out (the painted texture) is simply rr - a * guide, so the
        * result at low resolution is reproduced exactly and the full
        * resolution adds a * (the guide's finer detail). */
       for (gsize i = 0; i < n; i++)
-        m_ir[i] = rr[i] - m_ii[i] * gi[i];
-      float *g = hi->data + c * N;
-      if (same)
-        {
-          for (gsize i = 0; i < N; i++)
-            g[i] = m_ii[i] * g[i] + m_ir[i];
-          continue;
-        }
-      /* the same sums as ns_resize of the whole planes, a band at a time */
-      float *ca = across->data, *cb = ca + (gsize) h * W;
-      float *ba = band->data, *bb = ba + (gsize) band->h * W;
-      resize_rows_across (ca, m_ii, h, w, W, &tw);
-      resize_rows_across (cb, m_ir, h, w, W, &tw);
-      for (int y0 = 0; y0 < H; y0 += GUIDED_BAND_ROWS)
-        {
-          int y1 = MIN (H, y0 + GUIDED_BAND_ROWS);
-          resize_rows_down (ba, ca, W, &th, y0, y1);
-          resize_rows_down (bb, cb, W, &th, y0, y1);
-          float *gr = g + (gsize) y0 * W;
-          for (gsize i = 0, e = (gsize) (y1 - y0) * W; i < e; i++)
-            gr[i] = ba[i] * gr[i] + bb[i];
-        }
+        m_ir[i] = rr[i] - a[i] * gi[i];
     }
-  if (!same)
+  return up;
+}
+
+/* Moves the across-resized window to the low-resolution rows lo..hi,
+ * keeping the rows it already holds. */
+static void
+across_window (NsGuidedUp *up, int lo, int hi)
+{
+  int n_new = hi - lo + 1, W = up->W;
+  int keep0 = MAX (lo, up->lo), keep1 = MIN (hi, up->lo + up->n_rows - 1);
+  gboolean keep = up->n_rows > 0 && keep0 <= keep1 && keep0 == lo;
+  for (int p = 0; p < 2 * up->c; p++)
     {
-      taps_clear (&tw);
-      taps_clear (&th);
+      float *blk = up->across + (gsize) p * up->cap * W;
+      const float *plane = up->coef->data + (gsize) p * up->h * up->w;
+      int from = lo;
+      if (keep)
+        {
+          memmove (blk, blk + (gsize) (keep0 - up->lo) * W,
+                   sizeof (float) * (gsize) (keep1 - keep0 + 1) * W);
+          from = keep1 + 1;
+        }
+      if (from <= hi)
+        resize_rows_across (blk + (gsize) (from - lo) * W, plane + (gsize) from * up->w,
+                            hi - from + 1, up->w, W, &up->tw);
     }
-  return ok;
+  up->lo = lo;
+  up->n_rows = n_new;
+}
+
+void
+ns_guided_up_rows (NsGuidedUp *up, float *hi, gsize plane_stride, int y0, int n)
+{
+  int W = up->W, c = up->c;
+  gsize count = (gsize) n * W;
+  if (up->same)
+    {
+      gsize off = (gsize) y0 * W;
+      for (int k = 0; k < c; k++)
+        {
+          const float *a = up->coef->data + (gsize) k * up->h * W + off;
+          const float *b = up->coef->data + (gsize) (c + k) * up->h * W + off;
+          float *g = hi + k * plane_stride;
+          for (gsize i = 0; i < count; i++)
+            g[i] = a[i] * g[i] + b[i];
+        }
+      return;
+    }
+  /* the same sums as ns_resize of the whole planes, a band at a time */
+  /* the window's room (cap) is sized for these bands */
+  g_return_if_fail (n <= up->band_rows && y0 % up->band_rows == 0);
+  int lo, top;
+  tap_window (&up->th, y0, y0 + n, &lo, &top);
+  across_window (up, lo, top);
+  float *ba = up->band, *bb = ba + (gsize) up->band_rows * W;
+  for (int k = 0; k < c; k++)
+    {
+      resize_rows_down (ba, up->across + (gsize) k * up->cap * W, lo, W, &up->th,
+                        y0, y0 + n);
+      resize_rows_down (bb, up->across + (gsize) (c + k) * up->cap * W, lo, W, &up->th,
+                        y0, y0 + n);
+      float *g = hi + k * plane_stride;
+      for (gsize i = 0; i < count; i++)
+        g[i] = ba[i] * g[i] + bb[i];
+    }
+}
+
+gboolean
+ns_guided_upsample (NsPlanes *hi, const NsPlanes *guide_lo,
+                    const NsPlanes *result_lo, int radius, float eps,
+                    const volatile gint *cancel, GError **error)
+{
+  g_autoptr (NsGuidedUp) up = ns_guided_up_new (guide_lo, result_lo, hi->h, hi->w, radius,
+                                                eps, NS_BAND_ROWS, error);
+  if (!up)
+    return FALSE;
+  for (int y0 = 0; y0 < hi->h; y0 += NS_BAND_ROWS)
+    {
+      if (cancel && g_atomic_int_get (cancel))
+        {
+          g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "Stylization cancelled");
+          return FALSE;
+        }
+      ns_guided_up_rows (up, hi->data + (gsize) y0 * hi->w, (gsize) hi->h * hi->w, y0,
+                         MIN (NS_BAND_ROWS, hi->h - y0));
+    }
+  return TRUE;
 }
 
 void
@@ -467,4 +583,142 @@ ns_planes_resized (const NsPlanes *src, int h, int w, GError **error)
   if (dst)
     ns_resize (src->data, src->c, src->h, src->w, dst->data, h, w);
   return dst;
+}
+
+/* ---- resizing from rows read a band at a time --------------------------- */
+
+/* The 2x2 box halvings of ns_planes_resized as a cascade: level l keeps
+ * one row until its partner comes, so only the last level is held whole. */
+typedef struct
+{
+  int     c, levels;
+  int    *h, *w;       /* [levels + 1] */
+  int    *count;       /* rows pushed into each level so far */
+  float **pair;        /* [levels] c planes of 2 rows of w[l] */
+  float **row;         /* [levels + 1] one row of level l (c planes) */
+  NsPlanes *last;      /* level `levels`, whole */
+} Cascade;
+
+static void
+cascade_push (Cascade *k, int l, const float *row)
+{
+  int w = k->w[l];
+  if (l == k->levels)
+    {
+      int y = k->count[l]++;
+      for (int ch = 0; ch < k->c; ch++)
+        memcpy (k->last->data + ((gsize) ch * k->h[l] + y) * w, row + (gsize) ch * w,
+                sizeof (float) * w);
+      return;
+    }
+  int r = k->count[l]++ % 2;
+  for (int ch = 0; ch < k->c; ch++)
+    memcpy (k->pair[l] + ((gsize) ch * 2 + r) * w, row + (gsize) ch * w, sizeof (float) * w);
+  /* an odd last row is dropped, as ns_down2_forward drops it */
+  if (r == 1)
+    {
+      ns_down2_forward (k->row[l + 1], k->pair[l], k->c, 2, w);
+      cascade_push (k, l + 1, k->row[l + 1]);
+    }
+}
+
+NsPlanes *
+ns_rows_resized (NsRowsFunc rows, gpointer data, int c, int H, int W, int h, int w,
+                 gboolean halve, int band_rows, const volatile gint *cancel,
+                 GError **error)
+{
+  band_rows = CLAMP (band_rows, 1, H);
+  int levels = 0;
+  for (int lh = H, lw = W; halve && lh >= 4 * h && lw >= 4 * w; lh /= 2, lw /= 2)
+    levels++;
+  Cascade k = { .c = c, .levels = levels };
+  k.h = g_new (int, levels + 1);
+  k.w = g_new (int, levels + 1);
+  k.count = g_new0 (int, levels + 1);
+  k.pair = g_new0 (float *, levels + 1);
+  k.row = g_new0 (float *, levels + 1);
+  k.h[0] = H;
+  k.w[0] = W;
+  for (int l = 1; l <= levels; l++)
+    {
+      k.h[l] = k.h[l - 1] / 2;
+      k.w[l] = k.w[l - 1] / 2;
+    }
+  int lh = k.h[levels], lw = k.w[levels];
+  /* without halving, the cubic's across pass runs on the rows as they come
+   * (ns_resize's sums), and its down pass on the whole */
+  gboolean across_now = levels == 0 && !(lh == h && lw == w);
+  Taps tw = { 0 };
+  if (across_now)
+    taps_init (&tw, W, w);
+  gboolean ok = TRUE;
+  g_autoptr (NsPlanes) result = NULL;
+  float *band = g_try_malloc_n ((gsize) c * band_rows * W, sizeof (float));
+  float *one = g_try_malloc_n ((gsize) c * W, sizeof (float));
+  k.last = ns_planes_new (c, lh, across_now ? w : lw, error);
+  ok = band && one && k.last;
+  for (int l = 0; ok && l < levels; l++)
+    {
+      k.pair[l] = g_try_malloc_n ((gsize) c * 2 * k.w[l], sizeof (float));
+      k.row[l + 1] = g_try_malloc_n ((gsize) c * k.w[l + 1], sizeof (float));
+      ok = k.pair[l] && k.row[l + 1];
+    }
+  if (!ok && !(error && *error))
+    g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
+                 "Out of memory for resizing a %d x %d image", W, H);
+  for (int y0 = 0; ok && y0 < H; y0 += band_rows)
+    {
+      if (cancel && g_atomic_int_get (cancel))
+        {
+          g_set_error (error, NS_ERROR, NS_ERROR_CANCELLED, "Stylization cancelled");
+          ok = FALSE;
+          break;
+        }
+      int n = MIN (band_rows, H - y0);
+      rows (data, y0, n, band);
+      for (int y = 0; y < n; y++)
+        if (across_now)
+          for (int ch = 0; ch < c; ch++)
+            resize_rows_across (k.last->data + ((gsize) ch * H + y0 + y) * w,
+                                band + ((gsize) ch * n + y) * W, 1, W, w, &tw);
+        else
+          {
+            for (int ch = 0; ch < c; ch++)
+              memcpy (one + (gsize) ch * W, band + ((gsize) ch * n + y) * W,
+                      sizeof (float) * W);
+            cascade_push (&k, 0, one);
+          }
+    }
+  if (ok)
+    {
+      result = ns_planes_new (c, h, w, error);
+      ok = result != NULL;
+    }
+  if (ok && across_now)
+    {
+      Taps th;
+      taps_init (&th, H, h);
+      for (int ch = 0; ch < c; ch++)
+        resize_rows_down (result->data + (gsize) ch * h * w,
+                          k.last->data + (gsize) ch * H * w, 0, w, &th, 0, h);
+      taps_clear (&th);
+    }
+  else if (ok)
+    ns_resize (k.last->data, c, lh, lw, result->data, h, w);
+  if (across_now)
+    taps_clear (&tw);
+  for (int l = 0; l <= levels; l++)
+    {
+      g_free (k.pair[l]);
+      g_free (k.row[l]);
+    }
+  g_free (k.pair);
+  g_free (k.row);
+  g_free (k.h);
+  g_free (k.w);
+  g_free (k.count);
+  ns_planes_free (k.last);
+  g_free (band);
+  g_free (one);
+  return ok ? g_steal_pointer (&result) : NULL;
 }

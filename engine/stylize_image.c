@@ -9,7 +9,6 @@
  *    full-size photo. */
 #include "ns_stylize_paths.h"
 #include "ns_optimise.h"
-#include <string.h>
 
 /* Colour statistics from about a million samples are plenty. */
 static void
@@ -20,42 +19,32 @@ stats (const NsPlanes *img, double mean[3], double cov[9])
 }
 
 gboolean
-ns_stylize_image_path (const NsParams *p, const NsImage *img, const NsProgress *pr,
+ns_stylize_image_path (const NsParams *p, const NsImageBands *img, const NsProgress *pr,
                        NsStylizeWork *out, GError **error)
 {
   if (!ns_progress_report (pr, 0, "colour", error))
     return FALSE;
 
-  /* 1. colours */
-  g_autoptr (NsPlanes) photo = ns_planes_from_image_rgb (img, error);
-  if (!photo)
-    return FALSE;
+  /* 1. colours: the full-size photo is read a band at a time, once for its
+   * statistics and once, colour mapped, for the working size; the finish
+   * reads it a third time as the guide */
   g_autoptr (NsPlanes) style = ns_planes_from_image_rgb (p->style_image, error);
-  /* each full-size pass over a 12 MP photo takes a good fraction of the
-   * 0.5 s the caller may wait for a cancel: poll between them */
-  if (!style || !ns_progress_report (pr, 0, "colour", error))
+  double mc[3], cc[9], ms[3], cs[9];
+  if (!style || !ns_stylize_photo_stats (img, mc, cc, pr, error))
     return FALSE;
-  size_t n_full = (size_t) img->width * img->height;
-  double mc[3], cc[9], ms[3], cs[9], map[9], off[3];
-  stats (photo, mc, cc);
   stats (style, ms, cs);
   /* guide: the full-size photo the result is built on (colour matched
    * unless the photo's colours are kept) */
-  g_autoptr (NsPlanes) guide = NULL;
   if (p->preserve_colors)
     {
-      guide = ns_planes_new (3, photo->h, photo->w, error);
-      if (!guide)
-        return FALSE;
-      memcpy (guide->data, photo->data, sizeof (float) * 3 * n_full);
+      double map[9], off[3];
       ns_colour_transfer_map (ms, cs, mc, cc, map, off);
       ns_colour_apply (style->data, (size_t) style->h * style->w, map, off);
     }
   else
     {
-      guide = g_steal_pointer (&photo);
-      ns_colour_transfer_map (mc, cc, ms, cs, map, off);
-      ns_colour_apply (guide->data, n_full, map, off);
+      out->mapped = TRUE;
+      ns_colour_transfer_map (mc, cc, ms, cs, out->map, out->off);
     }
   if (!ns_progress_report (pr, 0, "colour", error))
     return FALSE;
@@ -64,7 +53,8 @@ ns_stylize_image_path (const NsParams *p, const NsImage *img, const NsProgress *
   int side = MIN (p->size > 0 ? p->size : NS_OPTIMISE_SIZE, MAX (img->width, img->height));
   int wh, ww;
   ns_fit_long_side (img->height, img->width, side, &wh, &ww);
-  g_autoptr (NsPlanes) content = ns_planes_resized (guide, wh, ww, error);
+  g_autoptr (NsPlanes) content = ns_stylize_photo_resized (img, out, wh, ww, TRUE, pr,
+                                                           error);
   if (!content || !ns_progress_report (pr, 0, "colour", error))
     return FALSE;
   NsProgress part = ns_progress_part (pr, 0, NS_STYLIZE_FINISH);
@@ -72,7 +62,5 @@ ns_stylize_image_path (const NsParams *p, const NsImage *img, const NsProgress *
   if (!out->x)
     return FALSE;
   out->guide_lo = g_steal_pointer (&content);
-  out->guide = g_steal_pointer (&guide);
-  out->photo = g_steal_pointer (&photo);
   return TRUE;
 }

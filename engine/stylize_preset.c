@@ -222,8 +222,9 @@ palette_map_before (const NsPresetModel *model, gboolean *before, GError **error
 }
 
 gboolean
-ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model, const NsImage *img,
-                        const NsProgress *progress, NsStylizeWork *out, GError **error)
+ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model,
+                        const NsImageBands *img, const NsProgress *progress,
+                        NsStylizeWork *out, GError **error)
 {
   NsProgress pr = ns_progress_part (progress, 0, p->iterations > 0 ? 0.2 : NS_STYLIZE_FINISH);
   if (!ns_progress_report (&pr, 0, "loading", error))
@@ -243,20 +244,17 @@ ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model, const NsI
   ns_generator_set_progress (g, &pr);
   ns_generator_set_noise (g, ns_generator_noise (g), p->seed);
 
-  /* the network at the working size */
-  g_autoptr (NsPlanes) photo = ns_planes_from_image_rgb (img, error);
-  if (!photo)
-    return FALSE;
-  int side = MIN (p->size > 0 ? p->size : PRESET_DEFAULT_SIZE, MAX (photo->w, photo->h));
+  /* the network at the working size, from the photo read a band at a time
+   * (the cubic's sums straight from the full size, no halving) */
+  int side = MIN (p->size > 0 ? p->size : PRESET_DEFAULT_SIZE, MAX (img->width, img->height));
   int wh, ww;
-  ns_fit_long_side (photo->h, photo->w, side, &wh, &ww);
-  gboolean full = wh == photo->h && ww == photo->w;
-  g_autoptr (NsPlanes) small = full ? NULL : ns_planes_new (3, wh, ww, error);
-  if (!full && !small)
+  ns_fit_long_side (img->height, img->width, side, &wh, &ww);
+  gboolean full = wh == img->height && ww == img->width;
+  g_autoptr (NsPlanes) small = ns_stylize_photo_resized (img, NULL, wh, ww, FALSE, &pr,
+                                                         error);
+  if (!small)
     return FALSE;
-  if (small)
-    ns_resize (photo->data, 3, photo->h, photo->w, small->data, wh, ww);
-  const NsPlanes *in = full ? photo : small;
+  const NsPlanes *in = small;
   /* the network paints on the photo in the painting's colours (the guide
    * of the upsampling stays the photo itself) */
   g_autoptr (NsPlanes) mapped = NULL;
@@ -328,22 +326,9 @@ ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model, const NsI
         return FALSE;
     }
 
-  /* edges from the photo, its chroma when asked */
+  /* edges from the photo, its chroma when asked: the finish reads it */
   out->x = g_steal_pointer (&x);
   if (!full)
-    {
-      out->guide_lo = g_steal_pointer (&small);
-      if (p->preserve_colors)
-        {
-          out->guide = ns_planes_new (3, photo->h, photo->w, error);
-          if (!out->guide)
-            return FALSE;
-          memcpy (out->guide->data, photo->data, sizeof (float) * 3 * photo->h * photo->w);
-        }
-      else
-        out->guide = g_steal_pointer (&photo);
-    }
-  if (p->preserve_colors)
-    out->photo = g_steal_pointer (&photo);
+    out->guide_lo = g_steal_pointer (&small);
   return TRUE;
 }

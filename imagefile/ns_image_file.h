@@ -52,4 +52,17 @@ gboolean ns_image_file_save (const NsImage *img, const char *path,
                             NsImageFileFormat format, const volatile gint *cancel,
                             GError **error);
 
+/* A decoded picture (ns_image_file_decode) as an image the engine reads and
+ * writes a band at a time (ns_stylize_bands): its rows read as
+ * ns_image_file_load's floats (alpha kept), written back into its own
+ * 8-bit pixels as ns_image_file_save rounds them, alpha bytes untouched.
+ * bands points at pixbuf, which must outlive it.  FALSE (NS_ERROR_FORMAT,
+ * naming name) for pixels other than 8-bit RGB(A). */
+gboolean ns_image_file_bands (GdkPixbuf *pixbuf, const char *name, NsImageBands *bands,
+                              GError **error);
+/* Saves an 8-bit RGB(A) picture as ns_image_file_save does. */
+gboolean ns_image_file_save_pixbuf (GdkPixbuf *pixbuf, const char *path,
+                                    NsImageFileFormat format,
+                                    const volatile gint *cancel, GError **error);
+
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* GIMP 2.10 glue for Neural Style: the PDB procedure, its parameter checks,
- * float I/O of the selected region through GEGL, one undo step, progress.
+ * the selected region read and written a band at a time through GEGL
+ * (ns_layer_bands.c), one undo step, progress.
  * The painting itself is ns_stylize () in the engine.
  *
  * Cancelling: GIMP 2.10 answers a click on the progress bar's cancel button
@@ -20,6 +21,7 @@
 #include "ns_error.h"
 #include "ns_image.h"
 #include "ns_stylize.h"
+#include "ns_layer_bands.h"
 #include "ns_settings.h"
 #include "ns_style_source.h"
 
@@ -218,7 +220,8 @@ stylize_drawable (gint32 image, gint32 drawable, const NsPlugValues *v,
   int           channels;
   const Babl   *format;
   GeglBuffer   *buffer;
-  NsImage      *img;
+  NsLayerBands  layer;
+  NsImageBands  bands;
   gint32        target = drawable;
   gboolean      ok;
 
@@ -238,29 +241,24 @@ stylize_drawable (gint32 image, gint32 drawable, const NsPlugValues *v,
   gint cw = MIN (gimp_drawable_width (drawable), x + width + NS_CONTEXT_MARGIN) - cx;
   gint ch = MIN (gimp_drawable_height (drawable), y + height + NS_CONTEXT_MARGIN) - cy;
 
-  format = drawable_float_format (drawable, &channels);
-  img = ns_image_new (cw, ch, channels, error);
-  if (!img)
-    {
-      ns_style_source_clear (&src);
-      return GIMP_PDB_EXECUTION_ERROR;
-    }
-
+  /* the engine reads the layer and writes its result a band of rows at a
+   * time, into a buffer of ours: the layer changes only below */
   gimp_progress_init ("Neural Style");
+  format = drawable_float_format (drawable, &channels);
   buffer = gimp_drawable_get_buffer (drawable);
-  gegl_buffer_get (buffer, GEGL_RECTANGLE (cx, cy, cw, ch), 1.0, format,
-                   img->data, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  ns_layer_bands_init (&layer, &bands, buffer, GEGL_RECTANGLE (cx, cy, cw, ch), format,
+                       channels, gimp_drawable_get_format (drawable));
   g_object_unref (buffer);
 
   ns_params_init (&params);
   ns_style_source_to_ns_params (&src, &params);
   ns_plug_values_to_ns_params (v, &params);
 
-  ok = ns_stylize (&params, img, report_progress, &progress, &cancel, error);
+  ok = ns_stylize_bands (&params, &bands, report_progress, &progress, &cancel, error);
   g_free (progress.last_stage);
   if (!ok)
     {
-      ns_image_free (img);
+      ns_layer_bands_clear (&layer);
       ns_style_source_clear (&src);
       return g_error_matches (*error, NS_ERROR, NS_ERROR_CANCELLED)
              ? GIMP_PDB_CANCEL : GIMP_PDB_EXECUTION_ERROR;
@@ -274,12 +272,9 @@ stylize_drawable (gint32 image, gint32 drawable, const NsPlugValues *v,
     target = add_result_layer (image, drawable, src.name);
   if (target >= 0)
     {
-      const float *inner = img->data
-                           + ((gsize) (y - cy) * cw + (x - cx)) * channels;
-      GeglBuffer  *shadow = gimp_drawable_get_shadow_buffer (target);
+      GeglBuffer *shadow = gimp_drawable_get_shadow_buffer (target);
 
-      gegl_buffer_set (shadow, GEGL_RECTANGLE (x, y, width, height), 0,
-                       format, inner, (gint) (cw * channels * sizeof (float)));
+      ns_layer_bands_copy (&layer, GEGL_RECTANGLE (x, y, width, height), shadow);
       g_object_unref (shadow);   /* flushes the tiles to GIMP */
       gimp_drawable_merge_shadow (target, TRUE);
       gimp_drawable_update (target, x, y, width, height);
@@ -287,7 +282,7 @@ stylize_drawable (gint32 image, gint32 drawable, const NsPlugValues *v,
   gimp_image_undo_group_end (image);
   gimp_progress_update (1.0);
 
-  ns_image_free (img);
+  ns_layer_bands_clear (&layer);
   ns_style_source_clear (&src);
   if (target < 0)
     {

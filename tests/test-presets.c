@@ -294,6 +294,63 @@ test_errors (Fixture *f, gconstpointer data)
 /* Alpha is untouched, a grey image stays grey, the guided upsampling path
  * (image larger than the working size) keeps the size, mixing a preset with
  * itself is that preset, and the strength reaches the identity row. */
+/* an NsImage as the engine's bands: rows read from src, written into dst */
+typedef struct
+{
+  const NsImage *src;
+  NsImage       *dst;
+} BandIo;
+
+static void
+band_read (gpointer data, int y0, int n, float *buf)
+{
+  const NsImage *img = ((BandIo *) data)->src;
+  size_t row = (size_t) img->width * img->channels;
+  memcpy (buf, img->data + y0 * row, sizeof (float) * n * row);
+}
+
+static void
+band_write (gpointer data, int y0, int n, const float *buf)
+{
+  NsImage *img = ((BandIo *) data)->dst;
+  size_t row = (size_t) img->width * img->channels;
+  memcpy (img->data + y0 * row, buf, sizeof (float) * n * row);
+}
+
+/* The preset path a band of rows at a time gives ns_stylize's bytes for
+ * every band (one row, odd, the whole height), with and without the
+ * photo's colours, upsampled from the working size. */
+static void
+test_bands (Fixture *f, gconstpointer data)
+{
+  NsParams p;
+  ns_params_init (&p);
+  p.weights_path = f->net;
+  p.preset = "a";
+  p.size = 64;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsImage) photo = generated_image (200, 120, 3);
+  for (int keep = 0; keep < 2; keep++)
+    {
+      p.preserve_colors = keep;
+      g_autoptr (NsImage) want = ns_image_copy (photo, NULL);
+      g_assert_true (ns_stylize (&p, want, NULL, NULL, NULL, &error));
+      g_assert_no_error (error);
+      g_assert_cmpfloat (mean_abs_diff (want, photo), >, 1e-3);
+      static const int bands[] = { 1, 7, 120 };
+      for (gsize b = 0; b < G_N_ELEMENTS (bands); b++)
+        {
+          g_autoptr (NsImage) got = ns_image_new (200, 120, 3, NULL);
+          BandIo io = { photo, got };
+          NsImageBands in = { 200, 120, 3, bands[b], band_read, band_write, &io };
+          g_assert_true (ns_stylize_bands (&p, &in, NULL, NULL, NULL, &error));
+          g_assert_no_error (error);
+          g_assert_cmpmem (got->data, sizeof (float) * 200 * 120 * 3,
+                           want->data, sizeof (float) * 200 * 120 * 3);
+        }
+    }
+}
+
 static void
 test_behaviour (Fixture *f, gconstpointer data)
 {
@@ -585,6 +642,8 @@ main (int argc, char **argv)
   g_test_add ("/stylize-preset/errors", Fixture, NULL, fixture_set_up, test_errors,
               fixture_tear_down);
   g_test_add ("/stylize-preset/behaviour", Fixture, NULL, fixture_set_up, test_behaviour,
+              fixture_tear_down);
+  g_test_add ("/stylize-preset/bands", Fixture, NULL, fixture_set_up, test_bands,
               fixture_tear_down);
   g_test_add_func ("/presets/golden", test_golden);
   g_test_add_func ("/presets/variations", test_variations);

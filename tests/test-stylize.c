@@ -3,6 +3,7 @@
 #include "ns_stylize.h"
 #include "ns_error.h"
 #include "ns_rng.h"
+#include "ns_imgproc.h"
 #include <math.h>
 #include <string.h>
 
@@ -325,6 +326,200 @@ test_odd_sizes (void)
     g_assert_true (img->data[i] >= 0.0f && img->data[i] <= 0.02f);
 }
 
+/* ---- bands: the full-size steps a band of rows at a time ---------------- */
+
+/* c random planes of h x w in [0, 1] */
+static NsPlanes *
+random_planes (int c, int h, int w, guint32 seed)
+{
+  NsPlanes *p = ns_planes_new (c, h, w, NULL);
+  NsRng rng;
+  ns_rng_init (&rng, seed);
+  for (size_t i = 0; i < (size_t) c * h * w; i++)
+    p->data[i] = ns_rng_uniform (&rng);
+  return p;
+}
+
+/* NsRowsFunc over whole planes */
+static void
+planes_rows (gpointer data, int y0, int n, float *band)
+{
+  const NsPlanes *p = data;
+  for (int c = 0; c < p->c; c++)
+    memcpy (band + (size_t) c * n * p->w, p->data + ((size_t) c * p->h + y0) * p->w,
+            sizeof (float) * n * p->w);
+}
+
+/* Resizing from rows read a band at a time gives ns_planes_resized's (and
+ * without halving ns_resize's) floats exactly, whatever the band, for
+ * no, one and two halvings and for the same size. */
+static void
+test_bands_resize_exact (void)
+{
+  static const int sizes[][2] = { { 77, 51 }, { 40, 30 }, { 19, 11 }, { 230, 153 } };
+  static const int bands[] = { 1, 3, 64, 230 };
+  g_autoptr (NsPlanes) src = random_planes (3, 230, 153, 11);
+  for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      int h = sizes[s][0], w = sizes[s][1];
+      g_autoptr (NsPlanes) halved = ns_planes_resized (src, h, w, NULL);
+      g_autoptr (NsPlanes) direct = ns_planes_new (3, h, w, NULL);
+      ns_resize (src->data, 3, src->h, src->w, direct->data, h, w);
+      for (gsize b = 0; b < G_N_ELEMENTS (bands); b++)
+        {
+          g_autoptr (NsPlanes) x = ns_rows_resized (planes_rows, src, 3, src->h, src->w, h,
+                                                    w, TRUE, bands[b], NULL, NULL);
+          g_autoptr (NsPlanes) y = ns_rows_resized (planes_rows, src, 3, src->h, src->w, h,
+                                                    w, FALSE, bands[b], NULL, NULL);
+          g_assert_nonnull (x);
+          g_assert_nonnull (y);
+          g_assert_cmpmem (x->data, sizeof (float) * 3 * h * w,
+                           halved->data, sizeof (float) * 3 * h * w);
+          g_assert_cmpmem (y->data, sizeof (float) * 3 * h * w,
+                           direct->data, sizeof (float) * 3 * h * w);
+        }
+    }
+}
+
+/* The guided upsampling as it was before bands, whole planes at once: the
+ * reference the banded one must reproduce to the bit. */
+static void
+guided_upsample_whole (NsPlanes *hi, const NsPlanes *g_lo, const NsPlanes *r_lo)
+{
+  int h = g_lo->h, w = g_lo->w, H = hi->h, W = hi->w, r = NS_GUIDE_RADIUS;
+  size_t n = (size_t) h * w, N = (size_t) H * W;
+  g_autoptr (NsPlanes) lo = ns_planes_new (7, h, w, NULL);
+  g_autoptr (NsPlanes) full = ns_planes_new (2, H, W, NULL);
+  float *m_i = lo->data, *m_r = m_i + n, *m_ii = m_r + n, *m_ir = m_ii + n;
+  float *a = m_ir + n, *prod = a + n, *tmp = prod + n;
+  for (int c = 0; c < hi->c; c++)
+    {
+      const float *gi = g_lo->data + c * n, *rr = r_lo->data + c * n;
+      ns_box_mean (m_i, gi, h, w, r, tmp);
+      ns_box_mean (m_r, rr, h, w, r, tmp);
+      for (size_t i = 0; i < n; i++)
+        prod[i] = gi[i] * gi[i];
+      ns_box_mean (m_ii, prod, h, w, r, tmp);
+      for (size_t i = 0; i < n; i++)
+        prod[i] = gi[i] * rr[i];
+      ns_box_mean (m_ir, prod, h, w, r, tmp);
+      for (size_t i = 0; i < n; i++)
+        {
+          float var = MAX (0.0f, m_ii[i] - m_i[i] * m_i[i]);
+          a[i] = CLAMP ((m_ir[i] - m_i[i] * m_r[i]) / (var + NS_GUIDE_EPS), 0.0f, 2.0f);
+        }
+      ns_box_mean (m_ii, a, h, w, r, tmp);
+      for (size_t i = 0; i < n; i++)
+        m_ir[i] = rr[i] - m_ii[i] * gi[i];
+      ns_resize (m_ii, 1, h, w, full->data, H, W);
+      ns_resize (m_ir, 1, h, w, full->data + N, H, W);
+      float *g = hi->data + c * N;
+      for (size_t i = 0; i < N; i++)
+        g[i] = full->data[i] * g[i] + full->data[N + i];
+    }
+}
+
+/* Banded guided upsampling against the whole-plane reference: equal to the
+ * bit for every band (one row, odd, the default, the whole height), up and
+ * at the same size. */
+static void
+test_bands_guided_upsample_exact (void)
+{
+  static const int lo_sizes[][2] = { { 23, 31 }, { 200, 130 }, { 71, 129 } };
+  static const int bands[] = { 1, 5, NS_BAND_ROWS, 200 };
+  const int H = 200, W = 130;
+  g_autoptr (NsPlanes) guide = random_planes (3, H, W, 3);
+  for (gsize s = 0; s < G_N_ELEMENTS (lo_sizes); s++)
+    {
+      int h = lo_sizes[s][0], w = lo_sizes[s][1];
+      g_autoptr (NsPlanes) g_lo = ns_planes_resized (guide, h, w, NULL);
+      g_autoptr (NsPlanes) r_lo = random_planes (3, h, w, 4 + s);
+      g_autoptr (NsPlanes) want = ns_planes_new (3, H, W, NULL);
+      memcpy (want->data, guide->data, sizeof (float) * 3 * H * W);
+      guided_upsample_whole (want, g_lo, r_lo);
+      for (gsize b = 0; b < G_N_ELEMENTS (bands); b++)
+        {
+          g_autoptr (NsPlanes) got = ns_planes_new (3, H, W, NULL);
+          memcpy (got->data, guide->data, sizeof (float) * 3 * H * W);
+          g_autoptr (NsGuidedUp) up = ns_guided_up_new (g_lo, r_lo, H, W, NS_GUIDE_RADIUS,
+                                                        NS_GUIDE_EPS, bands[b], NULL);
+          g_assert_nonnull (up);
+          for (int y0 = 0; y0 < H; y0 += bands[b])
+            ns_guided_up_rows (up, got->data + (size_t) y0 * W, (size_t) H * W, y0,
+                               MIN (bands[b], H - y0));
+          g_assert_cmpmem (got->data, sizeof (float) * 3 * H * W,
+                           want->data, sizeof (float) * 3 * H * W);
+        }
+      g_autoptr (NsPlanes) whole = ns_planes_new (3, H, W, NULL);
+      memcpy (whole->data, guide->data, sizeof (float) * 3 * H * W);
+      g_assert_true (ns_guided_upsample (whole, g_lo, r_lo, NS_GUIDE_RADIUS, NS_GUIDE_EPS,
+                                         NULL, NULL));
+      g_assert_cmpmem (whole->data, sizeof (float) * 3 * H * W,
+                       want->data, sizeof (float) * 3 * H * W);
+    }
+}
+
+typedef struct
+{
+  NsImage *src, *dst;
+  int      max_n, next_y;
+} BandIo;
+
+static void
+band_read (gpointer data, int y0, int n, float *buf)
+{
+  BandIo *io = data;
+  g_assert_cmpint (n, <=, io->max_n);
+  size_t row = (size_t) io->src->width * io->src->channels;
+  memcpy (buf, io->src->data + y0 * row, sizeof (float) * n * row);
+}
+
+static void
+band_write (gpointer data, int y0, int n, const float *buf)
+{
+  BandIo *io = data;
+  g_assert_cmpint (n, <=, io->max_n);
+  g_assert_cmpint (y0, ==, io->next_y);   /* once each, in order */
+  io->next_y = y0 + n;
+  size_t row = (size_t) io->dst->width * io->dst->channels;
+  memcpy (io->dst->data + y0 * row, buf, sizeof (float) * n * row);
+}
+
+/* A whole run on an image many bands high: the band size does not change
+ * one bit of the result, and ns_stylize (whose image is one float copy)
+ * gives the same, with and without the photo's colours, alpha as it was. */
+static void
+test_bands_size_does_not_change_output (void)
+{
+  g_autoptr (NsImage) style = make_style (40, 30);
+  static const int bands[] = { 1, 7, 0, 1000 };
+  for (int keep = 0; keep < 2; keep++)
+    {
+      g_autoptr (NsImage) img = make_image (90, 230, 4, 21);
+      NsParams p;
+      setup_params (&p, style);
+      p.iterations = 4;
+      p.preserve_colors = keep;
+      g_autoptr (NsImage) want = ns_image_copy (img, NULL);
+      g_assert_true (ns_stylize (&p, want, NULL, NULL, NULL, NULL));
+      for (gsize b = 0; b < G_N_ELEMENTS (bands); b++)
+        {
+          g_autoptr (NsImage) got = ns_image_new (img->width, img->height, 4, NULL);
+          BandIo io = { img, got, bands[b] ? MIN (bands[b], img->height) : NS_BAND_ROWS, 0 };
+          NsImageBands in = { img->width, img->height, 4, bands[b], band_read, band_write,
+                              &io };
+          g_autoptr (GError) error = NULL;
+          g_assert_true (ns_stylize_bands (&p, &in, NULL, NULL, NULL, &error));
+          g_assert_no_error (error);
+          g_assert_cmpint (io.next_y, ==, img->height);
+          g_assert_cmpmem (got->data, sizeof (float) * 90 * 230 * 4,
+                           want->data, sizeof (float) * 90 * 230 * 4);
+        }
+      for (size_t i = 0; i < (size_t) 90 * 230; i++)
+        g_assert_cmpfloat (want->data[4 * i + 3], ==, img->data[4 * i + 3]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -340,5 +535,10 @@ main (int argc, char **argv)
   g_test_add_func ("/stylize/same-seed-same-bytes", test_same_seed_same_bytes);
   g_test_add_func ("/stylize/cancel-from-thread", test_cancel_from_thread);
   g_test_add_func ("/stylize/odd-sizes", test_odd_sizes);
+  g_test_add_func ("/stylize/bands-resize-exact", test_bands_resize_exact);
+  g_test_add_func ("/stylize/bands-guided-upsample-exact",
+                   test_bands_guided_upsample_exact);
+  g_test_add_func ("/stylize/bands-size-does-not-change-output",
+                   test_bands_size_does_not_change_output);
   return g_test_run ();
 }

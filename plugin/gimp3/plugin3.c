@@ -1,7 +1,9 @@
 /* GIMP 3 glue for Neural Style: a GimpPlugIn with the image procedure
  * plug-in-neural-style (the 2.10 procedure's parameters, by name, limits
  * and blurb: ns_config3.c) and plug-in-neural-style-check-file for the batch
- * script.  The painting is ns_stylize () in the engine; the parameter model
+ * script.  The painting is ns_stylize_bands () in the engine, which reads each
+ * region and writes its result a band of rows at a time through GEGL
+ * (ns_layer_bands.c, shared with 2.10's); the parameter model
  * and the style resolution are the 2.10 plug-in's (ui/).
  *
  * Several selected drawables are each stylized.  The engine runs on every
@@ -18,6 +20,7 @@
 #include "ns_dialog3.h"
 #include "ns_error.h"
 #include "ns_image.h"
+#include "ns_layer_bands.h"
 #include "ns_settings.h"
 #include "ns_style_source.h"
 #include "ns_stylize.h"
@@ -95,16 +98,16 @@ report_progress (double fraction, const char *stage, gpointer data)
 typedef struct
 {
   GimpDrawable *drawable;
-  const Babl   *format;
-  NsImage      *img;               /* the selection plus its context margin */
+  NsLayerBands  layer;             /* the selection plus its context margin */
+  gboolean      done;              /* layer holds a result */
   gint          x, y, width, height;   /* the selection's box in the drawable */
-  gint          cx, cy;            /* where img starts */
 } Result;
 
 static void
 result_clear (Result *r)
 {
-  g_clear_pointer (&r->img, ns_image_free);
+  ns_layer_bands_clear (&r->layer);
+  r->done = FALSE;
 }
 
 /* Non-linear float in the drawable's own colour space, so every precision
@@ -125,14 +128,16 @@ float_format (GimpDrawable *drawable, int *channels)
 }
 
 /* Reads and stylizes; FALSE (r empty) on error.  Nothing selected inside the
- * drawable leaves r->img NULL and returns TRUE. */
+ * drawable leaves r->done FALSE and returns TRUE. */
 static gboolean
 stylize_one (GimpDrawable *drawable, const NsParams *params,
              Progress *progress, Result *r, GError **error)
 {
-  GeglBuffer *buffer;
-  int         channels;
-  gint        cw, ch;
+  GeglBuffer   *buffer;
+  NsImageBands  bands;
+  const Babl   *format;
+  int           channels;
+  gint          cx, cy, cw, ch;
 
   memset (r, 0, sizeof *r);
   r->drawable = drawable;
@@ -141,26 +146,23 @@ stylize_one (GimpDrawable *drawable, const NsParams *params,
 
   /* the engine also sees a margin around the selection, so strokes at
    * its edge have context; only the selection is written */
-  r->cx = MAX (0, r->x - NS_CONTEXT_MARGIN);
-  r->cy = MAX (0, r->y - NS_CONTEXT_MARGIN);
-  cw = MIN (gimp_drawable_get_width (drawable), r->x + r->width + NS_CONTEXT_MARGIN) - r->cx;
-  ch = MIN (gimp_drawable_get_height (drawable), r->y + r->height + NS_CONTEXT_MARGIN) - r->cy;
+  cx = MAX (0, r->x - NS_CONTEXT_MARGIN);
+  cy = MAX (0, r->y - NS_CONTEXT_MARGIN);
+  cw = MIN (gimp_drawable_get_width (drawable), r->x + r->width + NS_CONTEXT_MARGIN) - cx;
+  ch = MIN (gimp_drawable_get_height (drawable), r->y + r->height + NS_CONTEXT_MARGIN) - cy;
 
-  r->format = float_format (drawable, &channels);
-  r->img = ns_image_new (cw, ch, channels, error);
-  if (!r->img)
-    return FALSE;
+  format = float_format (drawable, &channels);
   buffer = gimp_drawable_get_buffer (drawable);
-  gegl_buffer_get (buffer, GEGL_RECTANGLE (r->cx, r->cy, cw, ch), 1.0,
-                   r->format, r->img->data, GEGL_AUTO_ROWSTRIDE,
-                   GEGL_ABYSS_NONE);
+  ns_layer_bands_init (&r->layer, &bands, buffer, GEGL_RECTANGLE (cx, cy, cw, ch), format,
+                       channels, gimp_drawable_get_format (drawable));
   g_object_unref (buffer);
 
-  if (!ns_stylize (params, r->img, report_progress, progress, NULL, error))
+  if (!ns_stylize_bands (params, &bands, report_progress, progress, NULL, error))
     {
       result_clear (r);
       return FALSE;
     }
+  r->done = TRUE;
   return TRUE;
 }
 
@@ -191,18 +193,13 @@ write_result (GimpImage *image, const Result *r, gboolean new_layer,
 {
   GimpDrawable *target = r->drawable;
   GeglBuffer   *shadow;
-  const float  *inner;
 
-  if (!r->img)
+  if (!r->done)
     return TRUE;
   if (new_layer && !(target = add_result_layer (image, r->drawable, name)))
     return FALSE;
-  inner = r->img->data
-          + ((gsize) (r->y - r->cy) * r->img->width + (r->x - r->cx)) * r->img->channels;
   shadow = gimp_drawable_get_shadow_buffer (target);
-  gegl_buffer_set (shadow, GEGL_RECTANGLE (r->x, r->y, r->width, r->height), 0,
-                   r->format, inner,
-                   (gint) (r->img->width * r->img->channels * sizeof (float)));
+  ns_layer_bands_copy (&r->layer, GEGL_RECTANGLE (r->x, r->y, r->width, r->height), shadow);
   g_object_unref (shadow);   /* flushes the tiles to GIMP */
   gimp_drawable_merge_shadow (target, TRUE);
   gimp_drawable_update (target, r->x, r->y, r->width, r->height);
