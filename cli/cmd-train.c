@@ -174,19 +174,16 @@ typedef struct
  * every checkpoint interval and at the end, to watch a run. */
 typedef struct
 {
-  const NsImage *photo;
   const char    *path;
   NsImageFileFormat    format;
 } Sample;
 
 static void
-write_sample (NsGenerator *g, const float *mix, int step, gpointer data)
+write_sample (const NsImage *img, int step, gpointer data)
 {
   const Sample *s = data;
   g_autoptr (GError) error = NULL;
-  g_autoptr (NsImage) img = ns_image_copy (s->photo, &error);
-  if (!img || !ns_generator_apply (g, img, mix, &error)
-      || !ns_image_file_save (img, s->path, s->format, NULL, &error))
+  if (!ns_image_file_save (img, s->path, s->format, NULL, &error))
     fprintf (stderr, "neural-style: no sample at step %d: %s\n", step, error->message);
 }
 
@@ -305,7 +302,6 @@ ns_cli_train (int argc, char **argv)
       sample_photo = ns_image_file_load (a.sample, TRUE, &error);
       if (!sample_photo)
         return ns_cli_fail (NS_CLI_RUNTIME_ERROR, "%s", error->message);
-      sample.photo = sample_photo;
     }
 
   g_autoptr (GPtrArray) styles = g_ptr_array_new_with_free_func ((GDestroyNotify) ns_image_free);
@@ -363,6 +359,7 @@ ns_cli_train (int argc, char **argv)
   if (a.sample)
     {
       p.snapshot = write_sample;
+      p.snapshot_photo = sample_photo;
       p.snapshot_data = &sample;
       p.snapshot_every = p.checkpoint_every;
     }

@@ -34,12 +34,12 @@
 
 G_BEGIN_DECLS
 
-/* Called every snapshot_every steps and after the last one with the network
- * being trained and the mix of the first trained style, e.g. to render a
- * sample.  It may run g forward (ns_generator_apply) but must not keep it
- * or change its parameters. */
-typedef void (*NsTrainSnapshotFunc) (NsGenerator *g, const float *mix, int step,
-                                     gpointer data);
+/* Called every snapshot_every steps and after the last one with
+ * snapshot_photo as the network in training paints it in the first trained
+ * style (fed as in training: in that style's palette when the network
+ * paints on mapped photos), e.g. to write a sample; sample is the
+ * trainer's and lives until the call returns. */
+typedef void (*NsTrainSnapshotFunc) (const NsImage *sample, int step, gpointer data);
 
 typedef struct
 {
@@ -89,6 +89,7 @@ typedef struct
   gboolean    resume;             /* continue from checkpoint when it exists */
 
   NsTrainSnapshotFunc snapshot;   /* NULL = none */
+  const NsImage *snapshot_photo;  /* what it paints; required with snapshot */
   gpointer    snapshot_data;
   int         snapshot_every;     /* steps, 0 = only after the last */
 } NsTrainParams;

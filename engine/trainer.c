@@ -67,6 +67,8 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
   for (int i = 0; i < p->n_photos; i++)
     if (!p->photos[i] || !p->photos[i]->data)
       return invalid (error, "a photo is missing");
+  if (p->snapshot && (!p->snapshot_photo || !p->snapshot_photo->data))
+    return invalid (error, "a snapshot needs the photo it paints");
   for (int i = 0; i < p->n_styles; i++)
     if (!p->styles[i] || !p->styles[i]->data || !p->style_names[i]
         || !p->style_names[i][0])
@@ -993,11 +995,29 @@ write_output (Trainer *tr, GError **error)
 static void
 snapshot (Trainer *tr)
 {
+  const NsTrainParams *p = tr->p;
   const int S = ns_generator_config (tr->g)->n_styles;
   for (int i = 0; i < S; i++)
     tr->mix[i] = i == tr->first_style ? 1.0f : 0.0f;
   ns_generator_set_noise (tr->g, tr->noise, 0);
-  tr->p->snapshot (tr->g, tr->mix, tr->step, tr->p->snapshot_data);
+  g_autoptr (NsImage) sample = ns_image_copy (p->snapshot_photo, NULL);
+  g_autoptr (NsPlanes) rgb = sample ? ns_planes_from_image_rgb (sample, NULL) : NULL;
+  if (!rgb)
+    return;   /* out of memory: no sample this time, the run goes on */
+  if (tr->palette_before)
+    {
+      Colours photo;
+      size_t n = (size_t) rgb->h * rgb->w;
+      ns_colour_stats (rgb->data, n, 1, photo.mean, photo.cov);
+      ns_palette_map (rgb->data, n, photo.mean, photo.cov, tr->style[0].colours.mean,
+                      tr->style[0].colours.cov, 1.0);
+    }
+  g_autoptr (NsPlanes) out = ns_planes_new (3, rgb->h, rgb->w, NULL);
+  if (!out || !ns_generator_forward (tr->g, out->data, rgb->data, tr->mix, 1, rgb->h,
+                                     rgb->w, FALSE, NULL))
+    return;
+  ns_planes_to_image_rgb (out, sample);
+  p->snapshot (sample, tr->step, p->snapshot_data);
 }
 
 /* ---- the loop ---------------------------------------------------------------- */
