@@ -3,6 +3,7 @@
  * Since gamma_eff = sum_s mix[s] * gammas[s], dgammas[s] = mix[s] * dgamma_eff
  * (likewise for beta). */
 #include "ns_ops.h"
+#include "instnorm_plane.h"
 
 static void
 mix_rows (float *eff, const float *rows, const float *mix, int n_styles, int c)
@@ -35,34 +36,20 @@ ns_cond_instnorm_backward (float *din, float *dgammas, float *dbetas,
                            const float *gamma_eff, const float *mix,
                            int n_styles, int n, int c, int hw)
 {
-  if (din)
-    ns_instnorm_backward (din, NULL, NULL, dout, in, mean, rstd, gamma_eff,
-                          n, c, hw);
-  if (!dgammas && !dbetas)
-    return;
-
-  /* The per-channel sums of plain instance norm, then spread over styles.
-   * (A second pass over dout, but it avoids a scratch buffer: ops never
-   * allocate.) */
+  /* one pass over each plane gives its din and its sums, which are
+   * spread over the styles */
   for (int ch = 0; ch < c; ch++)
     {
       double sum_g = 0.0, sum_gx = 0.0;
       for (int i = 0; i < n; i++)
         {
           size_t plane = (size_t) i * c + ch;
-          const float *x = in + plane * hw, *g = dout + plane * hw;
-          float m = mean[plane];
-          /* centred as in ns_instnorm_backward: exact despite a float mean */
-          double sum_d = 0.0, plane_g = 0.0, sum_gd = 0.0;
-          for (int j = 0; j < hw; j++)
-            {
-              float d = x[j] - m;
-              sum_d += d;
-              plane_g += g[j];
-              sum_gd += (double) g[j] * d;
-            }
+          double plane_g, plane_gx;
+          ns_instnorm_plane_backward (din ? din + plane * hw : NULL, in + plane * hw,
+                                      dout + plane * hw, mean[plane], rstd[plane],
+                                      gamma_eff ? gamma_eff[ch] : 1.0f, hw, &plane_g, &plane_gx);
           sum_g += plane_g;
-          sum_gx += rstd[plane] * (sum_gd - sum_d / hw * plane_g);
+          sum_gx += plane_gx;
         }
       for (int s = 0; s < n_styles; s++)
         {
