@@ -650,9 +650,7 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
                                     st + 2 * n * l->out_c,
                                     st + 2 * n * l->out_c + l->out_c, y,
                                     P + l->gamma_off, P + l->beta_off, mix,
-                                    S, n, l->out_c, hw);
-          if (l->relu)
-            ns_act_forward (z, z, len, NS_ACT_RELU, 0.0f);
+                                    S, n, l->out_c, hw, l->relu);
         }
       else
         {
