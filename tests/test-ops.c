@@ -1022,6 +1022,40 @@ test_upsample_bilinear (void)
 {
   check_resample ("upsample2x bilinear", ns_upsample2x_bilinear_forward,
                   ns_upsample2x_bilinear_backward, ref_upsample_bilinear, TRUE, SEED + 12);
+
+  /* a layer large enough for the worker pool: every value as the plain
+   * formula gives it (bit for bit), and the backward as plane by plane */
+  const int c = 3, h = 150, w = 151;
+  const size_t in_len = (size_t) c * h * w, out_len = 4 * in_len;
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 13);
+  float *in = g_new (float, in_len), *out = g_new (float, out_len);
+  float *r = g_new (float, out_len), *din = g_new0 (float, in_len);
+  float *din1 = g_new0 (float, (size_t) h * w);
+  gc_fill_uniform (&rng, in, in_len, -1, 1);
+  gc_fill_uniform (&rng, r, out_len, -1, 1);
+  ns_upsample2x_bilinear_forward (out, in, 1, c, h, w);
+  for (int ch = 0; ch < c; ch++)
+    for (int oy = 0; oy < 2 * h; oy++)
+      for (int ox = 0; ox < 2 * w; ox++)
+        {
+          int y0 = oy / 2, x0 = ox / 2;
+          int y1 = CLAMP (oy & 1 ? y0 + 1 : y0 - 1, 0, h - 1);
+          int x1 = CLAMP (ox & 1 ? x0 + 1 : x0 - 1, 0, w - 1);
+          const float *p = in + (size_t) ch * h * w;
+          float want = 0.5625f * p[y0 * w + x0] + 0.1875f * (p[y0 * w + x1] + p[y1 * w + x0])
+                       + 0.0625f * p[y1 * w + x1];
+          g_assert_cmpfloat (out[((size_t) ch * 2 * h + oy) * 2 * w + ox], ==, want);
+        }
+  ns_upsample2x_bilinear_backward (din, r, 1, c, h, w);
+  for (int ch = 0; ch < c; ch++)
+    {
+      memset (din1, 0, sizeof (float) * h * w);
+      ns_upsample2x_bilinear_backward (din1, r + (size_t) ch * 4 * h * w, 1, 1, h, w);
+      g_assert_cmpmem (din1, sizeof (float) * h * w, din + (size_t) ch * h * w,
+                       sizeof (float) * h * w);
+    }
+  g_free (in); g_free (out); g_free (r); g_free (din); g_free (din1);
 }
 
 static void
