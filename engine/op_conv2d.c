@@ -9,6 +9,7 @@
  * stays small whatever the image size.  A 1x1 stride-1 convolution needs no
  * im2col at all: the image itself is the [in_c][h*w] matrix. */
 #include "ns_ops.h"
+#include "plane_sum.h"
 #include <cblas.h>
 #include <string.h>
 
@@ -233,12 +234,7 @@ im2col_backward (float *din, float *dw, float *db, const float *dout,
 
       if (db)
         for (int oc = 0; oc < s->out_c; oc++)
-          {
-            double sum = 0.0; /* up to millions of terms */
-            for (int j = 0; j < ohw; j++)
-              sum += dout_i[(size_t) oc * ohw + j];
-            db[oc] += (float) sum;
-          }
+          db[oc] += (float) ns_plane_sum (dout_i + (size_t) oc * ohw, ohw);
 
       if (is_pointwise (s))
         {

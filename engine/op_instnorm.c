@@ -11,63 +11,24 @@
 #include "instnorm_plane.h"
 #include "tasks.h"
 #include <math.h>
-#include <string.h>
-
-#define LANES 16   /* 4 vectors of 4 doubles: enough chains to hide latency */
-
-typedef double vd __attribute__ ((vector_size (4 * sizeof (double))));
-typedef float vf __attribute__ ((vector_size (4 * sizeof (float))));
-
-static inline __attribute__ ((always_inline)) vf
-load4 (const float *p)
-{
-  vf v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-/* 4 floats to 4 doubles (a macro: a function returning a 32-byte vector
- * would change the ABI without AVX) */
-#define widen(v) __builtin_convertvector ((v), vd)
-
-/* the lanes added in a fixed order */
-static inline double
-reduce (const vd a[4])
-{
-  vd s = (a[0] + a[1]) + (a[2] + a[3]);
-  return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
-static double
-plane_sum (const float *x, int hw)
-{
-  vd s[4] = { 0 };
-  int j = 0;
-  for (; j + LANES <= hw; j += LANES)
-    for (int k = 0; k < 4; k++)
-      s[k] += widen (load4 (x + j + 4 * k));
-  double t = 0.0;
-  for (; j < hw; j++)
-    t += x[j];
-  return reduce (s) + t;
-}
+#include "plane_sum.h"
 
 /* sum of (x[j] - mu)^2 */
 static double
 plane_sq_dev (const float *x, int hw, double mu)
 {
-  vd q[4] = { 0 }, m = (vd) { } + mu;
+  ns_vd4 q[4] = { 0 }, m = (ns_vd4) { } + mu;
   int j = 0;
-  for (; j + LANES <= hw; j += LANES)
+  for (; j + NS_SUM_LANES <= hw; j += NS_SUM_LANES)
     for (int k = 0; k < 4; k++)
       {
-        vd d = widen (load4 (x + j + 4 * k)) - m;
+        ns_vd4 d = ns_widen4 (ns_load4 (x + j + 4 * k)) - m;
         q[k] += d * d;
       }
   double t = 0.0;
   for (; j < hw; j++)
     t += (x[j] - mu) * (x[j] - mu);
-  return reduce (q) + t;
+  return ns_reduce_lanes (q) + t;
 }
 
 /* below this many floats a layer's planes run here, not on the pool */
@@ -90,7 +51,7 @@ forward_plane (gpointer data, int i, int thread)
   float *y = f->out + (size_t) i * hw;
   (void) thread;
 
-  double mu = plane_sum (x, hw) / hw;
+  double mu = ns_plane_sum (x, hw) / hw;
   /* two passes: sum(x^2) - mu^2 cancels badly on bright, flat planes */
   double sq = plane_sq_dev (x, hw, mu);
   float r = (float) (1.0 / sqrt (sq / hw + NS_INSTNORM_EPS));
@@ -130,13 +91,14 @@ static void
 plane_grad_sums (const float *x, const float *g, float m, int hw,
                  double *sum_d, double *sum_g, double *sum_gd)
 {
-  vd sd[4] = { 0 }, sg[4] = { 0 }, sgd[4] = { 0 };
-  const vf mv = (vf) { } + m;
+  ns_vd4 sd[4] = { 0 }, sg[4] = { 0 }, sgd[4] = { 0 };
+  const ns_vf4 mv = (ns_vf4) { } + m;
   int j = 0;
-  for (; j + LANES <= hw; j += LANES)
+  for (; j + NS_SUM_LANES <= hw; j += NS_SUM_LANES)
     for (int k = 0; k < 4; k++)
       {
-        vd d = widen (load4 (x + j + 4 * k) - mv), gv = widen (load4 (g + j + 4 * k));
+        ns_vd4 d = ns_widen4 (ns_load4 (x + j + 4 * k) - mv);
+        ns_vd4 gv = ns_widen4 (ns_load4 (g + j + 4 * k));
         sd[k] += d;
         sg[k] += gv;
         sgd[k] += gv * d;
@@ -149,9 +111,9 @@ plane_grad_sums (const float *x, const float *g, float m, int hw,
       tg += g[j];
       tgd += (double) g[j] * d;
     }
-  *sum_d = reduce (sd) + td;
-  *sum_g = reduce (sg) + tg;
-  *sum_gd = reduce (sgd) + tgd;
+  *sum_d = ns_reduce_lanes (sd) + td;
+  *sum_g = ns_reduce_lanes (sg) + tg;
+  *sum_gd = ns_reduce_lanes (sgd) + tgd;
 }
 
 /* With xhat = (x - mean) * rstd and g = dout:
