@@ -7,7 +7,9 @@
  * ns_conv2d_kernel; NS_CONV_KERNEL picks another), runs alternating between
  * the two so that load from other processes hits both alike.
  *
- *   bench-generator WEIGHTS.nsw [runs=3] [side=1000] [batch=1]
+ *   bench-generator WEIGHTS.nsw [runs=3] [side=1000] [batch=1] [layers=1]
+ *
+ * layers=0 skips the per-layer table (the whole forward and sgemm only).
  *
  * Reported: median of the runs after one warm-up call (which plans the
  * arena), and the fastest run. */
@@ -172,11 +174,12 @@ main (int argc, char **argv)
   ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   if (argc < 2)
     {
-      fprintf (stderr, "usage: %s WEIGHTS.nsw [runs=3] [side=1000] [batch=1]\n", argv[0]);
+      fprintf (stderr, "usage: %s WEIGHTS.nsw [runs=3] [side=1000] [batch=1] [layers=1]\n", argv[0]);
       return 2;
     }
   int runs = argc > 2 ? atoi (argv[2]) : 3, side = argc > 3 ? atoi (argv[3]) : 1000;
   int batch = argc > 4 ? atoi (argv[4]) : 1;
+  gboolean layers = argc > 5 ? atoi (argv[5]) != 0 : TRUE;
   if (runs < 1 || side < 16 || batch < 1)
     {
       fprintf (stderr, "runs and batch must be >= 1 and side >= 16\n");
@@ -211,6 +214,7 @@ main (int argc, char **argv)
   for (size_t j = 0; j < len; j++)
     in[j] = ns_rng_uniform (&rng);
   double *t[2] = { g_new (double, runs), g_new (double, runs) }, first[2];
+  double *c[2] = { g_new (double, runs), g_new (double, runs) };
   for (int k = 0; k < 2; k++)
     {
       ns_conv2d_set_kernel (kernels[k]);
@@ -226,9 +230,11 @@ main (int argc, char **argv)
     for (int k = 0; k < 2; k++)
       {
         ns_conv2d_set_kernel (kernels[k]);
+        double c0 = cpu_seconds ();
         gint64 start = g_get_monotonic_time ();
         ns_generator_forward (g, out, in, mix, batch, side, side, FALSE, NULL);
         t[k][i] = (g_get_monotonic_time () - start) * 1e-6;
+        c[k][i] = cpu_seconds () - c0;
       }
   double flop = batch * ns_generator_flops (g, side, side), med[2];
   printf ("generator c=%d R=%d out=%d, %d x %dx%d: %.1f GFLOP (%.1f GFLOP/MP)\n",
@@ -237,9 +243,11 @@ main (int argc, char **argv)
   for (int k = 0; k < 2; k++)
     {
       med[k] = bench_median (t[k], runs);
+      double med_cpu = bench_median (c[k], runs);
       printf ("  forward, %s: first call %.3f s, median of %d %.3f s (fastest %.3f): "
-              "%.1f GFLOP/s\n", kernels[k], first[k], runs, med[k], t[k][0],
-              flop / med[k] * 1e-9);
+              "%.1f GFLOP/s; %.3f CPU-s, %.1f GFLOP per CPU-second\n", kernels[k],
+              first[k], runs, med[k], t[k][0], flop / med[k] * 1e-9, med_cpu,
+              flop / med_cpu * 1e-9);
     }
   /* the residual blocks' conv: 4c x 4c x 3x3 at 1/4 resolution */
   int c4 = 4 * cfg->base_channels, n4 = (side / 4) * (side / 4);
@@ -254,13 +262,16 @@ main (int argc, char **argv)
           2.0 * 1024 * 1024 * 1024 / fast * 1e-9, kernels[1], 100 * flop / med[1] / peak,
           kernels[0], 100 * flop / med[0] / peak);
 
-  bench_layers (g, kernels, runs);
+  if (layers)
+    bench_layers (g, kernels, runs);
   ns_conv2d_set_kernel (kernels[1]);
   g_free (in);
   g_free (out);
   g_free (mix);
   g_free (t[0]);
   g_free (t[1]);
+  g_free (c[0]);
+  g_free (c[1]);
   g_free ((gpointer) kernels[1]);
   return 0;
 }

@@ -7,6 +7,7 @@
 #include "ns_imgproc.h"
 #include "ns_ops.h"
 #include "ns_rng.h"
+#include "tasks.h"
 #include <math.h>
 #include <string.h>
 
@@ -590,6 +591,28 @@ skip_logit (float x)
   return logf (x / (1.0f - x));
 }
 
+typedef struct
+{
+  float *y, *z;
+  const float *x;
+  int hw;
+} OutJob;
+
+/* one plane of the output layer: y += logit of the photo, z = sigmoid (y),
+ * while the plane is in cache (each plane by one task) */
+static void
+out_plane (gpointer data, int plane, int thread)
+{
+  const OutJob *o = data;
+  const size_t off = (size_t) plane * o->hw;
+  float *y = o->y + off;
+  const float *x = o->x + off;
+  (void) thread;
+  for (int j = 0; j < o->hw; j++)
+    y[j] += skip_logit (x[j]);
+  ns_act_forward (o->z + off, y, o->hw, NS_ACT_SIGMOID, 0.0f);
+}
+
 gboolean
 ns_generator_forward (NsGenerator *g, float *out, const float *in,
                       const float *mix, int n, int h, int w, gboolean training,
@@ -650,16 +673,13 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
                                     st + 2 * n * l->out_c,
                                     st + 2 * n * l->out_c + l->out_c, y,
                                     P + l->gamma_off, P + l->beta_off, mix,
-                                    S, n, l->out_c, hw);
-          if (l->relu)
-            ns_act_forward (z, z, len, NS_ACT_RELU, 0.0f);
+                                    S, n, l->out_c, hw, l->relu);
         }
       else
         {
           /* the output layer: a change over the photo's logit */
-          for (size_t j = 0; j < len; j++)
-            y[j] += skip_logit (x[j]);
-          ns_act_forward (z, y, len, NS_ACT_SIGMOID, 0.0f);
+          OutJob job = { y, z, x, hw };
+          ns_tasks_run (n * l->out_c, out_plane, &job);
         }
       if (l->residual_layer >= 0)
         ns_add_forward (act (g, l->out_slot), z,

@@ -71,11 +71,12 @@ const char *ns_conv2d_kernel     (void);
 /* ---- instance normalisation (op_instnorm.c) ---------------------------- *
  * out = gamma[c] * (in - mean[n,c]) * rstd[n,c] + beta[c]; mean and rstd
  * ([n*c] each) are saved for backward.  eps = NS_INSTNORM_EPS.
- * gamma and beta may be NULL (no affine: 1 and 0; dgamma/dbeta then unused). */
+ * gamma and beta may be NULL (no affine: 1 and 0; dgamma/dbeta then unused).
+ * relu: out = max (0, ...), in the same pass. */
 #define NS_INSTNORM_EPS 1e-5f
 void ns_instnorm_forward  (float *out, float *mean, float *rstd,
                            const float *in, const float *gamma, const float *beta,
-                           int n, int c, int hw);
+                           int n, int c, int hw, gboolean relu);
 void ns_instnorm_backward (float *din, float *dgamma, float *dbeta,
                            const float *dout, const float *in,
                            const float *mean, const float *rstd,
@@ -90,7 +91,7 @@ void ns_cond_instnorm_forward  (float *out, float *mean, float *rstd,
                                 float *gamma_eff, float *beta_eff,
                                 const float *in, const float *gammas,
                                 const float *betas, const float *mix,
-                                int n_styles, int n, int c, int hw);
+                                int n_styles, int n, int c, int hw, gboolean relu);
 void ns_cond_instnorm_backward (float *din, float *dgammas, float *dbetas,
                                 const float *dout, const float *in,
                                 const float *mean, const float *rstd,

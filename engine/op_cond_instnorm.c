@@ -3,6 +3,8 @@
  * Since gamma_eff = sum_s mix[s] * gammas[s], dgammas[s] = mix[s] * dgamma_eff
  * (likewise for beta). */
 #include "ns_ops.h"
+#include "instnorm_plane.h"
+#include "tasks.h"
 
 static void
 mix_rows (float *eff, const float *rows, const float *mix, int n_styles, int c)
@@ -21,11 +23,47 @@ ns_cond_instnorm_forward (float *out, float *mean, float *rstd,
                           float *gamma_eff, float *beta_eff,
                           const float *in, const float *gammas,
                           const float *betas, const float *mix,
-                          int n_styles, int n, int c, int hw)
+                          int n_styles, int n, int c, int hw, gboolean relu)
 {
   mix_rows (gamma_eff, gammas, mix, n_styles, c);
   mix_rows (beta_eff, betas, mix, n_styles, c);
-  ns_instnorm_forward (out, mean, rstd, in, gamma_eff, beta_eff, n, c, hw);
+  ns_instnorm_forward (out, mean, rstd, in, gamma_eff, beta_eff, n, c, hw, relu);
+}
+
+typedef struct
+{
+  float *din, *dgammas, *dbetas;
+  const float *dout, *in, *mean, *rstd, *gamma_eff, *mix;
+  int n_styles, n, c, hw;
+} BackwardJob;
+
+/* one channel: one pass over each of its planes gives their din and sums,
+ * which are spread over the styles */
+static void
+backward_channel (gpointer data, int ch, int thread)
+{
+  const BackwardJob *b = data;
+  const int c = b->c, hw = b->hw;
+  (void) thread;
+  double sum_g = 0.0, sum_gx = 0.0;
+  for (int i = 0; i < b->n; i++)
+    {
+      size_t plane = (size_t) i * c + ch;
+      double plane_g, plane_gx;
+      ns_instnorm_plane_backward (b->din ? b->din + plane * hw : NULL, b->in + plane * hw,
+                                  b->dout + plane * hw, b->mean[plane], b->rstd[plane],
+                                  b->gamma_eff ? b->gamma_eff[ch] : 1.0f, hw,
+                                  &plane_g, &plane_gx);
+      sum_g += plane_g;
+      sum_gx += plane_gx;
+    }
+  for (int s = 0; s < b->n_styles; s++)
+    {
+      if (b->dgammas)
+        b->dgammas[(size_t) s * c + ch] += (float) (b->mix[s] * sum_gx);
+      if (b->dbetas)
+        b->dbetas[(size_t) s * c + ch] += (float) (b->mix[s] * sum_g);
+    }
 }
 
 void
@@ -35,41 +73,12 @@ ns_cond_instnorm_backward (float *din, float *dgammas, float *dbetas,
                            const float *gamma_eff, const float *mix,
                            int n_styles, int n, int c, int hw)
 {
-  if (din)
-    ns_instnorm_backward (din, NULL, NULL, dout, in, mean, rstd, gamma_eff,
-                          n, c, hw);
-  if (!dgammas && !dbetas)
-    return;
-
-  /* The per-channel sums of plain instance norm, then spread over styles.
-   * (A second pass over dout, but it avoids a scratch buffer: ops never
-   * allocate.) */
-  for (int ch = 0; ch < c; ch++)
-    {
-      double sum_g = 0.0, sum_gx = 0.0;
-      for (int i = 0; i < n; i++)
-        {
-          size_t plane = (size_t) i * c + ch;
-          const float *x = in + plane * hw, *g = dout + plane * hw;
-          float m = mean[plane];
-          /* centred as in ns_instnorm_backward: exact despite a float mean */
-          double sum_d = 0.0, plane_g = 0.0, sum_gd = 0.0;
-          for (int j = 0; j < hw; j++)
-            {
-              float d = x[j] - m;
-              sum_d += d;
-              plane_g += g[j];
-              sum_gd += (double) g[j] * d;
-            }
-          sum_g += plane_g;
-          sum_gx += rstd[plane] * (sum_gd - sum_d / hw * plane_g);
-        }
-      for (int s = 0; s < n_styles; s++)
-        {
-          if (dgammas)
-            dgammas[(size_t) s * c + ch] += (float) (mix[s] * sum_gx);
-          if (dbetas)
-            dbetas[(size_t) s * c + ch] += (float) (mix[s] * sum_g);
-        }
-    }
+  BackwardJob b = { din, dgammas, dbetas, dout, in, mean, rstd, gamma_eff, mix,
+                    n_styles, n, c, hw };
+  /* each channel by one task (its dgammas and dbetas entries too) */
+  if ((size_t) n * c * hw >= (1 << 16))
+    ns_tasks_run (c, backward_channel, &b);
+  else
+    for (int ch = 0; ch < c; ch++)
+      backward_channel (&b, ch, 0);
 }

@@ -9,6 +9,7 @@
  * stays small whatever the image size.  A 1x1 stride-1 convolution needs no
  * im2col at all: the image itself is the [in_c][h*w] matrix. */
 #include "ns_ops.h"
+#include "plane_sum.h"
 #include <cblas.h>
 #include <string.h>
 
@@ -233,12 +234,7 @@ im2col_backward (float *din, float *dw, float *db, const float *dout,
 
       if (db)
         for (int oc = 0; oc < s->out_c; oc++)
-          {
-            double sum = 0.0; /* up to millions of terms */
-            for (int j = 0; j < ohw; j++)
-              sum += dout_i[(size_t) oc * ohw + j];
-            db[oc] += (float) sum;
-          }
+          db[oc] += (float) ns_plane_sum (dout_i + (size_t) oc * ohw, ohw);
 
       if (is_pointwise (s))
         {
@@ -291,6 +287,7 @@ im2col_backward (float *din, float *dw, float *db, const float *dout,
  * weight gradient's per-band partial sums are added in band order. */
 
 #include "conv2d_direct.h"
+#include "tasks.h"
 
 /* Target floats of one task's padded input band (256 KiB): it is re-read
  * for every output-channel block and tap, so it should stay in L2. */
@@ -386,7 +383,7 @@ n_threads (void)
 
 /* ---- running tasks on every core ---- */
 
-typedef void (*TaskFunc) (gpointer data, int task, int thread);
+typedef NsTaskFunc TaskFunc;
 
 typedef struct
 {
@@ -467,8 +464,8 @@ pool_workers (void)
 
 /* func (data, task, thread) for every task in [0, n_tasks); `thread` in
  * [0, n_threads ()) names the caller's private workspace. */
-static void
-run_tasks (int n_tasks, TaskFunc func, gpointer data)
+void
+ns_tasks_run (int n_tasks, TaskFunc func, gpointer data)
 {
   TaskQueue q = { func, data, n_tasks, 0 };
   Worker self = { &q, 0 };
@@ -738,7 +735,7 @@ direct_forward (float *out, const float *in, const float *w, const float *b,
                   .in = in, .b = b, .out = out, .wt = wt,
                   .ws = ws + round_up ((size_t) p->ocp * K, 16),
                   .thread_len = round_up (pad_band_len (&p->in_band), 16) };
-  run_tasks (s->n * j.bands, forward_task, &j);
+  ns_tasks_run (s->n * j.bands, forward_task, &j);
 }
 
 /* dW partials of one band into its slot */
@@ -840,7 +837,7 @@ direct_backward (float *din, float *dw, const float *dout, const float *in,
       for (j.first_task = 0; j.first_task < tasks; j.first_task += DW_SLOTS)
         {
           int group = MIN (DW_SLOTS, tasks - j.first_task);
-          run_tasks (group, weight_grad_task, &j);
+          ns_tasks_run (group, weight_grad_task, &j);
           for (int g = 0; g < group; g++)   /* in band order */
             for (size_t e = 0; e < wl; e++)
               dw[e] += j.slots[g * slot_len + e];
@@ -868,7 +865,7 @@ direct_backward (float *din, float *dw, const float *dout, const float *in,
       DirectJob one = j;
       one.dout = dout + (size_t) i * s->out_c * s->out_h * s->out_w;
       one.din = din + (size_t) i * s->in_c * s->h * s->w;
-      run_tasks (j.din_bands, din_task, &one);
+      ns_tasks_run (j.din_bands, din_task, &one);
       for (int c = 0; c < s->in_c; c++)
         for (int e = 0; e < 2 * pad; e++)
           {

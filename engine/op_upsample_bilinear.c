@@ -2,8 +2,10 @@
  * the input at i - 1/4 (a = 0) or i + 1/4 (a = 1), i.e. 3/4 of pixel i and
  * 1/4 of its neighbour on that side, per axis; a neighbour past the border
  * is the pixel itself.  Unlike nearest-neighbour copies it leaves no 2x2
- * block structure for the next 3x3 conv to turn into a dot grid. */
+ * block structure for the next 3x3 conv to turn into a dot grid.  Large
+ * layers run their planes on the conv kernels' pool, each by one task. */
 #include "ns_ops.h"
+#include "tasks.h"
 
 /* the neighbour output pixel 2i+a leans on, clamped at the border */
 static inline int
@@ -13,54 +15,100 @@ neighbour (int i, int a, int len)
   return j < 0 ? 0 : j >= len ? len - 1 : j;
 }
 
+typedef struct
+{
+  float *out;
+  const float *in;
+  int h, w;
+} Job;
+
+/* below this many output floats, planes run here, not on the pool */
+#define THREAD_MIN (1 << 16)
+
+static void
+run_planes (NsTaskFunc func, Job *job, int planes)
+{
+  if ((size_t) planes * 4 * job->h * job->w >= THREAD_MIN)
+    ns_tasks_run (planes, func, job);
+  else
+    for (int p = 0; p < planes; p++)
+      func (job, p, 0);
+}
+
+static inline float
+blend (const float *r0, const float *r1, int x0, int x1)
+{
+  return 0.5625f * r0[x0] + 0.1875f * (r0[x1] + r1[x0]) + 0.0625f * r1[x1];
+}
+
+static void
+forward_plane (gpointer data, int plane, int thread)
+{
+  const Job *j = data;
+  const int h = j->h, w = j->w, ow = 2 * w;
+  const float *src = j->in + (size_t) plane * h * w;
+  float *dst = j->out + (size_t) plane * 4 * h * w;
+  (void) thread;
+  for (int oy = 0; oy < 2 * h; oy++)
+    {
+      const float *r0 = src + (size_t) (oy / 2) * w;
+      const float *r1 = src + (size_t) neighbour (oy / 2, oy & 1, h) * w;
+      float *row = dst + (size_t) oy * ow;
+      /* the border columns through neighbour (), the rest without */
+      row[0] = blend (r0, r1, 0, neighbour (0, 0, w));
+      row[1] = blend (r0, r1, 0, neighbour (0, 1, w));
+      for (int x0 = 1; x0 < w - 1; x0++)
+        {
+          row[2 * x0] = blend (r0, r1, x0, x0 - 1);
+          row[2 * x0 + 1] = blend (r0, r1, x0, x0 + 1);
+        }
+      if (w > 1)
+        {
+          row[ow - 2] = blend (r0, r1, w - 1, neighbour (w - 1, 0, w));
+          row[ow - 1] = blend (r0, r1, w - 1, neighbour (w - 1, 1, w));
+        }
+    }
+}
+
 void
 ns_upsample2x_bilinear_forward (float *out, const float *in, int n, int c, int h, int w)
 {
-  const int ow = 2 * w;
-  for (size_t plane = 0; plane < (size_t) n * c; plane++)
+  Job job = { out, in, h, w };
+  run_planes (forward_plane, &job, n * c);
+}
+
+static void
+backward_plane (gpointer data, int plane, int thread)
+{
+  const Job *j = data;
+  const int h = j->h, w = j->w, ow = 2 * w;
+  float *dst = j->out + (size_t) plane * h * w;
+  const float *src = j->in + (size_t) plane * 4 * h * w;
+  (void) thread;
+  for (int oy = 0; oy < 2 * h; oy++)
     {
-      const float *src = in + plane * h * w;
-      float *dst = out + plane * 4 * h * w;
-      for (int oy = 0; oy < 2 * h; oy++)
+      float *r0 = dst + (size_t) (oy / 2) * w;
+      float *r1 = dst + (size_t) neighbour (oy / 2, oy & 1, h) * w;
+      const float *row = src + (size_t) oy * ow;
+      for (int ox = 0; ox < ow; ox++)
         {
-          const float *r0 = src + (size_t) (oy / 2) * w;
-          const float *r1 = src + (size_t) neighbour (oy / 2, oy & 1, h) * w;
-          float *row = dst + (size_t) oy * ow;
-          for (int ox = 0; ox < ow; ox++)
-            {
-              int x0 = ox / 2, x1 = neighbour (x0, ox & 1, w);
-              row[ox] = 0.5625f * r0[x0] + 0.1875f * (r0[x1] + r1[x0]) + 0.0625f * r1[x1];
-            }
+          int x0 = ox / 2, x1 = neighbour (x0, ox & 1, w);
+          float g = row[ox];
+          r0[x0] += 0.5625f * g;
+          r0[x1] += 0.1875f * g;
+          r1[x0] += 0.1875f * g;
+          r1[x1] += 0.0625f * g;
         }
     }
 }
 
 /* the adjoint: each output gradient goes back to the four pixels it read,
- * with the same weights */
+ * with the same weights; each plane by one task */
 void
 ns_upsample2x_bilinear_backward (float *din, const float *dout, int n, int c, int h, int w)
 {
   if (!din)
     return;
-  const int ow = 2 * w;
-  for (size_t plane = 0; plane < (size_t) n * c; plane++)
-    {
-      float *dst = din + plane * h * w;
-      const float *src = dout + plane * 4 * h * w;
-      for (int oy = 0; oy < 2 * h; oy++)
-        {
-          float *r0 = dst + (size_t) (oy / 2) * w;
-          float *r1 = dst + (size_t) neighbour (oy / 2, oy & 1, h) * w;
-          const float *row = src + (size_t) oy * ow;
-          for (int ox = 0; ox < ow; ox++)
-            {
-              int x0 = ox / 2, x1 = neighbour (x0, ox & 1, w);
-              float g = row[ox];
-              r0[x0] += 0.5625f * g;
-              r0[x1] += 0.1875f * g;
-              r1[x0] += 0.1875f * g;
-              r1[x1] += 0.0625f * g;
-            }
-        }
-    }
+  Job job = { din, dout, h, w };
+  run_planes (backward_plane, &job, n * c);
 }

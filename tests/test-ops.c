@@ -584,6 +584,9 @@ random_norm_shape (NsRng *rng, int index, int *n, int *c, int *hw)
   do
     *hw = index == 0 ? 1 : (1 + ns_rng_below (rng, 7)) * (1 + ns_rng_below (rng, 7));
   while (*hw == 2);
+  /* one plane long enough for the vectorised sums' lanes, with a tail */
+  if (index == 11)
+    *hw = 16 * 64 + 7;
 }
 
 static void
@@ -614,7 +617,15 @@ test_instnorm (void)
 
       NormCase nc = { n, c, hw, 1, gc_to_double (in, len), gc_to_double (gamma, c),
                       gc_to_double (beta, c), NULL, g_new (double, len), r };
-      ns_instnorm_forward (out, mean, rstd, in, gamma, beta, n, c, hw);
+      ns_instnorm_forward (out, mean, rstd, in, gamma, beta, n, c, hw, FALSE);
+      {
+        /* the fused ReLU: max (0, the plain output), bit for bit */
+        float *relu = g_new (float, len);
+        ns_instnorm_forward (relu, mean, rstd, in, gamma, beta, n, c, hw, TRUE);
+        for (size_t j = 0; j < len; j++)
+          g_assert_cmpfloat (relu[j], ==, out[j] > 0.0f ? out[j] : 0.0f);
+        g_free (relu);
+      }
       instnorm_loss (&nc);
       gc_worst_update (&fwd, forward_violation (out, nc.out, NULL, len, FWD_RTOL, FWD_ATOL),
                        "%s", where);
@@ -647,8 +658,8 @@ test_instnorm (void)
   {
     float x[6] = { 1, 2, 4, -1, 0, 7 }, y[6], y_affine[6], mean[1], rstd[1];
     float one = 1.0f, zero = 0.0f, dx[6] = { 0 }, dx_affine[6] = { 0 }, g[6] = { 1, -2, 0, 3, 1, 1 };
-    ns_instnorm_forward (y, mean, rstd, x, NULL, NULL, 1, 1, 6);
-    ns_instnorm_forward (y_affine, mean, rstd, x, &one, &zero, 1, 1, 6);
+    ns_instnorm_forward (y, mean, rstd, x, NULL, NULL, 1, 1, 6, FALSE);
+    ns_instnorm_forward (y_affine, mean, rstd, x, &one, &zero, 1, 1, 6, FALSE);
     g_assert_cmpmem (y, sizeof y, y_affine, sizeof y_affine);
     ns_instnorm_backward (dx, NULL, NULL, g, x, mean, rstd, NULL, 1, 1, 6);
     ns_instnorm_backward (dx_affine, NULL, NULL, g, x, mean, rstd, &one, 1, 1, 6);
@@ -659,6 +670,49 @@ test_instnorm (void)
   gc_worst_report (&g_in, "instnorm din gradient error", NORM_TOLERANCE);
   gc_worst_report (&g_gamma, "instnorm dgamma gradient error", NORM_TOLERANCE);
   gc_worst_report (&g_beta, "instnorm dbeta gradient error", GC_TOLERANCE);
+}
+
+/* A layer large enough to run its planes on the worker pool gives the
+ * same bits as each plane normalised alone (on the calling thread), and
+ * the conditional backward (threaded by channel) the same as the plain one
+ * (plane by plane) with one style. */
+static void
+test_instnorm_threaded (void)
+{
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 9);
+  const int n = 1, c = 5, hw = 16 * 1000 + 3;   /* 80015 floats: threaded */
+  const size_t len = (size_t) n * c * hw;
+  float *in = g_new (float, len), *r = g_new (float, len);
+  gc_fill_uniform (&rng, in, len, -1, 1);
+  gc_fill_uniform (&rng, r, len, -1, 1);
+  float gamma[5], beta[5], mix[1] = { 1.0f }, mean[5], rstd[5], geff[5], beff[5];
+  gc_fill_uniform (&rng, gamma, c, 0.5f, 1.5f);
+  gc_fill_uniform (&rng, beta, c, -1, 1);
+  float *out = g_new (float, len), *one = g_new (float, hw);
+  for (int relu = 0; relu < 2; relu++)
+    {
+      ns_cond_instnorm_forward (out, mean, rstd, geff, beff, in, gamma, beta, mix,
+                                1, n, c, hw, relu);
+      for (int ch = 0; ch < c; ch++)
+        {
+          float m1, r1;
+          ns_instnorm_forward (one, &m1, &r1, in + (size_t) ch * hw, gamma + ch,
+                               beta + ch, 1, 1, hw, relu);
+          g_assert_cmpmem (one, sizeof (float) * hw, out + (size_t) ch * hw,
+                           sizeof (float) * hw);
+          g_assert_cmpfloat (m1, ==, mean[ch]);
+          g_assert_cmpfloat (r1, ==, rstd[ch]);
+        }
+    }
+  float *din = g_new0 (float, len), *din_ref = g_new0 (float, len);
+  float dg[5] = { 0 }, db[5] = { 0 }, dg_ref[5] = { 0 }, db_ref[5] = { 0 };
+  ns_cond_instnorm_backward (din, dg, db, r, in, mean, rstd, geff, mix, 1, n, c, hw);
+  ns_instnorm_backward (din_ref, dg_ref, db_ref, r, in, mean, rstd, geff, n, c, hw);
+  g_assert_cmpmem (din, sizeof (float) * len, din_ref, sizeof (float) * len);
+  g_assert_cmpmem (dg, sizeof dg, dg_ref, sizeof dg_ref);
+  g_assert_cmpmem (db, sizeof db, db_ref, sizeof db_ref);
+  g_free (in); g_free (r); g_free (out); g_free (one); g_free (din); g_free (din_ref);
 }
 
 static void
@@ -704,7 +758,7 @@ test_cond_instnorm (void)
                       gc_to_double (betas, plen), gc_to_double (mix, styles),
                       g_new (double, len), r };
       ns_cond_instnorm_forward (out, mean, rstd, gamma_eff, beta_eff, in, gammas,
-                                betas, mix, styles, n, c, hw);
+                                betas, mix, styles, n, c, hw, FALSE);
       cond_instnorm_loss (&nc);
       double v = forward_violation (out, nc.out, NULL, len, FWD_RTOL, FWD_ATOL);
       double gamma_want[MAX_NORM_C], beta_want[MAX_NORM_C];
@@ -968,6 +1022,40 @@ test_upsample_bilinear (void)
 {
   check_resample ("upsample2x bilinear", ns_upsample2x_bilinear_forward,
                   ns_upsample2x_bilinear_backward, ref_upsample_bilinear, TRUE, SEED + 12);
+
+  /* a layer large enough for the worker pool: every value as the plain
+   * formula gives it (bit for bit), and the backward as plane by plane */
+  const int c = 3, h = 150, w = 151;
+  const size_t in_len = (size_t) c * h * w, out_len = 4 * in_len;
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 13);
+  float *in = g_new (float, in_len), *out = g_new (float, out_len);
+  float *r = g_new (float, out_len), *din = g_new0 (float, in_len);
+  float *din1 = g_new0 (float, (size_t) h * w);
+  gc_fill_uniform (&rng, in, in_len, -1, 1);
+  gc_fill_uniform (&rng, r, out_len, -1, 1);
+  ns_upsample2x_bilinear_forward (out, in, 1, c, h, w);
+  for (int ch = 0; ch < c; ch++)
+    for (int oy = 0; oy < 2 * h; oy++)
+      for (int ox = 0; ox < 2 * w; ox++)
+        {
+          int y0 = oy / 2, x0 = ox / 2;
+          int y1 = CLAMP (oy & 1 ? y0 + 1 : y0 - 1, 0, h - 1);
+          int x1 = CLAMP (ox & 1 ? x0 + 1 : x0 - 1, 0, w - 1);
+          const float *p = in + (size_t) ch * h * w;
+          float want = 0.5625f * p[y0 * w + x0] + 0.1875f * (p[y0 * w + x1] + p[y1 * w + x0])
+                       + 0.0625f * p[y1 * w + x1];
+          g_assert_cmpfloat (out[((size_t) ch * 2 * h + oy) * 2 * w + ox], ==, want);
+        }
+  ns_upsample2x_bilinear_backward (din, r, 1, c, h, w);
+  for (int ch = 0; ch < c; ch++)
+    {
+      memset (din1, 0, sizeof (float) * h * w);
+      ns_upsample2x_bilinear_backward (din1, r + (size_t) ch * 4 * h * w, 1, 1, h, w);
+      g_assert_cmpmem (din1, sizeof (float) * h * w, din + (size_t) ch * h * w,
+                       sizeof (float) * h * w);
+    }
+  g_free (in); g_free (out); g_free (r); g_free (din); g_free (din1);
 }
 
 static void
@@ -1128,6 +1216,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/ops/instnorm", test_instnorm);
   g_test_add_func ("/ops/cond-instnorm", test_cond_instnorm);
+  g_test_add_func ("/ops/instnorm/threaded", test_instnorm_threaded);
   g_test_add_data_func ("/ops/act/relu", GINT_TO_POINTER (NS_ACT_RELU), test_act);
   g_test_add_data_func ("/ops/act/leaky-relu", GINT_TO_POINTER (NS_ACT_LEAKY_RELU), test_act);
   g_test_add_data_func ("/ops/act/tanh", GINT_TO_POINTER (NS_ACT_TANH), test_act);
