@@ -52,8 +52,8 @@ gboolean ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model,
                                  const NsImageBands *img, const NsProgress *progress,
                                  NsStylizeWork *out, GError **error);
 
-/* The generator's strength for a content and a style weight: 0 returns
- * the photo, 1 the preset as trained, up to 1.25 beyond it. */
+/* The generator's strength for a content and a style weight, in [0, 1]:
+ * 0 returns the photo, 1 (alpha <= beta) the preset as trained. */
 double ns_preset_strength (double alpha, double beta);
 
 G_END_DECLS

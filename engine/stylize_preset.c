@@ -30,10 +30,6 @@
 #include <string.h>
 
 #define PRESET_DEFAULT_SIZE 1280
-/* beyond 1 the mix extrapolates past the style's own row; past ~1.25 the
- * strokes stop gaining (measured: style_match 0.464 at 1.24, 0.457 at 1.5)
- * while the photo's structure keeps fading */
-#define STRENGTH_MAX        1.25
 
 /* Variations: the seed mirrors the photo (none, left-right, top-bottom,
  * both: seed % 4) and moves it against the network's stride-4 lattice (its
@@ -64,17 +60,18 @@ varied_index (int i, int shift, gboolean flip, int len)
   return flip ? len - 1 - j : j;
 }
 
-/* s = 1 at alpha = beta; below, 0.5 per decade of beta / alpha (0 at
- * 1/100); above, 0.25 per decade up to STRENGTH_MAX at 10. */
+/* s = 0.5 per decade of beta / alpha from 0 at 1/100 to 1 at alpha = beta,
+ * and 1 above: the style's trained row is its strongest.  (Mixing past it
+ * lowered the style scores with the palette-before presets, see
+ * docs/generator.md.) */
 double
 ns_preset_strength (double alpha, double beta)
 {
   if (beta <= 0)
     return 0;
   if (alpha <= 0)
-    return STRENGTH_MAX;
-  double decades = log10 (beta / alpha);
-  return CLAMP (1.0 + (decades < 0 ? 0.5 : 0.25) * decades, 0.0, STRENGTH_MAX);
+    return 1;
+  return CLAMP (1.0 + 0.5 * log10 (beta / alpha), 0.0, 1.0);
 }
 
 static int
@@ -263,7 +260,7 @@ ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model,
       if (!(mapped = ns_planes_new (3, wh, ww, error)))
         return FALSE;
       memcpy (mapped->data, in->data, sizeof (float) * 3 * wh * ww);
-      match_palette (mapped, style_a, style_b, palette_mix, MIN (1.0, strength));
+      match_palette (mapped, style_a, style_b, palette_mix, strength);
       in = mapped;
     }
   const Variation v = variation_of_seed (p->seed);
@@ -307,7 +304,7 @@ ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model,
   if (!ns_progress_report (&pr, 1, "generator", error))
     return FALSE;
   if (!map_before && !p->preserve_colors)
-    match_palette (x, style_a, style_b, palette_mix, MIN (1.0, strength));
+    match_palette (x, style_a, style_b, palette_mix, strength);
 
   if (p->iterations > 0)
     {
