@@ -291,9 +291,6 @@ test_errors (Fixture *f, gconstpointer data)
                    orig->data, sizeof (float) * 24 * 20 * 4);
 }
 
-/* Alpha is untouched, a grey image stays grey, the guided upsampling path
- * (image larger than the working size) keeps the size, mixing a preset with
- * itself is that preset, and the strength reaches the identity row. */
 /* an NsImage as the engine's bands: rows read from src, written into dst */
 typedef struct
 {
@@ -351,6 +348,9 @@ test_bands (Fixture *f, gconstpointer data)
     }
 }
 
+/* Alpha is untouched, a grey image stays grey, the guided upsampling path
+ * (image larger than the working size) keeps the size, mixing a preset with
+ * itself is that preset, and the strength reaches the identity row. */
 static void
 test_behaviour (Fixture *f, gconstpointer data)
 {

@@ -187,6 +187,12 @@ test_loss_falls (Fixture *f, gconstpointer data)
   Snapshots snaps = { .steps = g_array_new (FALSE, FALSE, sizeof (int)) };
   g_autoptr (NsImage) photo = snapshot_photo ();
   p.snapshot = record_snapshot;
+  p.snapshot_data = &snaps;
+  /* a snapshot without the photo it paints is refused before any step */
+  g_autoptr (GError) refused = NULL;
+  g_assert_false (ns_train (&p, NULL, NULL, NULL, &refused));
+  g_assert_error (refused, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   p.snapshot_photo = photo;
   p.snapshot_data = &snaps;
   p.snapshot_every = 60;
