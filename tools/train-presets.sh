@@ -56,4 +56,4 @@ for ((i = 0; i < ${#styles[@]}; i += 2)); do
 done
 exec "$ns" train --photos "$photos" "${args[@]}" -o "$out" \
   --checkpoint "$out.ckpt" --resume --steps 10000 --seed 1 --photo-size 384 \
-  --lambda-stroke 30 --log-every 97 "$@"
+  --lambda-stroke 20 --log-every 97 "$@"
