@@ -393,8 +393,6 @@ ns_loss_swd_kept (float *grad, float scale, const float *x, int c, int h, int w,
   /* style: every patch, or max_n random ones */
   gint64 s_all = (gint64) sh * sw;
   int ns = (int) MIN (s_all, (gint64) max_n);
-  if (g_getenv ("NS_X_NSEQ"))
-    ns = (int) MIN (s_all, (gint64) ((h + stride - 1) / stride) * ((w + stride - 1) / stride));
   int nmax = cfg->bin_width > 0 ? ns : MAX (n, ns);   /* the sorts' length */
   size_t plane = (size_t) c * h * w;
 
