@@ -2,8 +2,9 @@
 # The any-image path against G'MIC's non-neural `stylize` at its defaults,
 # on the evaluation pairs at 512 px (issue 12): the two commands alternate
 # on each pair, RUNS times each; prints per pair the median wall seconds of
-# both, their ratio (ours / G'MIC) and both results' scores, then the median
-# ratio over the pairs and the mean scores.  G'MIC is a bench-only
+# both, their ratio (ours / G'MIC), the same for CPU seconds (user + system,
+# steadier on a loaded machine) and both results' scores, then the median
+# ratios over the pairs and the mean scores.  G'MIC is a bench-only
 # dependency (apt-get install gmic).
 #
 #   bench/gmic-vs-ours.sh [BUILD_DIR=build]
@@ -30,11 +31,20 @@ if [ -n "${OUT:-}" ]; then mkdir -p "$OUT"; out=$OUT; else out=$(mktemp -d); tra
 export NEURAL_STYLE_WEIGHTS_DIR=${NEURAL_STYLE_WEIGHTS_DIR:-$top/weights}
 
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-wall() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; exit 1; }; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+# wall CPU_FILE COMMAND...: prints the wall seconds, appends user + system CPU seconds to CPU_FILE
+wall() {
+  local t0 t1 cpu=$1; shift
+  t0=$(date +%s.%N)
+  /usr/bin/time -f '%U %S' -o "$out/time" "$@" >/dev/null 2>"$out/err" || { cat "$out/err" >&2; exit 1; }
+  t1=$(date +%s.%N)
+  awk '{print $1 + $2}' "$out/time" >>"$cpu"
+  echo "$t1 - $t0" | bc
+}
 scores() { $py "$eval_dir/score.py" "$1" "$2" "$3" --json | $py -c 'import json,sys; d=json.load(sys.stdin); print("%.4f %.4f %.4f %.4f" % (d["content_structure"], d["style_match"], d["colour_match"], d["texture_match"]))'; }
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs each, alternating; BLAS kernel $("$ns" --version | sed -n 's/^BLAS kernel: //p'); gmic environment: ${GMIC_ENV:-none}"
-printf '%-30s %-28s %7s %7s %6s | %-27s | %-27s\n' content style gmic_s ours_s ratio \
+printf '%-30s %-28s %7s %7s %6s %7s %7s %6s | %-27s | %-27s\n' content style gmic_s ours_s ratio \
+  gmic_cpu ours_cpu cpu_r \
   "gmic: struct style col tex" "ours: struct style col tex"
 : >"$out/rows"
 while read -r c s; do
@@ -47,21 +57,25 @@ from PIL import Image
 im = Image.open(sys.argv[1]).convert("RGB"); s = 512 / max(im.size)
 im.resize((round(im.size[0] * s), round(im.size[1] * s)), Image.LANCZOS).save(sys.argv[2])
 PY
-  : >"$out/g" ; : >"$out/o"
+  : >"$out/g" ; : >"$out/o" ; : >"$out/gc" ; : >"$out/oc"
   for ((i = 0; i < RUNS; i++)); do
     # shellcheck disable=SC2086
-    wall env $GMIC_ENV gmic "$cin" "$styles/$s" -stylize[0] [1] -o[0] "$out/$name.gmic.png" >>"$out/g"
+    wall "$out/gc" env $GMIC_ENV gmic "$cin" "$styles/$s" -stylize[0] [1] -o[0] "$out/$name.gmic.png" >>"$out/g"
     # shellcheck disable=SC2086
-    wall "$ns" stylize "$cin" "$out/$name.ours.png" --style-image "$styles/$s" $NS_ARGS >>"$out/o"
+    wall "$out/oc" "$ns" stylize "$cin" "$out/$name.ours.png" --style-image "$styles/$s" $NS_ARGS >>"$out/o"
   done
   g=$(median <"$out/g") o=$(median <"$out/o")
   r=$(echo "$o / $g" | bc -l)
+  gc=$(median <"$out/gc") oc=$(median <"$out/oc")
+  rc=$(echo "$oc / $gc" | bc -l)
   sg=$(scores "$cin" "$styles/$s" "$out/$name.gmic.png") so=$(scores "$cin" "$styles/$s" "$out/$name.ours.png")
-  printf '%-30s %-28s %7.2f %7.2f %6.2f | %-27s | %-27s\n' "$c" "$s" "$g" "$o" "$r" "$sg" "$so"
-  echo "$g $o $r $sg $so" >>"$out/rows"
+  printf '%-30s %-28s %7.2f %7.2f %6.2f %7.2f %7.2f %6.2f | %-27s | %-27s\n' "$c" "$s" "$g" "$o" "$r" \
+    "$gc" "$oc" "$rc" "$sg" "$so"
+  echo "$g $o $r $sg $so $gc $oc $rc" >>"$out/rows"
 done <"$PAIRS"
-awk '{g += $1; o += $2; for (i = 4; i <= 11; i++) m[i] += $i} END {
-  printf "%-59s %7.2f %7.2f %6s | %.4f %.4f %.4f %.4f | %.4f %.4f %.4f %.4f\n", "mean of " NR,
-    g / NR, o / NR, "", m[4] / NR, m[5] / NR, m[6] / NR, m[7] / NR, m[8] / NR, m[9] / NR, m[10] / NR, m[11] / NR }' "$out/rows"
-echo "median ratio ours / gmic over the pairs: $(cut -d' ' -f3 "$out/rows" | median | awk '{printf "%.2f", $1}')"
+awk '{g += $1; o += $2; gc += $12; oc += $13; for (i = 4; i <= 11; i++) m[i] += $i} END {
+  printf "%-59s %7.2f %7.2f %6s %7.2f %7.2f %6s | %.4f %.4f %.4f %.4f | %.4f %.4f %.4f %.4f\n", "mean of " NR,
+    g / NR, o / NR, "", gc / NR, oc / NR, "", m[4] / NR, m[5] / NR, m[6] / NR, m[7] / NR,
+    m[8] / NR, m[9] / NR, m[10] / NR, m[11] / NR }' "$out/rows"
+echo "median ratio ours / gmic over the pairs: $(cut -d' ' -f3 "$out/rows" | median | awk '{printf "%.2f", $1}') wall, $(cut -d' ' -f14 "$out/rows" | median | awk '{printf "%.2f", $1}') CPU (user + system)"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -5,8 +5,9 @@
  * here against 4 d^2 in the squared TV, but a straight edge of height d
  * costs d^2 / 8 per pixel of its length against d^2: relative to edges and
  * strokes, lone dots cost 2.5 times as much as under the TV, so the prior
- * can remove the confetti the stochastic SWD leaves in flat areas without
- * erasing the brush texture the TV erases at the same strength. */
+ * can smooth flat areas without erasing the brush texture the TV erases at
+ * the same strength.  (The confetti itself came from the palette's sparse
+ * draw, fixed there: optimise.c, PALETTE_BIN_WIDTH.) */
 #include "ns_loss.h"
 
 double

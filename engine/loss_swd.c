@@ -195,6 +195,9 @@ typedef struct
   float         *cols[2];       /* CHUNK patches each */
   guint32       *keys[2], *idx[2];  /* 2 * nmax each */
   float         *svals;         /* [m][ns]: the style's sorted projections */
+  float          bin_width;     /* cfg->bin_width */
+  guint32       *count[2];      /* NS_SWD_MAX_BINS each (bin_width > 0) */
+  double        *ssum[2];       /* ns + 1 each: prefix sums of a row of svals */
   gboolean       fresh;         /* svals still to be made from sproj */
   float         *grad[2];       /* grad[1]: half 1's, zeroed, added after */
   double         gscale;
@@ -215,6 +218,54 @@ project (float *proj, int n, float *cols, const float *img, int c, int h, int w,
       cblas_sgemm (CblasRowMajor, CblasTrans, CblasTrans, m, nb, d,
                    1.0f, dirs, m, cols, d, 0.0f, proj + i0, n);
     }
+}
+
+/* x's side of direction j through bins (bin_width > 0): every value in
+ * a bin moves toward the mean of the style's values over the quantiles the
+ * bin covers.  Leaves dL/dproj in proj; returns the sum of squared
+ * differences. */
+static double
+match_bins (Swd *t, int half, float *proj, const float *svals)
+{
+  const int n = t->n, ns = t->ns;
+  guint32 *count = t->count[half];
+  double *ssum = t->ssum[half];
+  float lo = proj[0], hi = proj[0];
+  for (int i = 1; i < n; i++)
+    {
+      lo = MIN (lo, proj[i]);
+      hi = MAX (hi, proj[i]);
+    }
+  double width = MAX ((double) t->bin_width, ((double) hi - lo) / NS_SWD_MAX_BINS);
+  int nb = MIN (NS_SWD_MAX_BINS, (int) (((double) hi - lo) / width) + 1);
+  double inv = 1.0 / width;
+  memset (count, 0, sizeof (guint32) * nb);
+  for (int i = 0; i < n; i++)
+    count[MIN (nb - 1, (int) ((proj[i] - lo) * inv))]++;
+  ssum[0] = 0;
+  for (int q = 0; q < ns; q++)
+    ssum[q + 1] = ssum[q] + svals[q];
+  /* bin b holds x's ranks [r0, r1): the style's quantiles [q0, q1) */
+  float *target = (float *) (count + NS_SWD_MAX_BINS);
+  for (int b = 0, r0 = 0; b < nb; r0 += count[b], b++)
+    {
+      if (!count[b])
+        continue;
+      int r1 = r0 + (int) count[b];
+      int q0 = (int) ((gint64) r0 * ns / n), q1 = (int) ((gint64) r1 * ns / n);
+      if (q1 <= q0)   /* fewer style values than x's: the one at the middle */
+        target[b] = svals[MIN (ns - 1, (int) (((gint64) r0 + r1) * ns / (2 * (gint64) n)))];
+      else
+        target[b] = (float) ((ssum[q1] - ssum[q0]) / (q1 - q0));
+    }
+  double loss = 0;
+  for (int i = 0; i < n; i++)
+    {
+      double diff = (double) proj[i] - target[MIN (nb - 1, (int) ((proj[i] - lo) * inv))];
+      loss += diff * diff;
+      proj[i] = (float) (t->gscale * diff);
+    }
+  return loss;
 }
 
 /* Directions j0..j1-1: sort the style's side (unless kept from an earlier
@@ -238,6 +289,11 @@ match (Swd *t, int half, int j0, int j1)
           radix_sort (keys, NULL, keys + nmax, NULL, ns);
           for (int i = 0; i < ns; i++)
             svals[i] = key_float (keys[nmax + i]);
+        }
+      if (t->bin_width > 0)
+        {
+          loss += match_bins (t, half, proj, svals);
+          continue;
         }
       for (int i = 0; i < n; i++)
         {
@@ -325,18 +381,19 @@ ns_loss_swd_kept (float *grad, float scale, const float *x, int c, int h, int w,
   int k = cfg->patch, m = cfg->projections, d = c * k * k;
   int max_n = MAX (1, cfg->max_samples);
 
-  /* x: a grid of at most max_n patches at a random offset */
+  /* x: a grid of at most max_n patches at a random offset; every patch
+   * with bins, which cost a pass over them instead of a sort: a sparse
+   * draw pulls a scattered few pixels each call, and those become dots */
   int stride = 1;
-  while ((gint64) ((h + stride - 1) / stride) * ((w + stride - 1) / stride) > max_n)
+  while (cfg->bin_width <= 0
+         && (gint64) ((h + stride - 1) / stride) * ((w + stride - 1) / stride) > max_n)
     stride++;
   int oy = ns_rng_below (rng, MIN (stride, h)), ox = ns_rng_below (rng, MIN (stride, w));
   int n = ((h - oy + stride - 1) / stride) * ((w - ox + stride - 1) / stride);
   /* style: every patch, or max_n random ones */
   gint64 s_all = (gint64) sh * sw;
   int ns = (int) MIN (s_all, (gint64) max_n);
-  if (g_getenv ("NS_X_NSEQ"))
-    ns = (int) MIN (s_all, (gint64) ((h + stride - 1) / stride) * ((w + stride - 1) / stride));
-  int nmax = MAX (n, ns);
+  int nmax = cfg->bin_width > 0 ? ns : MAX (n, ns);   /* the sorts' length */
   size_t plane = (size_t) c * h * w;
 
   /* the directions and the style's sorted projections: kept from an
@@ -367,8 +424,12 @@ ns_loss_swd_kept (float *grad, float scale, const float *x, int c, int h, int w,
   float *svals = kept ? kept->svals
                       : ns_loss_work_get (work, 7, sizeof (float) * m * (size_t) ns);
   float *grad1 = grad ? ns_loss_work_get (work, 8, sizeof (float) * plane) : NULL;
+  /* per half: counts and targets of the bins, prefix sums of the style's */
+  size_t bins_half = sizeof (guint32) * 2 * NS_SWD_MAX_BINS + sizeof (double) * ((size_t) ns + 1);
+  char *bins = cfg->bin_width > 0 ? ns_loss_work_get (work, NS_SWD_BINS_SLOT, 2 * bins_half)
+                                  : NULL;
   if (!dirs || !pos || !cols || !proj || !sproj || !keys || !idx || !svals
-      || (grad && !grad1))
+      || (grad && !grad1) || (cfg->bin_width > 0 && !bins))
     return 0.0;
   int *spos = pos + 2 * (size_t) n;
 
@@ -415,6 +476,10 @@ ns_loss_swd_kept (float *grad, float scale, const float *x, int c, int h, int w,
     .cols = { cols, cols + (size_t) CHUNK * d },
     .keys = { keys, keys + 2 * (size_t) nmax }, .idx = { idx, idx + 2 * (size_t) nmax },
     .svals = svals, .fresh = fresh, .grad = { grad, grad1 },
+    .bin_width = cfg->bin_width,
+    .count = { (guint32 *) bins, (guint32 *) (bins + bins_half) },
+    .ssum = { (double *) (bins + sizeof (guint32) * 2 * NS_SWD_MAX_BINS),
+              (double *) (bins + bins_half + sizeof (guint32) * 2 * NS_SWD_MAX_BINS) },
     .gscale = 2.0 * scale / ((double) n * m),
   };
   gboolean parallel = (gint64) (n + ns) * m >= PARALLEL_MIN_WORK;

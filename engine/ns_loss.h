@@ -14,8 +14,9 @@ G_BEGIN_DECLS
 
 /* slots 0..8 are shared by the losses below (one loss at a time); the stroke
  * loss keeps its planes in NS_STROKE_SLOT.. while it calls the SWD */
-#define NS_LOSS_WORK_SLOTS 12
+#define NS_LOSS_WORK_SLOTS 13
 #define NS_STROKE_SLOT     9
+#define NS_SWD_BINS_SLOT   12   /* the SWD's histograms (bin_width > 0) */
 
 typedef struct
 {
@@ -51,7 +52,17 @@ typedef struct
   int patch;          /* k, odd, >= 1 */
   int projections;    /* random directions per call */
   int max_samples;    /* patches used per call on each side */
+  /* 0: x's projections are sorted and paired with the style's one to one.
+   * > 0: they are counted in bins of this width (or range / NS_SWD_MAX_BINS
+   * if wider), and every value in a bin is moved toward the mean of the
+   * style's values over the quantiles the bin covers: the same pairing up
+   * to the bin width, without a sort, and values that are equal (a flat
+   * area) get one target, where a sort would send them to different ones
+   * by their noise. */
+  float bin_width;
 } NsSwdConfig;
+
+#define NS_SWD_MAX_BINS 4096
 
 double ns_loss_swd (float *grad, float scale, const float *x, int c, int h, int w,
                     const float *style, int sh, int sw,

@@ -36,12 +36,12 @@
 #define W_STYLE     1.0
 /* TV only damps single-pixel noise: stronger, it erases the brush texture */
 #define W_TV        0.001
-/* lone dots (loss_dots.c): the confetti the stochastic SWD leaves in flat
- * areas.  0.03 halves the isolated dots of 0.0 (bench/speckle.py) and
- * keeps the eval pairs' scores above those of the 0.1-content default of
- * before; 0.01 removed a quarter.  The TV at the strength that removes as
- * many erases the texture (docs/optimisation.md). */
-#define W_DOTS      0.03
+/* lone dots (loss_dots.c): a smoothness prior that spares strokes.  Once
+ * the palette pulled every pixel (PALETTE_BIN_WIDTH), 0.03 cost texture
+ * (0.538 over the eval pairs) and 0.01 left more dots (0.0037 against the
+ * paintings' 0.0034); 0.02 keeps both (docs/optimisation.md).  The TV at a
+ * strength that removes as many dots erases the texture. */
+#define W_DOTS      0.02
 #define CONTENT_SIGMA 1.5f          /* px at the stage's size */
 
 #define SWD_PATCH        7
@@ -55,10 +55,16 @@
 /* single-pixel SWD (the palette), relative weight and directions */
 #define W_PALETTE            1.0
 #define PALETTE_PROJECTIONS  16
-/* pixels per side and call: with fewer the palette's pull is sparser and
- * the structure and style scores drop (0.948/0.780 -> 0.932/0.757 on
- * erase_014 x night-cafe at 8192) */
+/* the style's pixels per call */
 #define PALETTE_MAX_SAMPLES  (1 << 15)
+/* The palette pairs x's pixels with the style's through bins of half an
+ * 8-bit level (NsSwdConfig.bin_width), so it pulls every pixel at every
+ * step and equal colours toward one target.  Sorted, it could only afford
+ * a sample (one pixel in 9 at 512 px): the few pulled each step, and the
+ * pixels of a flat area that their noise ranked toward different colours,
+ * became the confetti (isolated dots 0.0098 -> 0.0027 over the eval pairs,
+ * docs/optimisation.md). */
+#define PALETTE_BIN_WIDTH    (1.0f / 512)
 /* Style loss on a fixed random conv layer's features (random_features.c),
  * weight relative to the patch SWD.  Off: on details_048 x cafe-terrace it
  * moved style_match 0.506 -> 0.522 and texture 0.368 -> 0.386 but tripled
@@ -223,8 +229,9 @@ objective (const float *x, float *grad, gpointer data)
   if (p->beta > 0)
     {
       float scale = (float) (p->beta * W_STYLE / st->n_scales);
-      NsSwdConfig cfg = { SWD_PATCH, SWD_PROJECTIONS, SWD_MAX_SAMPLES };
-      NsSwdConfig palette_cfg = { 1, PALETTE_PROJECTIONS, PALETTE_MAX_SAMPLES };
+      NsSwdConfig cfg = { SWD_PATCH, SWD_PROJECTIONS, SWD_MAX_SAMPLES, 0 };
+      NsSwdConfig palette_cfg = { 1, PALETTE_PROJECTIONS, PALETTE_MAX_SAMPLES,
+                                  PALETTE_BIN_WIDTH };
       /* L-BFGS needs the same objective within a block: fresh draws from
        * its fixed rng at every evaluation */
       int keep = st->fixed_draws ? 1 : SWD_KEEP_STEPS;

@@ -532,7 +532,7 @@ image_losses (Trainer *tr, const float *photo, const float *out, float *grad,
     }
   if (p->lambda_style > 0 || p->lambda_stroke > 0)
     {
-      NsSwdConfig cfg = { SWD_PATCH, SWD_PROJECTIONS, SWD_SAMPLES };
+      NsSwdConfig cfg = { SWD_PATCH, SWD_PROJECTIONS, SWD_SAMPLES, 0 };
       float scale = (float) (weight * p->lambda_style / tr->n_scales);
       float stroke_scale = (float) (weight * p->lambda_stroke / tr->n_scales);
       double style = 0, stroke = 0;

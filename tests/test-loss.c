@@ -45,6 +45,7 @@ typedef struct
   int c, h, w, sh, sw;
   int k, m;
   const float *dirs;         /* [d][m], exactly the loss's directions */
+  double bin_width;          /* NsSwdConfig.bin_width */
 } SwdRef;
 
 static int
@@ -93,7 +94,46 @@ swd_ref_loss (gpointer data)
         }
     }
   double loss = 0;
-  for (int j = 0; j < s->m; j++)
+  for (int j = 0; s->bin_width > 0 && j < s->m; j++)
+    {
+      /* bins: each value of x against the mean of the style's values over
+       * the quantiles its bin covers */
+      double *svj = sv + (size_t) j * ns;
+      Ranked *xvj = xv + (size_t) j * n;
+      qsort (svj, ns, sizeof (double), cmp_double);
+      double lo = xvj[0].v, hi = xvj[0].v;
+      for (int i = 1; i < n; i++)
+        {
+          lo = MIN (lo, xvj[i].v);
+          hi = MAX (hi, xvj[i].v);
+        }
+      double width = MAX (s->bin_width, (hi - lo) / NS_SWD_MAX_BINS);
+      int nb = MIN (NS_SWD_MAX_BINS, (int) ((hi - lo) / width) + 1);
+      int *bin = g_new (int, n), *count = g_new0 (int, nb);
+      for (int i = 0; i < n; i++)
+        count[bin[i] = MIN (nb - 1, (int) ((xvj[i].v - lo) / width))]++;
+      for (int i = 0; i < n; i++)
+        {
+          int r0 = 0;
+          for (int b = 0; b < bin[i]; b++)
+            r0 += count[b];
+          int r1 = r0 + count[bin[i]];
+          int q0 = (int) ((gint64) r0 * ns / n), q1 = (int) ((gint64) r1 * ns / n);
+          double target = 0;
+          if (q1 <= q0)
+            target = svj[MIN (ns - 1, (int) (((gint64) r0 + r1) * ns / (2 * (gint64) n)))];
+          else
+            {
+              for (int q = q0; q < q1; q++)
+                target += svj[q];
+              target /= q1 - q0;
+            }
+          loss += (xvj[i].v - target) * (xvj[i].v - target);
+        }
+      g_free (bin);
+      g_free (count);
+    }
+  for (int j = 0; s->bin_width <= 0 && j < s->m; j++)
     {
       qsort (sv + (size_t) j * ns, ns, sizeof (double), cmp_double);
       qsort (xv + (size_t) j * n, n, sizeof (Ranked), cmp_ranked);
@@ -131,7 +171,7 @@ swd_directions (float *dirs, int d, int m, NsRng rng)
 }
 
 static void
-check_swd (int c, int h, int w, int sh, int sw, int k, int m)
+check_swd (int c, int h, int w, int sh, int sw, int k, int m, float bin_width)
 {
   size_t len = (size_t) c * h * w, slen = (size_t) c * sh * sw;
   g_autofree float *x = g_new (float, len);
@@ -142,7 +182,7 @@ check_swd (int c, int h, int w, int sh, int sw, int k, int m)
   NsRng rng;
   ns_rng_init (&rng, 5);
   NsRng before = rng;
-  NsSwdConfig cfg = { k, m, 1 << 20 };
+  NsSwdConfig cfg = { k, m, 1 << 20, bin_width };
   NsLossWork work = { 0 };
   double loss = ns_loss_swd (grad, 1.0f, x, c, h, w, style, sh, sw, &cfg, &rng, &work);
   g_assert_false (work.out_of_memory);
@@ -155,13 +195,13 @@ check_swd (int c, int h, int w, int sh, int sw, int k, int m)
   g_autofree double *num = g_new (double, len);
   to_double (xd, x, len);
   to_double (sd, style, slen);
-  SwdRef ref = { xd, sd, c, h, w, sh, sw, k, m, dirs };
+  SwdRef ref = { xd, sd, c, h, w, sh, sw, k, m, dirs, bin_width };
   double ref_loss = swd_ref_loss (&ref);
   g_assert_cmpfloat (fabs (loss - ref_loss), <=, 1e-5 * ref_loss);
   gc_numeric_grad (num, xd, len, swd_ref_loss, &ref);
   double err = gc_rel_error (grad, num, len);
-  g_test_message ("swd k=%d %dx%dx%d vs %dx%d: loss %.6g, gradient error %.2e",
-                  k, c, h, w, sh, sw, loss, err);
+  g_test_message ("swd k=%d %dx%dx%d vs %dx%d, bins %g: loss %.6g, gradient error %.2e",
+                  k, c, h, w, sh, sw, bin_width, loss, err);
   g_assert_cmpfloat (err, <, GC_TOLERANCE);
   ns_loss_work_clear (&work);
 }
@@ -169,9 +209,61 @@ check_swd (int c, int h, int w, int sh, int sw, int k, int m)
 static void
 test_swd_gradient (void)
 {
-  check_swd (3, 6, 5, 7, 6, 3, 8);    /* patches, style of another size */
-  check_swd (3, 5, 7, 5, 7, 1, 6);    /* single pixels: the palette term */
-  check_swd (2, 9, 4, 3, 8, 5, 4);    /* patches larger than a side: mirrored */
+  check_swd (3, 6, 5, 7, 6, 3, 8, 0);    /* patches, style of another size */
+  check_swd (3, 5, 7, 5, 7, 1, 6, 0);    /* single pixels: the palette term */
+  check_swd (2, 9, 4, 3, 8, 5, 4, 0);    /* patches larger than a side: mirrored */
+  /* bins: a few values share each, the style larger (means over several
+   * quantiles) and smaller (one value at the middle) than x */
+  check_swd (3, 6, 7, 9, 8, 1, 6, 0.05f);
+  check_swd (3, 9, 8, 4, 5, 1, 6, 0.05f);
+  check_swd (3, 6, 5, 7, 6, 3, 8, 0.2f);  /* patches too */
+}
+
+/* A flat area (values closer than a bin) against a style of two colours
+ * (a quarter dark):
+ * with bins every pixel gets the same pull and the area moves as one;
+ * the sort sends half of it to each colour by its noise, which the
+ * optimiser turns into dots. */
+static void
+test_swd_bins_flat_area_moves_as_one (void)
+{
+  const int c = 3, h = 16, w = 16, n = h * w;
+  g_autofree float *x = g_new (float, c * n), *style = g_new (float, c * n),
+                   *noise = g_new (float, c * n), *grad = g_new (float, c * n);
+  fill_random (noise, c * n, 31);
+  for (int i = 0; i < c * n; i++)
+    {
+      x[i] = 0.5f + 1e-4f * noise[i];
+      style[i] = (i % n) % 4 ? 0.9f : 0.1f;
+    }
+  for (int bins = 0; bins < 2; bins++)
+    {
+      NsSwdConfig cfg = { 1, 8, 1 << 20, bins ? 1.0f / 512 : 0 };
+      NsLossWork work = { 0 };
+      NsRng rng;
+      ns_rng_init (&rng, 4);
+      memset (grad, 0, sizeof (float) * c * n);
+      ns_loss_swd (grad, 1.0f, x, c, h, w, style, h, w, &cfg, &rng, &work);
+      ns_loss_work_clear (&work);
+      /* spread of the pull over the pixels, against its size */
+      double mean[3] = { 0 }, spread = 0, size = 0;
+      for (int ch = 0; ch < c; ch++)
+        {
+          for (int i = 0; i < n; i++)
+            mean[ch] += grad[ch * n + i] / n;
+          for (int i = 0; i < n; i++)
+            {
+              spread = MAX (spread, fabs (grad[ch * n + i] - mean[ch]));
+              size = MAX (size, fabs (grad[ch * n + i]));
+            }
+        }
+      g_test_message ("%s: largest pull %.3g, largest difference from the mean %.3g",
+                      bins ? "bins" : "sort", size, spread);
+      if (bins)
+        g_assert_cmpfloat (spread, <, 1e-3 * size);
+      else
+        g_assert_cmpfloat (spread, >, 0.5 * size);
+    }
 }
 
 /* The style against itself: the distance is zero, whatever the draws. */
@@ -183,7 +275,7 @@ test_swd_zero_on_style (void)
   fill_random (x, c * h * w, 3);
   NsRng rng;
   ns_rng_init (&rng, 1);
-  NsSwdConfig cfg = { 5, 16, 1 << 20 };
+  NsSwdConfig cfg = { 5, 16, 1 << 20, 0 };
   NsLossWork work = { 0 };
   double loss = ns_loss_swd (NULL, 1.0f, x, c, h, w, x, h, w, &cfg, &rng, &work);
   g_assert_cmpfloat (loss, <, 1e-12);
@@ -206,7 +298,7 @@ test_swd_gradient_large (void)
                    *v = g_new (float, len);
   fill_random (x, len, 11);
   fill_random (style, c * sh * sw, 12);
-  NsSwdConfig cfg = { 7, 64, 1 << 15 };   /* 5760 x 64 projections: threaded */
+  NsSwdConfig cfg = { 7, 64, 1 << 15, 0 };   /* 5760 x 64 projections: threaded */
   NsLossWork work = { 0 };
   NsRng rng0, rng;
   ns_rng_init (&rng0, 5);
@@ -260,7 +352,7 @@ test_swd_kept (void)
   g_autofree float *x = g_new (float, len), *style = g_new (float, slen),
                    *grad = g_new0 (float, len), *dirs = g_new (float, (size_t) d * m);
   fill_random (style, slen, 21);
-  NsSwdConfig cfg = { k, m, 1 << 20 };
+  NsSwdConfig cfg = { k, m, 1 << 20, 0 };
   NsLossWork work = { 0 };
   NsSwdKept kept = { 0 };
   NsRng rng;
@@ -276,7 +368,7 @@ test_swd_kept (void)
                     *num = g_new (double, len);
   to_double (xd, x, len);
   to_double (sd, style, slen);
-  SwdRef ref = { xd, sd, c, h, w, sh, sw, k, m, dirs };
+  SwdRef ref = { xd, sd, c, h, w, sh, sw, k, m, dirs, 0 };
   double ref_loss = swd_ref_loss (&ref);
   g_assert_cmpfloat (fabs (loss - ref_loss), <=, 1e-5 * ref_loss);
   gc_numeric_grad (num, xd, len, swd_ref_loss, &ref);
@@ -346,7 +438,7 @@ test_random_features_gradient (void)
   NsRng rng;
   ns_rng_init (&rng, 9);
   NsRng before = rng;
-  NsSwdConfig cfg = { 7, m, 1 << 20 };    /* the patch size is ignored: 1 */
+  NsSwdConfig cfg = { 7, m, 1 << 20, 0 };    /* the patch size is ignored: 1 */
   double loss = ns_loss_random_features (grad, 1.0f, x, h, w, style_feat, sh, sw,
                                          &rf, &cfg, &rng, &work);
   g_assert_false (work.out_of_memory);
@@ -359,7 +451,7 @@ test_random_features_gradient (void)
   g_autofree double *num = g_new (double, len);
   to_double (xd, x, len);
   to_double (sfeat, style_feat, (size_t) out_c * sh * sw);
-  RfRef ref = { xd, &rf, h, w, { feat, sfeat, out_c, h, w, sh, sw, 1, m, dirs } };
+  RfRef ref = { xd, &rf, h, w, { feat, sfeat, out_c, h, w, sh, sw, 1, m, dirs, 0 } };
   double ref_loss = rf_ref_loss (&ref);
   g_assert_cmpfloat (fabs (loss - ref_loss), <=, 1e-4 * ref_loss);
   gc_numeric_grad (num, xd, len, rf_ref_loss, &ref);
@@ -563,7 +655,7 @@ test_stroke_gradient (void)
   NsRng rng;
   ns_rng_init (&rng, 9);
   NsRng before = rng;
-  NsSwdConfig cfg = { k, m, 1 << 20 };
+  NsSwdConfig cfg = { k, m, 1 << 20, 0 };
   double loss = ns_loss_stroke (grad, 1.0f, x, h, w, style_hp, sh, sw, sigma, &cfg,
                                 &rng, &work);
   g_assert_false (work.out_of_memory);
@@ -578,7 +670,7 @@ test_stroke_gradient (void)
   to_double (xd, x, len);
   to_double (sd, style, slen);
   ref_highpass (shp, sd, sh, sw, sigma);
-  StrokeRef ref = { xd, { hp, shp, 1, h, w, sh, sw, k, m, dirs }, sigma };
+  StrokeRef ref = { xd, { hp, shp, 1, h, w, sh, sw, k, m, dirs, 0 }, sigma };
   double ref_loss = stroke_ref_loss (&ref);
   g_assert_cmpfloat (fabs (loss - ref_loss), <=, 1e-4 * ref_loss);
   gc_numeric_grad (num, xd, len, stroke_ref_loss, &ref);
@@ -609,7 +701,7 @@ test_stroke_ignores_recolour (void)
     }
   NsLossWork work = { 0 };
   g_assert_true (ns_stroke_target (style_hp, style, h, w, sigma, &work));
-  NsSwdConfig cfg = { 5, 16, 1 << 20 };
+  NsSwdConfig cfg = { 5, 16, 1 << 20, 0 };
   NsRng r1, r2, r3;
   ns_rng_init (&r1, 3);
   r2 = r3 = r1;
@@ -756,6 +848,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/loss/swd-gradient", test_swd_gradient);
   g_test_add_func ("/loss/swd-zero-on-style", test_swd_zero_on_style);
+  g_test_add_func ("/loss/swd-bins-flat-area-moves-as-one",
+                   test_swd_bins_flat_area_moves_as_one);
   g_test_add_func ("/loss/swd-gradient-large", test_swd_gradient_large);
   g_test_add_func ("/loss/swd-kept", test_swd_kept);
   g_test_add_func ("/loss/random-features-gradient", test_random_features_gradient);
