@@ -1188,9 +1188,13 @@ main (int argc, char **argv)
 {
   ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
-  /* every conv2d test on every kernel set: im2col + BLAS and the direct
-   * kernels (portable on any machine, the others where the CPU has them) */
-  static const char *const kernels[] = { "im2col", "portable", "avx2", "avx512" };
+  /* every conv2d test on every kernel set: im2col + BLAS, and each
+   * instruction set's kernels as chosen, direct only and Winograd wherever
+   * it applies (portable on any machine, the others where the CPU has them) */
+  static const char *const kernels[] = {
+    "im2col", "portable", "avx2", "avx512", "portable-direct", "avx2-direct",
+    "avx512-direct", "portable-winograd", "avx2-winograd", "avx512-winograd",
+  };
   static const struct { const char *name; GTestFunc func; } conv_tests[] = {
     { "gradients", test_conv2d },
     { "shape-and-reflection", test_conv2d_shape_and_reflection },

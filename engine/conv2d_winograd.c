@@ -1,0 +1,434 @@
+/* Winograd F(4,3) for 3x3 stride-1 convolutions (Lavin & Gray 2016), one
+ * build per instruction set (conv_isa.h); forward and the input gradient
+ * side by side (din is the same convolution of dout with the flipped,
+ * transposed weights).
+ *
+ * Each image's 4x4 output tiles are numbered row by row and cut into
+ * blocks of TILES, one task each.  A task
+ *   1. transforms the 6x6 input tile of each of its tiles and channels,
+ *      V = B^T d B, into v[36][c][TILES]: each of the 36 positions is a
+ *      [c][tiles] matrix.  The input rows are first split into 4 column
+ *      phases so that VL neighbouring tiles are VL neighbouring floats;
+ *   2. for each block of OCB output channels, multiplies position by
+ *      position, m[xi] = U[xi] (OCB x c) x v[xi] (c x TILES), in registers
+ *      as the direct kernel does (OCB channels x PX vectors);
+ *   3. transforms back, Y = A^T m A, and writes (or adds) the 4x4 outputs.
+ * U = G g G^T, the weights' transform, is computed per call into the
+ * workspace: 36 x c x out_c floats, ~0.3 % of a 64-channel 250x250 layer's
+ * work.  Every output is computed by one task in a fixed order, so the
+ * result does not depend on the thread count.
+ *
+ * Float error: the transforms' constants (up to 8 and 1/6) make F(4,3)'s
+ * error ~10x the direct sum's; tests/test-ops.c states the bound. */
+#include "conv2d_winograd.h"
+#include "conv_isa.h"
+#include "tasks.h"
+#include <string.h>
+
+#if defined NS_ISA_AVX512
+#define OCB 8           /* 8 x 3 accumulators + 3 inputs of 32 registers */
+#else
+#define OCB 4           /* 4 x 3 + 3 of 16 registers */
+#endif
+#define PX 3
+/* Tiles per block: a multiple of PX * VL on every set (48, 24, 12); the
+ * block's 36 x 64 x TILES transformed inputs (442 KiB) stay in L2. */
+#define TILES 48
+/* row pitch of v and m: slack for a segment's last, partly used vector */
+#define TP (TILES + VL)
+/* row pitch of the column phases: a vector past the last tile, plus one */
+#define QP (TILES + VL + 2)
+#define POS 36
+
+static inline size_t
+round16 (size_t n)
+{
+  return (n + 15) & ~(size_t) 15;
+}
+
+static inline int
+round_oc (int oc)
+{
+  return (oc + OCB - 1) / OCB * OCB;
+}
+
+/* The convolution a job runs: out[O][oh][ow] (=, or += with add) of
+ * in[C][h][w] with pad 1 by `mode`, oh = h, ow = w. */
+typedef struct
+{
+  const float *in, *u, *bias;
+  float *out;
+  int C, O, h, w, tw, blocks;   /* tw: tiles per row; blocks per image */
+  NsPad mode;
+  gboolean add;
+  float *ws;
+  size_t thread_len;
+} Job;
+
+static size_t
+u_len (int C, int O)
+{
+  return round16 ((size_t) POS * C * round_oc (O));
+}
+
+static size_t
+thread_len (int C)
+{
+  return round16 ((size_t) POS * C * TP) + round16 ((size_t) POS * OCB * TP)
+         + round16 ((size_t) 6 * 4 * QP);
+}
+
+static size_t
+workspace (const NsConv2dShape *s)
+{
+  size_t fwd = u_len (s->in_c, s->out_c) + ns_tasks_threads () * thread_len (s->in_c);
+  size_t bwd = u_len (s->out_c, s->in_c) + ns_tasks_threads () * thread_len (s->out_c)
+               + round16 ((size_t) s->w + 2);   /* the border rows' sums */
+  return MAX (fwd, bwd);
+}
+
+/* ---- transforms ---------------------------------------------------------- */
+
+/* u[ob][xi][c][OCB] = (G g G^T)[xi], g = the 3x3 kernel from input channel
+ * c to output o; zeros past O.  flip: g is w[c][o] rotated by 180 degrees
+ * (din's kernel), else w[o][c]. */
+static void
+transform_weights (float *u, const float *w, int C, int O, gboolean flip)
+{
+  static const double G[6][3] = {
+    { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+    { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
+  };
+  memset (u, 0, sizeof (float) * POS * C * round_oc (O));
+  for (int o = 0; o < O; o++)
+    for (int c = 0; c < C; c++)
+      {
+        const float *g = flip ? w + ((size_t) c * O + o) * 9 : w + ((size_t) o * C + c) * 9;
+        double gk[3][3], t[6][3];
+        for (int t9 = 0; t9 < 9; t9++)
+          gk[t9 / 3][t9 % 3] = g[flip ? 8 - t9 : t9];
+        for (int i = 0; i < 6; i++)
+          for (int x = 0; x < 3; x++)
+            t[i][x] = G[i][0] * gk[0][x] + G[i][1] * gk[1][x] + G[i][2] * gk[2][x];
+        for (int i = 0; i < 6; i++)
+          for (int j = 0; j < 6; j++)
+            u[(((size_t) (o / OCB) * POS + i * 6 + j) * C + c) * OCB + o % OCB]
+              = (float) (t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+      }
+}
+
+/* B^T d for one column (or row) of 6 */
+ALWAYS_INLINE void
+input_1d (vf o[6], vf d0, vf d1, vf d2, vf d3, vf d4, vf d5)
+{
+  o[0] = 4 * d0 - 5 * d2 + d4;
+  o[1] = d3 + d4 - 4 * (d1 + d2);
+  o[2] = d4 - d3 + 4 * (d1 - d2);
+  o[3] = d4 - d2 + 2 * (d3 - d1);
+  o[4] = d4 - d2 - 2 * (d3 - d1);
+  o[5] = 4 * d1 - 5 * d3 + d5;
+}
+
+/* A^T m for one column (or row) of 6 */
+ALWAYS_INLINE void
+output_1d (vf o[4], vf m0, vf m1, vf m2, vf m3, vf m4, vf m5)
+{
+  vf a = m1 + m2, b = m1 - m2, c = m3 + m4, d = m3 - m4;
+  o[0] = m0 + a + c;
+  o[1] = b + 2 * d;
+  o[2] = a + 4 * c;
+  o[3] = b + 8 * d + m5;
+}
+
+/* Source row of padded row iy + 1 (iy may be -1 or h), or NULL for zeros;
+ * rows past h only feed outputs past the image's end. */
+static inline const float *
+source_row (const float *plane, int iy, int h, int w, NsPad mode)
+{
+  if (iy < -1 || iy > h || ((iy < 0 || iy == h) && mode == NS_PAD_ZERO))
+    return NULL;
+  return plane + (size_t) ns_reflect_index (iy, h) * w;
+}
+
+static inline float
+source_at (const float *row, int ix, int w, NsPad mode)
+{
+  if (ix >= 0 && ix < w)
+    return row[ix];
+  if (ix < -1 || ix > w || mode == NS_PAD_ZERO)
+    return 0.0f;
+  return row[ns_reflect_index (ix, w)];
+}
+
+/* Tiles [tx0, tx0 + nq) of tile row ty, channel c: ph[j][f][q] = padded
+ * row 4 ty + j, column 4 (tx0 + q) + f, for q up to a vector past nq. */
+static void
+split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int nq)
+{
+  const int w = j->w, nfill = (nq + VL - 1) / VL * VL + 1;
+  /* q with all four columns 4 (tx0 + q) - 1 + f inside the image */
+  const int q_lo = MIN (tx0 == 0 ? 1 : 0, nfill);
+  const int q_hi = MAX (q_lo, MIN (nfill, (w - 3) / 4 + 1 - tx0));
+  for (int r = 0; r < 6; r++)
+    {
+      float *p = ph + r * 4 * QP;
+      const float *row = source_row (plane, 4 * ty + r - 1, j->h, w, j->mode);
+      if (!row)
+        {
+          for (int f = 0; f < 4; f++)
+            memset (p + f * QP, 0, sizeof (float) * nfill);
+          continue;
+        }
+      for (int q = 0; q < q_lo; q++)
+        for (int f = 0; f < 4; f++)
+          p[f * QP + q] = source_at (row, 4 * (tx0 + q) + f - 1, w, j->mode);
+      for (int q = q_lo; q < q_hi; q++)
+        {
+          const float *src = row + 4 * (tx0 + q) - 1;
+          p[q] = src[0];
+          p[QP + q] = src[1];
+          p[2 * QP + q] = src[2];
+          p[3 * QP + q] = src[3];
+        }
+      for (int q = q_hi; q < nfill; q++)
+        for (int f = 0; f < 4; f++)
+          p[f * QP + q] = source_at (row, 4 * (tx0 + q) + f - 1, w, j->mode);
+    }
+}
+
+/* v[xi][c][t0 + q] for the nq tiles of ph */
+static void
+transform_input (float *v, const float *ph, int C, int c, int t0, int nq)
+{
+  for (int q = 0; q < nq; q += VL)
+    {
+      vf t[6][6];
+      for (int r = 0; r < 6; r++)
+        {
+          const float *p = ph + r * 4 * QP + q;
+          input_1d (t[r], load (p), load (p + QP), load (p + 2 * QP),
+                    load (p + 3 * QP), load (p + 1), load (p + QP + 1));
+        }
+      for (int x = 0; x < 6; x++)
+        {
+          vf o[6];
+          input_1d (o, t[0][x], t[1][x], t[2][x], t[3][x], t[4][x], t[5][x]);
+          for (int y = 0; y < 6; y++)
+            store (v + ((size_t) (y * 6 + x) * C + c) * TP + t0 + q, o[y]);
+        }
+    }
+}
+
+/* m[xi][o][t] = sum over c of u[xi][c][o] v[xi][c][t], o < OCB, t < TILES */
+static void
+products (float *m, const float *v, const float *u, int C)
+{
+  for (int xi = 0; xi < POS; xi++)
+    {
+      const float *vx = v + (size_t) xi * C * TP, *ux = u + (size_t) xi * C * OCB;
+      float *mx = m + (size_t) xi * OCB * TP;
+      for (int x = 0; x < TILES; x += PX * VL)
+        {
+          vf acc[OCB][PX];
+#pragma GCC unroll 16
+          for (int o = 0; o < OCB; o++)
+#pragma GCC unroll 16
+            for (int k = 0; k < PX; k++)
+              acc[o][k] = (vf) { };
+          for (int c = 0; c < C; c++)
+            {
+              vf a[PX];
+#pragma GCC unroll 16
+              for (int k = 0; k < PX; k++)
+                a[k] = load (vx + (size_t) c * TP + x + k * VL);
+#pragma GCC unroll 16
+              for (int o = 0; o < OCB; o++)
+                {
+                  const float wv = ux[c * OCB + o];
+#pragma GCC unroll 16
+                  for (int k = 0; k < PX; k++)
+                    acc[o][k] += a[k] * wv;
+                }
+            }
+#pragma GCC unroll 16
+          for (int o = 0; o < OCB; o++)
+#pragma GCC unroll 16
+            for (int k = 0; k < PX; k++)
+              store (mx + (size_t) o * TP + x + k * VL, acc[o][k]);
+        }
+    }
+}
+
+/* The 4x4 outputs of channel o (m's row k) for tiles [tx0, tx0 + nq) of
+ * tile row ty, whose m columns start at t0. */
+static void
+transform_output (float *plane, const float *m, const Job *j, int k, float bias,
+                  int ty, int tx0, int nq, int t0)
+{
+  const int h = j->h, w = j->w;
+  for (int q = 0; q < nq; q += VL)
+    {
+      vf t[6][4], y[4][4];
+      for (int r = 0; r < 6; r++)
+        {
+          const float *p = m + ((size_t) (r * 6) * OCB + k) * TP + t0 + q;
+          const size_t step = (size_t) OCB * TP;
+          output_1d (t[r], load (p), load (p + step), load (p + 2 * step),
+                     load (p + 3 * step), load (p + 4 * step), load (p + 5 * step));
+        }
+      for (int x = 0; x < 4; x++)
+        {
+          vf o[4];
+          output_1d (o, t[0][x], t[1][x], t[2][x], t[3][x], t[4][x], t[5][x]);
+          for (int r = 0; r < 4; r++)
+            y[r][x] = o[r] + bias;
+        }
+      const int lanes = MIN (VL, nq - q), x0 = 4 * (tx0 + q);
+      for (int r = 0; r < 4 && 4 * ty + r < h; r++)
+        {
+          float rows[4][VL], *dst = plane + (size_t) (4 * ty + r) * w + x0;
+          for (int x = 0; x < 4; x++)
+            store (rows[x], y[r][x]);
+          const int n = MIN (4 * lanes, w - x0);
+          if (j->add)
+            for (int i = 0; i < n; i++)
+              dst[i] += rows[i % 4][i / 4];
+          else
+            for (int i = 0; i < n; i++)
+              dst[i] = rows[i % 4][i / 4];
+        }
+    }
+}
+
+static void
+block_task (gpointer data, int task, int thread)
+{
+  const Job *j = data;
+  const int img = task / j->blocks, first = (task % j->blocks) * TILES;
+  const int tiles = (j->h + 3) / 4 * j->tw, n = MIN (TILES, tiles - first);
+  float *v = j->ws + thread * j->thread_len;
+  float *m = v + round16 ((size_t) POS * j->C * TP);
+  float *ph = m + round16 ((size_t) POS * OCB * TP);
+  const float *in = j->in + (size_t) img * j->C * j->h * j->w;
+  float *out = j->out + (size_t) img * j->O * j->h * j->w;
+
+  for (int c = 0; c < j->C; c++)
+    for (int t = first; t < first + n;)
+      {
+        const int ty = t / j->tw, tx0 = t % j->tw, nq = MIN (j->tw - tx0, first + n - t);
+        split_phases (ph, in + (size_t) c * j->h * j->w, j, ty, tx0, nq);
+        transform_input (v, ph, j->C, c, t - first, nq);
+        t += nq;
+      }
+  /* the last block's unused tiles: finite values for the products */
+  if (n < TILES)
+    for (size_t row = 0; row < (size_t) POS * j->C; row++)
+      memset (v + row * TP + n, 0, sizeof (float) * (TILES - n));
+  /* m's slack, read by the output's last partial vectors */
+  for (size_t row = 0; row < (size_t) POS * OCB; row++)
+    memset (m + row * TP + TILES, 0, sizeof (float) * VL);
+
+  for (int ob = 0; ob < j->O; ob += OCB)
+    {
+      products (m, v, j->u + (size_t) ob * POS * j->C, j->C);
+      for (int k = 0; k < OCB && ob + k < j->O; k++)
+        {
+          const float bias = j->bias ? j->bias[ob + k] : 0.0f;
+          float *plane = out + (size_t) (ob + k) * j->h * j->w;
+          for (int t = first; t < first + n;)
+            {
+              const int ty = t / j->tw, tx0 = t % j->tw, nq = MIN (j->tw - tx0, first + n - t);
+              transform_output (plane, m, j, k, bias, ty, tx0, nq, t - first);
+              t += nq;
+            }
+        }
+    }
+}
+
+static void
+run (Job *j, int n_images)
+{
+  j->tw = (j->w + 3) / 4;
+  j->blocks = ((j->h + 3) / 4 * j->tw + TILES - 1) / TILES;
+  j->thread_len = thread_len (j->C);
+  ns_tasks_run (n_images * j->blocks, block_task, j);
+}
+
+static void
+forward (float *out, const float *in, const float *w, const float *b,
+         const NsConv2dShape *s, float *ws)
+{
+  transform_weights (ws, w, s->in_c, s->out_c, FALSE);
+  Job j = { .in = in, .u = ws, .bias = b, .out = out, .C = s->in_c, .O = s->out_c,
+            .h = s->h, .w = s->w, .mode = s->pad, .add = FALSE,
+            .ws = ws + u_len (s->in_c, s->out_c) };
+  run (&j, s->n);
+}
+
+/* din's padded border, for reflection: the padded input's gradient on rows
+ * -1 and h and columns -1 and w (image coordinates), each folded into the
+ * pixel it mirrors.  Row -1 only sees kernel row 0 over dout's row 0, row h
+ * kernel row 2 over row h - 1; columns likewise. */
+static void
+fold_border (float *din, const float *dout, const float *w, const NsConv2dShape *s,
+             float *sums)
+{
+  const int h = s->h, wd = s->w, C = s->in_c, O = s->out_c;
+  for (int ic = 0; ic < C; ic++)
+    {
+      float *plane = din + (size_t) ic * h * wd;
+      for (int e = 0; e < 2; e++)   /* rows -1 and h, columns -1 .. w */
+        {
+          const int ky = e ? 2 : 0, y = e ? h - 1 : 0;
+          memset (sums, 0, sizeof (float) * (wd + 2));
+          for (int oc = 0; oc < O; oc++)
+            {
+              const float *d = dout + ((size_t) oc * h + y) * wd;
+              const float *g = w + ((size_t) oc * C + ic) * 9 + ky * 3;
+              for (int kx = 0; kx < 3; kx++)   /* column px - 1 reads d[px - kx] */
+                for (int x = 0; x < wd; x++)
+                  sums[x + kx] += d[x] * g[kx];
+            }
+          float *dst = plane + (size_t) ns_reflect_index (e ? h : -1, h) * wd;
+          for (int px = 0; px < wd + 2; px++)
+            dst[ns_reflect_index (px - 1, wd)] += sums[px];
+        }
+      for (int e = 0; e < 2; e++)   /* columns -1 and w, rows 0 .. h - 1 */
+        {
+          const int kx = e ? 2 : 0, x = e ? wd - 1 : 0;
+          const int ix = ns_reflect_index (e ? wd : -1, wd);
+          for (int iy = 0; iy < h; iy++)
+            {
+              float sum = 0.0f;
+              for (int oc = 0; oc < O; oc++)
+                for (int ky = 0; ky < 3; ky++)
+                  {
+                    const int y = iy + 1 - ky;
+                    if (y >= 0 && y < h)
+                      sum += dout[((size_t) oc * h + y) * wd + x] * w[((size_t) oc * C + ic) * 9 + ky * 3 + kx];
+                  }
+              plane[(size_t) iy * wd + ix] += sum;
+            }
+        }
+    }
+}
+
+static void
+backward_data (float *din, const float *dout, const float *w, const NsConv2dShape *s,
+               float *ws)
+{
+  transform_weights (ws, w, s->out_c, s->in_c, TRUE);
+  /* the padded input's interior: a zero-padded convolution of dout */
+  Job j = { .in = dout, .u = ws, .out = din, .C = s->out_c, .O = s->in_c,
+            .h = s->h, .w = s->w, .mode = NS_PAD_ZERO, .add = TRUE,
+            .ws = ws + u_len (s->out_c, s->in_c) };
+  run (&j, s->n);
+  if (s->pad == NS_PAD_REFLECT)
+    for (int i = 0; i < s->n; i++)
+      fold_border (din + (size_t) i * s->in_c * s->h * s->w,
+                   dout + (size_t) i * s->out_c * s->h * s->w, w, s, j.ws);
+}
+
+const NsConvWinogradKernels ISA_TABLE (ns_conv_winograd) = {
+  ISA_NAME, workspace, forward, backward_data
+};
