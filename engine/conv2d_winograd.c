@@ -40,6 +40,54 @@
 #define QP (TILES + VL + 2)
 #define POS 36
 
+/* Lane masks for splitting 4 VL-float vectors into their 4 column phases
+ * and back: EVEN/ODD pick lanes 0, 2, 4 ... / 1, 3, 5 ... of two vectors,
+ * LO/HI interleave the low / high halves of two vectors. */
+typedef int vi __attribute__ ((vector_size (VL * sizeof (int))));
+#if VL == 16
+#define EVEN { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 }
+#define ODD  { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31 }
+#define LO   { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 }
+#define HI   { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 }
+#elif VL == 8
+#define EVEN { 0, 2, 4, 6, 8, 10, 12, 14 }
+#define ODD  { 1, 3, 5, 7, 9, 11, 13, 15 }
+#define LO   { 0, 8, 1, 9, 2, 10, 3, 11 }
+#define HI   { 4, 12, 5, 13, 6, 14, 7, 15 }
+#else
+#define EVEN { 0, 2, 4, 6 }
+#define ODD  { 1, 3, 5, 7 }
+#define LO   { 0, 4, 1, 5 }
+#define HI   { 2, 6, 3, 7 }
+#endif
+
+/* p[f][0 .. VL) = src[4 q + f] for q < VL */
+ALWAYS_INLINE void
+split4 (float *p, int pitch, const float *src)
+{
+  const vi even = EVEN, odd = ODD;
+  vf a = load (src), b = load (src + VL), c = load (src + 2 * VL), d = load (src + 3 * VL);
+  vf ab0 = __builtin_shuffle (a, b, even), ab1 = __builtin_shuffle (a, b, odd);
+  vf cd0 = __builtin_shuffle (c, d, even), cd1 = __builtin_shuffle (c, d, odd);
+  store (p, __builtin_shuffle (ab0, cd0, even));
+  store (p + pitch, __builtin_shuffle (ab1, cd1, even));
+  store (p + 2 * pitch, __builtin_shuffle (ab0, cd0, odd));
+  store (p + 3 * pitch, __builtin_shuffle (ab1, cd1, odd));
+}
+
+/* the inverse: o[4 q + f] = x[f][q] */
+ALWAYS_INLINE void
+merge4 (vf o[4], vf x0, vf x1, vf x2, vf x3)
+{
+  const vi lo = LO, hi = HI;
+  vf a = __builtin_shuffle (x0, x2, lo), b = __builtin_shuffle (x0, x2, hi);
+  vf c = __builtin_shuffle (x1, x3, lo), d = __builtin_shuffle (x1, x3, hi);
+  o[0] = __builtin_shuffle (a, c, lo);
+  o[1] = __builtin_shuffle (a, c, hi);
+  o[2] = __builtin_shuffle (b, d, lo);
+  o[3] = __builtin_shuffle (b, d, hi);
+}
+
 static inline size_t
 round16 (size_t n)
 {
@@ -182,7 +230,10 @@ split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int 
       for (int q = 0; q < q_lo; q++)
         for (int f = 0; f < 4; f++)
           p[f * QP + q] = source_at (row, 4 * (tx0 + q) + f - 1, w, j->mode);
-      for (int q = q_lo; q < q_hi; q++)
+      int q = q_lo;
+      for (; q + VL <= q_hi; q += VL)
+        split4 (p + q, QP, row + 4 * (tx0 + q) - 1);
+      for (; q < q_hi; q++)
         {
           const float *src = row + 4 * (tx0 + q) - 1;
           p[q] = src[0];
@@ -219,43 +270,53 @@ transform_input (float *v, const float *ph, int C, int c, int t0, int nq)
     }
 }
 
-/* m[xi][o][t] = sum over c of u[xi][c][o] v[xi][c][t], o < OCB, t < TILES */
+/* m[xi][o][x + t] = sum over c of u[xi][c][o] v[xi][c][x + t], o < OCB,
+ * t < NV vectors */
+ALWAYS_INLINE void
+products_at (float *mx, const float *vx, const float *ux, int C, int x, const int NV)
+{
+  vf acc[OCB][PX];
+#pragma GCC unroll 16
+  for (int o = 0; o < OCB; o++)
+#pragma GCC unroll 16
+    for (int k = 0; k < NV; k++)
+      acc[o][k] = (vf) { };
+  for (int c = 0; c < C; c++)
+    {
+      vf a[PX];
+#pragma GCC unroll 16
+      for (int k = 0; k < NV; k++)
+        a[k] = load (vx + (size_t) c * TP + x + k * VL);
+#pragma GCC unroll 16
+      for (int o = 0; o < OCB; o++)
+        {
+          const float wv = ux[c * OCB + o];
+#pragma GCC unroll 16
+          for (int k = 0; k < NV; k++)
+            acc[o][k] += a[k] * wv;
+        }
+    }
+#pragma GCC unroll 16
+  for (int o = 0; o < OCB; o++)
+#pragma GCC unroll 16
+    for (int k = 0; k < NV; k++)
+      store (mx + (size_t) o * TP + x + k * VL, acc[o][k]);
+}
+
+/* m[xi] = u[xi]^T v[xi] for every position, over the first n tiles (whole
+ * vectors): a small image's last block skips most of its empty tiles */
 static void
-products (float *m, const float *v, const float *u, int C)
+products (float *m, const float *v, const float *u, int C, int n)
 {
   for (int xi = 0; xi < POS; xi++)
     {
       const float *vx = v + (size_t) xi * C * TP, *ux = u + (size_t) xi * C * OCB;
       float *mx = m + (size_t) xi * OCB * TP;
-      for (int x = 0; x < TILES; x += PX * VL)
-        {
-          vf acc[OCB][PX];
-#pragma GCC unroll 16
-          for (int o = 0; o < OCB; o++)
-#pragma GCC unroll 16
-            for (int k = 0; k < PX; k++)
-              acc[o][k] = (vf) { };
-          for (int c = 0; c < C; c++)
-            {
-              vf a[PX];
-#pragma GCC unroll 16
-              for (int k = 0; k < PX; k++)
-                a[k] = load (vx + (size_t) c * TP + x + k * VL);
-#pragma GCC unroll 16
-              for (int o = 0; o < OCB; o++)
-                {
-                  const float wv = ux[c * OCB + o];
-#pragma GCC unroll 16
-                  for (int k = 0; k < PX; k++)
-                    acc[o][k] += a[k] * wv;
-                }
-            }
-#pragma GCC unroll 16
-          for (int o = 0; o < OCB; o++)
-#pragma GCC unroll 16
-            for (int k = 0; k < PX; k++)
-              store (mx + (size_t) o * TP + x + k * VL, acc[o][k]);
-        }
+      int x = 0;
+      for (; x + PX * VL <= n; x += PX * VL)
+        products_at (mx, vx, ux, C, x, PX);
+      for (; x < n; x += VL)
+        products_at (mx, vx, ux, C, x, 1);
     }
 }
 
@@ -284,18 +345,26 @@ transform_output (float *plane, const float *m, const Job *j, int k, float bias,
             y[r][x] = o[r] + bias;
         }
       const int lanes = MIN (VL, nq - q), x0 = 4 * (tx0 + q);
+      const int n = MIN (4 * lanes, w - x0);
       for (int r = 0; r < 4 && 4 * ty + r < h; r++)
         {
-          float rows[4][VL], *dst = plane + (size_t) (4 * ty + r) * w + x0;
-          for (int x = 0; x < 4; x++)
-            store (rows[x], y[r][x]);
-          const int n = MIN (4 * lanes, w - x0);
-          if (j->add)
-            for (int i = 0; i < n; i++)
-              dst[i] += rows[i % 4][i / 4];
+          vf o[4];
+          float *dst = plane + (size_t) (4 * ty + r) * w + x0;
+          merge4 (o, y[r][0], y[r][1], y[r][2], y[r][3]);
+          if (n == 4 * VL)
+            for (int i = 0; i < 4; i++)
+              store (dst + i * VL, j->add ? load (dst + i * VL) + o[i] : o[i]);
           else
-            for (int i = 0; i < n; i++)
-              dst[i] = rows[i % 4][i / 4];
+            {
+              float row[4 * VL];
+              for (int i = 0; i < 4; i++)
+                store (row + i * VL, o[i]);
+              if (j->add)
+                for (int i = 0; i < n; i++)
+                  dst[i] += row[i];
+              else
+                memcpy (dst, row, sizeof (float) * n);
+            }
         }
     }
 }
@@ -320,17 +389,18 @@ block_task (gpointer data, int task, int thread)
         transform_input (v, ph, j->C, c, t - first, nq);
         t += nq;
       }
-  /* the last block's unused tiles: finite values for the products */
-  if (n < TILES)
+  /* The last block's tiles in its last vector, and m's slack, are read by
+   * the products and the output's last partial vectors: finite values. */
+  const int nv = (n + VL - 1) / VL * VL;
+  if (n < nv)
     for (size_t row = 0; row < (size_t) POS * j->C; row++)
-      memset (v + row * TP + n, 0, sizeof (float) * (TILES - n));
-  /* m's slack, read by the output's last partial vectors */
+      memset (v + row * TP + n, 0, sizeof (float) * (nv - n));
   for (size_t row = 0; row < (size_t) POS * OCB; row++)
-    memset (m + row * TP + TILES, 0, sizeof (float) * VL);
+    memset (m + row * TP + nv, 0, sizeof (float) * (TP - nv));
 
   for (int ob = 0; ob < j->O; ob += OCB)
     {
-      products (m, v, j->u + (size_t) ob * POS * j->C, j->C);
+      products (m, v, j->u + (size_t) ob * POS * j->C, j->C, n);
       for (int k = 0; k < OCB && ob + k < j->O; k++)
         {
           const float bias = j->bias ? j->bias[ob + k] : 0.0f;
