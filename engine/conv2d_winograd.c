@@ -131,7 +131,7 @@ workspace (const NsConv2dShape *s)
 {
   size_t fwd = u_len (s->in_c, s->out_c) + ns_tasks_threads () * thread_len (s->in_c);
   size_t bwd = u_len (s->out_c, s->in_c) + ns_tasks_threads () * thread_len (s->out_c)
-               + round16 ((size_t) s->w + 2);   /* the border rows' sums */
+               + round16 ((size_t) MAX (s->w + 2, s->h));   /* the border's sums */
   return MAX (fwd, bwd);
 }
 
@@ -139,29 +139,34 @@ workspace (const NsConv2dShape *s)
 
 /* u[ob][xi][c][OCB] = (G g G^T)[xi], g = the 3x3 kernel from input channel
  * c to output o; zeros past O.  flip: g is w[c][o] rotated by 180 degrees
- * (din's kernel), else w[o][c]. */
+ * (din's kernel), else w[o][c].  The OCB channels of a block side by side,
+ * so that the arithmetic runs on vectors. */
 static void
 transform_weights (float *u, const float *w, int C, int O, gboolean flip)
 {
-  static const double G[6][3] = {
-    { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
-    { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
+  static const float G[6][3] = {
+    { 1.0f / 4, 0, 0 }, { -1.0f / 6, -1.0f / 6, -1.0f / 6 }, { -1.0f / 6, 1.0f / 6, -1.0f / 6 },
+    { 1.0f / 24, 1.0f / 12, 1.0f / 6 }, { 1.0f / 24, -1.0f / 12, 1.0f / 6 }, { 0, 0, 1 },
   };
-  memset (u, 0, sizeof (float) * POS * C * round_oc (O));
-  for (int o = 0; o < O; o++)
+  for (int ob = 0; ob < O; ob += OCB)
     for (int c = 0; c < C; c++)
       {
-        const float *g = flip ? w + ((size_t) c * O + o) * 9 : w + ((size_t) o * C + c) * 9;
-        double gk[3][3], t[6][3];
-        for (int t9 = 0; t9 < 9; t9++)
-          gk[t9 / 3][t9 % 3] = g[flip ? 8 - t9 : t9];
+        float g[3][3][OCB], t[6][3][OCB];
+        for (int o = 0; o < OCB; o++)
+          for (int t9 = 0; t9 < 9; t9++)
+            g[t9 / 3][t9 % 3][o] = ob + o >= O ? 0.0f
+                                   : flip ? w[((size_t) c * O + ob + o) * 9 + 8 - t9]
+                                          : w[((size_t) (ob + o) * C + c) * 9 + t9];
         for (int i = 0; i < 6; i++)
           for (int x = 0; x < 3; x++)
-            t[i][x] = G[i][0] * gk[0][x] + G[i][1] * gk[1][x] + G[i][2] * gk[2][x];
+            for (int o = 0; o < OCB; o++)
+              t[i][x][o] = G[i][0] * g[0][x][o] + G[i][1] * g[1][x][o] + G[i][2] * g[2][x][o];
+        float *dst = u + (size_t) ob * POS * C + (size_t) c * OCB;
         for (int i = 0; i < 6; i++)
           for (int j = 0; j < 6; j++)
-            u[(((size_t) (o / OCB) * POS + i * 6 + j) * C + c) * OCB + o % OCB]
-              = (float) (t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
+            for (int o = 0; o < OCB; o++)
+              dst[(size_t) (i * 6 + j) * C * OCB + o]
+                = t[i][0][o] * G[j][0] + t[i][1][o] * G[j][1] + t[i][2][o] * G[j][2];
       }
 }
 
@@ -467,18 +472,19 @@ fold_border (float *din, const float *dout, const float *w, const NsConv2dShape 
         {
           const int kx = e ? 2 : 0, x = e ? wd - 1 : 0;
           const int ix = ns_reflect_index (e ? wd : -1, wd);
+          /* row iy reads dout's row iy + 1 - ky: independent sums, not
+           * one chain of additions per row */
+          memset (sums, 0, sizeof (float) * h);
+          for (int oc = 0; oc < O; oc++)
+            for (int ky = 0; ky < 3; ky++)
+              {
+                const float g = w[((size_t) oc * C + ic) * 9 + ky * 3 + kx];
+                const float *d = dout + (size_t) oc * h * wd + x;
+                for (int iy = MAX (0, ky - 1); iy < MIN (h, h + ky - 1); iy++)
+                  sums[iy] += d[(size_t) (iy + 1 - ky) * wd] * g;
+              }
           for (int iy = 0; iy < h; iy++)
-            {
-              float sum = 0.0f;
-              for (int oc = 0; oc < O; oc++)
-                for (int ky = 0; ky < 3; ky++)
-                  {
-                    const int y = iy + 1 - ky;
-                    if (y >= 0 && y < h)
-                      sum += dout[((size_t) oc * h + y) * wd + x] * w[((size_t) oc * C + ic) * 9 + ky * 3 + kx];
-                  }
-              plane[(size_t) iy * wd + ix] += sum;
-            }
+            plane[(size_t) iy * wd + ix] += sums[iy];
         }
     }
 }

@@ -1,6 +1,6 @@
-/* 2-D convolution: direct kernels (conv2d_direct.c, see the second half
- * and docs/conv-kernels.md) for the shapes where they are faster, else
- * im2col + cblas_sgemm.
+/* 2-D convolution: Winograd F(4,3) (conv2d_winograd.c) or direct kernels
+ * (conv2d_direct.c, see the second half and docs/conv-kernels.md) for the
+ * shapes where they are faster, else im2col + cblas_sgemm.
  *
  * The im2col matrix of one image is [in_c*k*k][out_h*out_w].  Rather than
  * building it whole (576 x 16.7M floats for a 64-channel 4096^2 image), each
