@@ -1,7 +1,7 @@
 /* Winograd F(4,3) for 3x3 stride-1 convolutions (Lavin & Gray 2016), one
- * build per instruction set (conv_isa.h); forward and the input gradient
- * side by side (din is the same convolution of dout with the flipped,
- * transposed weights).
+ * build per instruction set (conv_isa.h); forward, the input gradient (the
+ * same convolution of dout with the flipped, transposed weights) and the
+ * weight gradient (at the end) side by side.
  *
  * Each image's 4x4 output tiles are numbered row by row and cut into
  * blocks of TILES, one task each.  A task
@@ -111,6 +111,10 @@ typedef struct
   gboolean add;
   float *ws;
   size_t thread_len;
+  /* dW: dout, the parts of dW, the blocks over the batch */
+  const float *dout;
+  float *parts;
+  int all_blocks;
 } Job;
 
 static size_t
@@ -126,16 +130,64 @@ thread_len (int C)
          + round16 ((size_t) 6 * 4 * QP);
 }
 
+/* dW: a register block of DW_O output channels x DW_CV vectors of input
+ * channels.  Task p of DW_PARTS sums the blocks p, p + DW_PARTS, ... in
+ * order and writes its part of dW; the parts are added in order (a fixed
+ * number: the same sums on any core count). */
+#if defined NS_ISA_AVX512
+#define DW_CV 4
+#else
+#define DW_CV 2
+#endif
+#define DW_O 4
+#define DW_PARTS 4
+
+static inline int
+dw_round_c (int c)
+{
+  return (c + DW_CV * VL - 1) / (DW_CV * VL) * (DW_CV * VL);
+}
+
+static inline int
+dw_round_o (int o)
+{
+  return (o + DW_O - 1) / DW_O * DW_O;
+}
+
+static size_t
+du_len (int C, int O)
+{
+  return round16 ((size_t) POS * dw_round_o (O) * dw_round_c (C));
+}
+
+/* v, its transpose vt [36][TILES][c], dm [36][o][TP], the phases, the
+ * task's sums du [36][o][c] */
+static size_t
+dw_thread_len (int C, int O)
+{
+  return round16 ((size_t) POS * C * TP) + round16 ((size_t) POS * TILES * dw_round_c (C))
+         + round16 ((size_t) POS * dw_round_o (O) * TP) + round16 ((size_t) 6 * 4 * QP)
+         + du_len (C, O);
+}
+
 static size_t
 workspace (const NsConv2dShape *s)
 {
   size_t fwd = u_len (s->in_c, s->out_c) + ns_tasks_threads () * thread_len (s->in_c);
   size_t bwd = u_len (s->out_c, s->in_c) + ns_tasks_threads () * thread_len (s->out_c)
                + round16 ((size_t) MAX (s->w + 2, s->h));   /* the border's sums */
-  return MAX (fwd, bwd);
+  size_t dw = DW_PARTS * round16 ((size_t) s->out_c * s->in_c * 9)
+              + ns_tasks_threads () * dw_thread_len (s->in_c, s->out_c);
+  return MAX (MAX (fwd, bwd), dw);
 }
 
 /* ---- transforms ---------------------------------------------------------- */
+
+/* the weights' transform: U = G g Gᵀ */
+static const float G[6][3] = {
+  { 1.0f / 4, 0, 0 }, { -1.0f / 6, -1.0f / 6, -1.0f / 6 }, { -1.0f / 6, 1.0f / 6, -1.0f / 6 },
+  { 1.0f / 24, 1.0f / 12, 1.0f / 6 }, { 1.0f / 24, -1.0f / 12, 1.0f / 6 }, { 0, 0, 1 },
+};
 
 /* u[ob][xi][c][OCB] = (G g G^T)[xi], g = the 3x3 kernel from input channel
  * c to output o; zeros past O.  flip: g is w[c][o] rotated by 180 degrees
@@ -144,10 +196,6 @@ workspace (const NsConv2dShape *s)
 static void
 transform_weights (float *u, const float *w, int C, int O, gboolean flip)
 {
-  static const float G[6][3] = {
-    { 1.0f / 4, 0, 0 }, { -1.0f / 6, -1.0f / 6, -1.0f / 6 }, { -1.0f / 6, 1.0f / 6, -1.0f / 6 },
-    { 1.0f / 24, 1.0f / 12, 1.0f / 6 }, { 1.0f / 24, -1.0f / 12, 1.0f / 6 }, { 0, 0, 1 },
-  };
   for (int ob = 0; ob < O; ob += OCB)
     for (int c = 0; c < C; c++)
       {
@@ -374,6 +422,20 @@ transform_output (float *plane, const float *m, const Job *j, int k, float bias,
     }
 }
 
+/* v for the n tiles from `first` of one image */
+static void
+transform_block (float *v, float *ph, const float *in, const Job *j, int first, int n)
+{
+  for (int c = 0; c < j->C; c++)
+    for (int t = first; t < first + n;)
+      {
+        const int ty = t / j->tw, tx0 = t % j->tw, nq = MIN (j->tw - tx0, first + n - t);
+        split_phases (ph, in + (size_t) c * j->h * j->w, j, ty, tx0, nq);
+        transform_input (v, ph, j->C, c, t - first, nq);
+        t += nq;
+      }
+}
+
 static void
 block_task (gpointer data, int task, int thread)
 {
@@ -386,14 +448,7 @@ block_task (gpointer data, int task, int thread)
   const float *in = j->in + (size_t) img * j->C * j->h * j->w;
   float *out = j->out + (size_t) img * j->O * j->h * j->w;
 
-  for (int c = 0; c < j->C; c++)
-    for (int t = first; t < first + n;)
-      {
-        const int ty = t / j->tw, tx0 = t % j->tw, nq = MIN (j->tw - tx0, first + n - t);
-        split_phases (ph, in + (size_t) c * j->h * j->w, j, ty, tx0, nq);
-        transform_input (v, ph, j->C, c, t - first, nq);
-        t += nq;
-      }
+  transform_block (v, ph, in, j, first, n);
   /* The last block's tiles in its last vector, and m's slack, are read by
    * the products and the output's last partial vectors: finite values. */
   const int nv = (n + VL - 1) / VL * VL;
@@ -505,6 +560,220 @@ backward_data (float *din, const float *dout, const float *w, const NsConv2dShap
                    dout + (size_t) i * s->out_c * s->h * s->w, w, s, j.ws);
 }
 
+/* ---- dW ------------------------------------------------------------------
+ *
+ * Y = Aᵀ (U ⊙ V) A per tile, so dL/dU[ξ] = Σ over tiles of
+ * (A dY Aᵀ)[ξ] x V[ξ]ᵀ and dW = Gᵀ dU G.  The sum over a block's tiles is a
+ * product with the tiles as the inner dimension: v is transposed to
+ * [ξ][tile][c] so that input channels lie along the vector. */
+
+/* ph[r][f][q] = dout row 4 ty + r, column 4 (tx0 + q) + f (zeros outside) */
+static void
+split_dout (float *ph, const float *plane, int h, int w, int ty, int tx0, int nq)
+{
+  const int nfill = (nq + VL - 1) / VL * VL;
+  for (int r = 0; r < 4; r++)
+    {
+      float *p = ph + r * 4 * QP;
+      const int y = 4 * ty + r;
+      if (y >= h)
+        {
+          for (int f = 0; f < 4; f++)
+            memset (p + f * QP, 0, sizeof (float) * nfill);
+          continue;
+        }
+      const float *row = plane + (size_t) y * w;
+      int q = 0;
+      for (; q + VL <= nfill && 4 * (tx0 + q + VL) <= w; q += VL)
+        split4 (p + q, QP, row + 4 * (tx0 + q));
+      for (; q < nfill; q++)
+        for (int f = 0; f < 4; f++)
+          {
+            const int x = 4 * (tx0 + q) + f;
+            p[f * QP + q] = x < w ? row[x] : 0.0f;
+          }
+    }
+}
+
+/* A y for one column (or row) of 4: the output transform's adjoint */
+ALWAYS_INLINE void
+dout_1d (vf o[6], vf y0, vf y1, vf y2, vf y3)
+{
+  vf a = y0 + y2, b = y1 + y3, c = y0 + 4 * y2, d = 2 * y1 + 8 * y3;
+  o[0] = y0;
+  o[1] = a + b;
+  o[2] = a - b;
+  o[3] = c + d;
+  o[4] = c - d;
+  o[5] = y3;
+}
+
+/* dm[xi][o][t0 + q] = (A dY Aᵀ)[xi] for the nq tiles of ph */
+static void
+transform_dout (float *dm, const float *ph, int op, int o, int t0, int nq)
+{
+  for (int q = 0; q < nq; q += VL)
+    {
+      vf t[4][6];
+      for (int r = 0; r < 4; r++)
+        {
+          const float *p = ph + r * 4 * QP + q;
+          dout_1d (t[r], load (p), load (p + QP), load (p + 2 * QP), load (p + 3 * QP));
+        }
+      for (int x = 0; x < 6; x++)
+        {
+          vf m[6];
+          dout_1d (m, t[0][x], t[1][x], t[2][x], t[3][x]);
+          for (int y = 0; y < 6; y++)
+            store (dm + ((size_t) (y * 6 + x) * op + o) * TP + t0 + q, m[y]);
+        }
+    }
+}
+
+/* du[xi][o][c] (=, or += with add) Σ over t < n of dm[xi][o][t] vt[xi][t][c] */
+static void
+dw_products (float *du, const float *vt, const float *dm, int n, int op, int cp,
+             gboolean add)
+{
+  for (int xi = 0; xi < POS; xi++)
+    for (int ob = 0; ob < op; ob += DW_O)
+      for (int cb = 0; cb < cp; cb += DW_CV * VL)
+        {
+          vf acc[DW_O][DW_CV];
+#pragma GCC unroll 16
+          for (int o = 0; o < DW_O; o++)
+#pragma GCC unroll 16
+            for (int k = 0; k < DW_CV; k++)
+              acc[o][k] = (vf) { };
+          const float *vx = vt + (size_t) xi * TILES * cp + cb;
+          const float *dx = dm + ((size_t) xi * op + ob) * TP;
+          for (int t = 0; t < n; t++)
+            {
+              vf a[DW_CV];
+#pragma GCC unroll 16
+              for (int k = 0; k < DW_CV; k++)
+                a[k] = load (vx + (size_t) t * cp + k * VL);
+#pragma GCC unroll 16
+              for (int o = 0; o < DW_O; o++)
+                {
+                  const float b = dx[(size_t) o * TP + t];
+#pragma GCC unroll 16
+                  for (int k = 0; k < DW_CV; k++)
+                    acc[o][k] += a[k] * b;
+                }
+            }
+#pragma GCC unroll 16
+          for (int o = 0; o < DW_O; o++)
+#pragma GCC unroll 16
+            for (int k = 0; k < DW_CV; k++)
+              {
+                float *d = du + ((size_t) xi * op + ob + o) * cp + cb + k * VL;
+                store (d, add ? load (d) + acc[o][k] : acc[o][k]);
+              }
+        }
+}
+
+/* du += the sums of block `block` (over the whole batch) */
+static void
+dw_block (float *du, float *v, float *vt, float *dm, float *ph, const Job *j, int block,
+          gboolean add)
+{
+  const int img = block / j->blocks, first = (block % j->blocks) * TILES;
+  const int tiles = (j->h + 3) / 4 * j->tw, n = MIN (TILES, tiles - first);
+  const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O);
+  const size_t hw = (size_t) j->h * j->w;
+
+  transform_block (v, ph, j->in + (size_t) img * C * hw, j, first, n);
+  for (int xi = 0; xi < POS; xi++)
+    for (int t = 0; t < n; t++)
+      {
+        float *dst = vt + ((size_t) xi * TILES + t) * cp;
+        for (int c = 0; c < C; c++)
+          dst[c] = v[((size_t) xi * C + c) * TP + t];
+        memset (dst + C, 0, sizeof (float) * (cp - C));
+      }
+  const float *dout = j->dout + (size_t) img * O * hw;
+  for (int o = 0; o < O; o++)
+    for (int t = first; t < first + n;)
+      {
+        const int ty = t / j->tw, tx0 = t % j->tw, nq = MIN (j->tw - tx0, first + n - t);
+        split_dout (ph, dout + (size_t) o * hw, j->h, j->w, ty, tx0, nq);
+        transform_dout (dm, ph, op, o, t - first, nq);
+        t += nq;
+      }
+  for (int xi = 0; xi < POS; xi++)
+    for (int o = O; o < op; o++)
+      memset (dm + ((size_t) xi * op + o) * TP, 0, sizeof (float) * n);
+  dw_products (du, vt, dm, n, op, cp, add);
+}
+
+/* part `task` of dW: Gᵀ du G over its blocks */
+static void
+dw_task (gpointer data, int task, int thread)
+{
+  const Job *j = data;
+  const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O);
+  float *v = j->ws + thread * j->thread_len;
+  float *vt = v + round16 ((size_t) POS * C * TP);
+  float *dm = vt + round16 ((size_t) POS * TILES * cp);
+  float *ph = dm + round16 ((size_t) POS * op * TP);
+  float *du = ph + round16 ((size_t) 6 * 4 * QP);
+  float *part = j->parts + (size_t) task * round16 ((size_t) O * C * 9);
+
+  if (task >= j->all_blocks)
+    {
+      memset (part, 0, sizeof (float) * O * C * 9);
+      return;
+    }
+  for (int b = task; b < j->all_blocks; b += DW_PARTS)
+    dw_block (du, v, vt, dm, ph, j, b, b != task);
+  /* on vectors of up to 64 input channels */
+  for (int o = 0; o < O; o++)
+    for (int c0 = 0; c0 < C; c0 += 64)
+      {
+        const int nc = MIN (64, C - c0);
+        float t[3][6][64], d[9][64];
+        for (int a = 0; a < 3; a++)
+          for (int x = 0; x < 6; x++)
+            {
+              for (int c = 0; c < nc; c++)
+                t[a][x][c] = 0.0f;
+              for (int i = 0; i < 6; i++)
+                {
+                  const float *src = du + ((size_t) (i * 6 + x) * op + o) * cp + c0;
+                  for (int c = 0; c < nc; c++)
+                    t[a][x][c] += G[i][a] * src[c];
+                }
+            }
+        for (int a = 0; a < 3; a++)
+          for (int b = 0; b < 3; b++)
+            for (int c = 0; c < nc; c++)
+              d[a * 3 + b][c] = t[a][0][c] * G[0][b] + t[a][1][c] * G[1][b]
+                                + t[a][2][c] * G[2][b] + t[a][3][c] * G[3][b]
+                                + t[a][4][c] * G[4][b] + t[a][5][c] * G[5][b];
+        for (int c = 0; c < nc; c++)
+          for (int k = 0; k < 9; k++)
+            part[((size_t) o * C + c0 + c) * 9 + k] = d[k][c];
+      }
+}
+
+static void
+backward_weights (float *dw, const float *dout, const float *in, const NsConv2dShape *s,
+                  float *ws)
+{
+  const size_t part_len = round16 ((size_t) s->out_c * s->in_c * 9);
+  Job j = { .in = in, .dout = dout, .C = s->in_c, .O = s->out_c, .h = s->h, .w = s->w,
+            .mode = s->pad, .parts = ws, .ws = ws + DW_PARTS * part_len };
+  j.tw = (j.w + 3) / 4;
+  j.blocks = ((j.h + 3) / 4 * j.tw + TILES - 1) / TILES;
+  j.all_blocks = s->n * j.blocks;
+  j.thread_len = dw_thread_len (j.C, j.O);
+  ns_tasks_run (DW_PARTS, dw_task, &j);
+  for (int p = 0; p < DW_PARTS; p++)   /* in order */
+    for (size_t e = 0; e < (size_t) s->out_c * s->in_c * 9; e++)
+      dw[e] += j.parts[p * part_len + e];
+}
+
 const NsConvWinogradKernels ISA_TABLE (ns_conv_winograd) = {
-  ISA_NAME, workspace, forward, backward_data
+  ISA_NAME, workspace, forward, backward_data, backward_weights
 };

@@ -16,6 +16,9 @@ typedef struct
   /* din += d/din of the forward, given dout */
   void   (*backward_data) (float *din, const float *dout, const float *w,
                            const NsConv2dShape *s, float *ws);
+  /* dw += d/dw of the forward, given dout and the forward's input */
+  void   (*backward_weights) (float *dw, const float *dout, const float *in,
+                              const NsConv2dShape *s, float *ws);
 } NsConvWinogradKernels;
 
 extern const NsConvWinogradKernels ns_conv_winograd_portable;

@@ -986,13 +986,15 @@ ns_conv2d_backward (float *din, float *dw, float *db, const float *dout,
   DirectPlan p;
   gboolean direct = direct_plan (s, &p);
   float *direct_din = direct && p.din && !wg ? din : NULL;
-  float *direct_dw = direct && p.dw ? dw : NULL;
+  float *direct_dw = direct && p.dw && !wg ? dw : NULL;
   if (direct_din || direct_dw)
     direct_backward (direct_din, direct_dw, dout, in, w, s, &p, ws);
   if (wg && din)
     wg->backward_data (din, dout, w, s, ws);
+  if (wg && dw)
+    wg->backward_weights (dw, dout, in, s, ws);
   /* db, and what the faster kernels do not do, by im2col */
-  float *im_din = wg || direct_din ? NULL : din, *im_dw = direct_dw ? NULL : dw;
+  float *im_din = wg || direct_din ? NULL : din, *im_dw = wg || direct_dw ? NULL : dw;
   if (db || im_din || im_dw)
     im2col_backward (im_din, im_dw, db, dout, in, w, s, ws);
 }
