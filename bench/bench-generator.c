@@ -3,9 +3,10 @@
  * cblas_sgemm on the shape of the network's widest 3x3 conv (the residual
  * blocks at 1/4 resolution) and on 1024^3; then each layer's conv forward
  * and backward (din + dw + db) on its planned shape.  Each is timed with the
- * im2col + BLAS kernels ("before") and the conv kernel in use ("after",
- * ns_conv2d_kernel; NS_CONV_KERNEL picks another), runs alternating between
- * the two so that load from other processes hits both alike.
+ * im2col + BLAS kernels ("before"; NS_BENCH_BEFORE names another, e.g.
+ * "direct") and the conv kernel in use ("after", ns_conv2d_kernel;
+ * NS_CONV_KERNEL picks another), runs alternating between the two so that
+ * load from other processes hits both alike.
  *
  *   bench-generator WEIGHTS.nsw [runs=3] [side=1000] [batch=1] [layers=1]
  *
@@ -193,8 +194,14 @@ main (int argc, char **argv)
       fprintf (stderr, "%s\n", error->message);
       return 1;
     }
-  /* before (im2col + BLAS) and after (the kernel in use) */
-  const char *const kernels[2] = { "im2col", g_strdup (ns_conv2d_kernel ()) };
+  /* before (im2col + BLAS, or $NS_BENCH_BEFORE) and after (the kernel in use) */
+  const char *before = g_getenv ("NS_BENCH_BEFORE") ? g_getenv ("NS_BENCH_BEFORE") : "im2col";
+  const char *const kernels[2] = { before, g_strdup (ns_conv2d_kernel ()) };
+  if (!ns_conv2d_set_kernel (before) || !ns_conv2d_set_kernel (kernels[1]))
+    {
+      fprintf (stderr, "NS_BENCH_BEFORE=%s: unknown or not supported here\n", before);
+      return 2;
+    }
 #ifdef OPENBLAS_VERSION
   printf ("BLAS: %s, %d threads; conv kernels: %s vs %s\n", openblas_get_config (),
           openblas_get_num_threads (), kernels[0], kernels[1]);

@@ -1,7 +1,5 @@
-/* Direct convolution kernels, one build per instruction set (meson compiles
- * this file with -DNS_ISA_AVX512 / -DNS_ISA_AVX2 and their -m flags, and
- * once plain for the portable table).  GCC vector types keep one source for
- * all three; the register blocks are sized to each set's register file.
+/* Direct convolution kernels, one build per instruction set (conv_isa.h);
+ * the register blocks are sized to each set's register file.
  *
  * Forward: a block of OCB output channels x PX vectors of one output row
  * lives in registers; every tap loads PX input vectors and broadcasts OCB
@@ -9,53 +7,23 @@
  * OCB output channels x TB taps along kx accumulates dout x input over the
  * rows, then reduces its lanes once. */
 #include "conv2d_direct.h"
+#include "conv_isa.h"
 #include <string.h>
 
 #if defined NS_ISA_AVX512
-#define VL        16
 #define OCB_WIDE  8     /* 8 x 3 accumulators + 3 inputs of 32 registers */
 #define PX_WIDE   3
 #define PX_FEW    8     /* 3 channels x 8 vectors */
 #define OCB_DW    8
-#define TABLE     ns_conv_direct_avx512
-#define NAME      "avx512"
-#elif defined NS_ISA_AVX2
-#define VL        8
+#else                   /* 16 registers (AVX2 and SSE2) */
 #define OCB_WIDE  4     /* 4 x 3 + 3 of 16 registers */
 #define PX_WIDE   3
 #define PX_FEW    4
 #define OCB_DW    4
-#define TABLE     ns_conv_direct_avx2
-#define NAME      "avx2"
-#else
-#define VL        4     /* SSE2 on x86-64, whatever the target has elsewhere */
-#define OCB_WIDE  4
-#define PX_WIDE   3
-#define PX_FEW    4
-#define OCB_DW    4
-#define TABLE     ns_conv_direct_portable
-#define NAME      "portable"
 #endif
 
 #define OCB_MAX MAX (OCB_WIDE, MAX (OCB_DW, 3))
 #define PX_MAX  MAX (PX_WIDE, PX_FEW)
-
-typedef float vf __attribute__ ((vector_size (VL * sizeof (float))));
-typedef float vfu __attribute__ ((vector_size (VL * sizeof (float)), aligned (4)));
-
-#define ALWAYS_INLINE static inline __attribute__ ((always_inline))
-
-ALWAYS_INLINE vf
-load (const float *p)
-{
-  return *(const vfu *) p;
-}
-
-ALWAYS_INLINE void
-store (float *p, vf v)
-{
-  *(vfu *) p = v;
-}
 
 static int
 oc_block (int out_c)
@@ -272,4 +240,4 @@ weight_grad (float *dw, const NsConvDirectArgs *a)
     weight_grad_rows (dw, a, OCB_DW, 2);
 }
 
-const NsConvDirectKernels TABLE = { NAME, oc_block, forward, weight_grad };
+const NsConvDirectKernels ISA_TABLE (ns_conv_direct) = { ISA_NAME, oc_block, forward, weight_grad };

@@ -58,10 +58,13 @@ void   ns_conv2d_forward  (float *out, const float *in, const float *w,
 void   ns_conv2d_backward (float *din, float *dw, float *db, const float *dout,
                            const float *in, const float *w,
                            const NsConv2dShape *s, float *ws);
-/* The kernels behind them: "avx512", "avx2" or "portable" run the direct
- * kernels on the few-channel shapes where they beat im2col + BLAS (and
- * im2col elsewhere); "im2col" runs im2col + BLAS everywhere.  Default: the
- * best this CPU supports, or $NS_CONV_KERNEL, read on first use.
+/* The kernels behind them: "avx512", "avx2" or "portable" run Winograd
+ * F(4,3) on the 3x3 stride-1 shapes where it is faster, the direct kernels
+ * on the other few-channel shapes where they beat im2col + BLAS, and im2col
+ * elsewhere; "ISA-direct" never runs Winograd, "ISA-winograd" runs it on
+ * every 3x3 stride-1 shape; "direct" and "winograd" are those on the best
+ * set; "im2col" runs im2col + BLAS everywhere.  Default: the best this CPU
+ * supports, or $NS_CONV_KERNEL, read on first use.
  * set_kernel returns FALSE (and changes nothing) for an unknown name or one
  * this CPU cannot run; call it while no convolution runs.  Workspaces
  * (ns_conv2d_workspace) fit every kernel. */

@@ -1,6 +1,6 @@
-/* 2-D convolution: direct kernels (conv2d_direct.c, see the second half
- * and docs/conv-kernels.md) for the shapes where they are faster, else
- * im2col + cblas_sgemm.
+/* 2-D convolution: Winograd F(4,3) (conv2d_winograd.c) or direct kernels
+ * (conv2d_direct.c, see the second half and docs/conv-kernels.md) for the
+ * shapes where they are faster, else im2col + cblas_sgemm.
  *
  * The im2col matrix of one image is [in_c*k*k][out_h*out_w].  Rather than
  * building it whole (576 x 16.7M floats for a 64-channel 4096^2 image), each
@@ -287,6 +287,7 @@ im2col_backward (float *din, float *dw, float *db, const float *dout,
  * weight gradient's per-band partial sums are added in band order. */
 
 #include "conv2d_direct.h"
+#include "conv2d_winograd.h"
 #include "tasks.h"
 
 /* Target floats of one task's padded input band (256 KiB): it is re-read
@@ -299,62 +300,112 @@ im2col_backward (float *din, float *dw, float *db, const float *dout,
 /* bands per conv at least, so that every core has several to take */
 #define MIN_TASKS 16
 
-static const NsConvDirectKernels *kernels;   /* NULL: im2col for every shape */
+/* The kernels in use: an instruction set's direct and Winograd tables (both
+ * NULL: im2col + BLAS everywhere) and where Winograd runs. */
+typedef enum { WINOGRAD_NEVER, WINOGRAD_WHERE_FASTER, WINOGRAD_ALWAYS } WinogradUse;
+typedef struct
+{
+  const NsConvDirectKernels   *direct;
+  const NsConvWinogradKernels *winograd;
+  WinogradUse                  use;
+  const char                  *name;   /* interned */
+} Kernels;
+
+static Kernels kernels;
 static gsize kernels_chosen;
 
-static const NsConvDirectKernels *
-kernels_by_name (const char *name, gboolean *known)
+static const char *const isa_names[] = { "portable", "avx2", "avx512" };
+
+/* "ISA" (Winograd where it is faster), "ISA-direct" (never), "ISA-winograd"
+ * (every 3x3 stride-1 conv), "direct" and "winograd" (the best ISA), or
+ * "im2col" */
+static gboolean
+kernels_by_name (const char *name, Kernels *k)
 {
-  *known = TRUE;
+  *k = (Kernels) { .name = g_intern_string (name) };
   if (g_strcmp0 (name, "im2col") == 0)
-    return NULL;
-  if (g_strcmp0 (name, "portable") == 0)
-    return &ns_conv_direct_portable;
+    return TRUE;
+  const char *dash = strchr (name, '-');
+  g_autofree char *isa = g_strndup (name, dash ? (gsize) (dash - name) : strlen (name));
+  const char *use = dash ? dash + 1 : "";
+  if (g_strcmp0 (isa, "direct") == 0 || g_strcmp0 (isa, "winograd") == 0)
+    {
+      if (dash)
+        return FALSE;
+      use = isa;
+      for (int i = G_N_ELEMENTS (isa_names) - 1; i >= 0; i--)
+        {
+          g_autofree char *best = g_strconcat (isa_names[i], "-", use, NULL);
+          if (kernels_by_name (best, k))
+            return TRUE;
+        }
+      return FALSE;
+    }
+  if (g_strcmp0 (use, "") == 0)
+    k->use = WINOGRAD_WHERE_FASTER;
+  else if (g_strcmp0 (use, "direct") == 0)
+    k->use = WINOGRAD_NEVER;
+  else if (g_strcmp0 (use, "winograd") == 0)
+    k->use = WINOGRAD_ALWAYS;
+  else
+    return FALSE;
+  if (g_strcmp0 (isa, "portable") == 0)
+    {
+      k->direct = &ns_conv_direct_portable;
+      k->winograd = &ns_conv_winograd_portable;
+      return TRUE;
+    }
 #if defined __x86_64__ || defined __i386__
   __builtin_cpu_init ();
-  if (g_strcmp0 (name, "avx2") == 0 && __builtin_cpu_supports ("avx2")
+  if (g_strcmp0 (isa, "avx2") == 0 && __builtin_cpu_supports ("avx2")
       && __builtin_cpu_supports ("fma"))
-    return &ns_conv_direct_avx2;
-  if (g_strcmp0 (name, "avx512") == 0 && __builtin_cpu_supports ("avx512f"))
-    return &ns_conv_direct_avx512;
+    {
+      k->direct = &ns_conv_direct_avx2;
+      k->winograd = &ns_conv_winograd_avx2;
+      return TRUE;
+    }
+  if (g_strcmp0 (isa, "avx512") == 0 && __builtin_cpu_supports ("avx512f"))
+    {
+      k->direct = &ns_conv_direct_avx512;
+      k->winograd = &ns_conv_winograd_avx512;
+      return TRUE;
+    }
 #endif
-  *known = FALSE;
-  return NULL;
+  return FALSE;
 }
 
-static const NsConvDirectKernels *
+static Kernels
 best_kernels (void)
 {
-  gboolean known;
-  const NsConvDirectKernels *k = kernels_by_name ("avx512", &known);
-  if (!known)
-    k = kernels_by_name ("avx2", &known);
-  return known ? k : &ns_conv_direct_portable;
+  Kernels k;
+  for (int i = G_N_ELEMENTS (isa_names) - 1; i >= 0; i--)
+    if (kernels_by_name (isa_names[i], &k))
+      break;
+  return k;
 }
 
-static const NsConvDirectKernels *
+static const Kernels *
 current_kernels (void)
 {
   if (g_once_init_enter (&kernels_chosen))
     {
       const char *env = g_getenv ("NS_CONV_KERNEL");
-      gboolean known = FALSE;
-      const NsConvDirectKernels *k = env ? kernels_by_name (env, &known) : NULL;
+      Kernels k;
+      gboolean known = env && kernels_by_name (env, &k);
       if (env && !known)
         g_warning ("NS_CONV_KERNEL=%s: unknown or not supported by this CPU; "
                    "using the best supported", env);
       kernels = known ? k : best_kernels ();
       g_once_init_leave (&kernels_chosen, 1);
     }
-  return kernels;
+  return &kernels;
 }
 
 gboolean
 ns_conv2d_set_kernel (const char *name)
 {
-  gboolean known;
-  const NsConvDirectKernels *k = kernels_by_name (name, &known);
-  if (!known)
+  Kernels k;
+  if (!kernels_by_name (name, &k))
     return FALSE;
   current_kernels ();   /* so the environment cannot override it later */
   kernels = k;
@@ -364,12 +415,11 @@ ns_conv2d_set_kernel (const char *name)
 const char *
 ns_conv2d_kernel (void)
 {
-  const NsConvDirectKernels *k = current_kernels ();
-  return k ? k->name : "im2col";
+  return current_kernels ()->name;
 }
 
-static int
-n_threads (void)
+int
+ns_tasks_threads (void)
 {
   static gsize once;
   static int n;
@@ -449,7 +499,7 @@ pool_workers (void)
   static gsize once;
   if (g_once_init_enter (&once))
     {
-      for (int i = 1; i < n_threads (); i++)
+      for (int i = 1; i < ns_tasks_threads (); i++)
         {
           GThread *t = g_thread_try_new ("ns-conv", pool_worker, GINT_TO_POINTER (i), NULL);
           if (!t)
@@ -463,7 +513,7 @@ pool_workers (void)
 }
 
 /* func (data, task, thread) for every task in [0, n_tasks); `thread` in
- * [0, n_threads ()) names the caller's private workspace. */
+ * [0, ns_tasks_threads ()) names the caller's private workspace. */
 void
 ns_tasks_run (int n_tasks, TaskFunc func, gpointer data)
 {
@@ -573,7 +623,7 @@ direct_plan_with (const NsConvDirectKernels *kern, const NsConv2dShape *s, Direc
 static gboolean
 direct_plan (const NsConv2dShape *s, DirectPlan *p)
 {
-  return direct_plan_with (current_kernels (), s, p);
+  return direct_plan_with (current_kernels ()->direct, s, p);
 }
 
 static inline size_t
@@ -591,7 +641,7 @@ static size_t
 direct_forward_len (const NsConv2dShape *s, const DirectPlan *p)
 {
   return round_up ((size_t) p->ocp * col_rows (s), 16)
-         + n_threads () * round_up (pad_band_len (&p->in_band), 16);
+         + ns_tasks_threads () * round_up (pad_band_len (&p->in_band), 16);
 }
 
 /* the dW part: slots and the input bands (none when im2col does dW) */
@@ -601,7 +651,7 @@ direct_dw_len (const NsConv2dShape *s, const DirectPlan *p)
   if (!p->dw)
     return 0;
   return DW_SLOTS * round_up (w_len (s), 16)
-         + n_threads () * round_up (pad_band_len (&p->in_band), 16);
+         + ns_tasks_threads () * round_up (pad_band_len (&p->in_band), 16);
 }
 
 static size_t
@@ -610,10 +660,34 @@ direct_backward_len (const NsConv2dShape *s, const DirectPlan *p)
   size_t len = direct_dw_len (s, p);
   if (p->din)
     len += round_up ((size_t) p->icp * s->out_c * s->k * s->k, 16)
-           + n_threads () * (round_up (pad_band_len (&p->dout_band), 16)
+           + ns_tasks_threads () * (round_up (pad_band_len (&p->dout_band), 16)
                              + round_up ((size_t) s->in_c * p->din_rows * p->pw, 16))
            + round_up ((size_t) s->in_c * 2 * (s->k / 2) * p->pw, 16);
   return len;
+}
+
+static gboolean
+winograd_shape (const NsConv2dShape *s)
+{
+  return s->k == 3 && s->stride == 1;
+}
+
+/* By measurement (bench-generator, docs/conv-kernels.md): Winograd beats
+ * the direct kernels from 16 channels in and out. */
+static gboolean
+winograd_faster (const NsConv2dShape *s)
+{
+  return s->in_c >= 16 && s->out_c >= 16;
+}
+
+/* the Winograd kernels where they run for s, else NULL */
+static const NsConvWinogradKernels *
+winograd_for (const NsConv2dShape *s)
+{
+  const Kernels *k = current_kernels ();
+  if (!k->winograd || !winograd_shape (s) || k->use == WINOGRAD_NEVER)
+    return NULL;
+  return k->use == WINOGRAD_ALWAYS || winograd_faster (s) ? k->winograd : NULL;
 }
 
 /* Enough for any kernel this CPU runs, so switching kernels after a plan
@@ -621,15 +695,17 @@ direct_backward_len (const NsConv2dShape *s, const DirectPlan *p)
 size_t
 ns_conv2d_workspace (const NsConv2dShape *s)
 {
-  static const char *const names[] = { "portable", "avx2", "avx512" };
   size_t len = im2col_workspace (s);
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (isa_names); i++)
     {
-      gboolean known;
-      const NsConvDirectKernels *kern = kernels_by_name (names[i], &known);
+      Kernels k;
       DirectPlan p;
-      if (known && direct_plan_with (kern, s, &p))
+      if (!kernels_by_name (isa_names[i], &k))
+        continue;
+      if (direct_plan_with (k.direct, s, &p))
         len = MAX (len, MAX (direct_forward_len (s, &p), direct_backward_len (s, &p)));
+      if (winograd_shape (s))
+        len = MAX (len, k.winograd->workspace (s));
     }
   return len;
 }
@@ -857,7 +933,7 @@ direct_backward (float *din, float *dw, const float *dout, const float *in,
   j.din_ws = j.wt + round_up ((size_t) p->icp * s->out_c * kk, 16);
   j.din_thread_len = round_up (pad_band_len (&p->dout_band), 16)
                      + round_up ((size_t) s->in_c * p->din_rows * p->pw, 16);
-  j.edges = j.din_ws + n_threads () * j.din_thread_len;
+  j.edges = j.din_ws + ns_tasks_threads () * j.din_thread_len;
   j.din_bands = (s->h + 2 * pad + p->din_rows - 1) / p->din_rows;
   for (int i = 0; i < s->n; i++)
     {
@@ -891,8 +967,11 @@ void
 ns_conv2d_forward (float *out, const float *in, const float *w,
                    const float *b, const NsConv2dShape *s, float *ws)
 {
+  const NsConvWinogradKernels *wg = winograd_for (s);
   DirectPlan p;
-  if (direct_plan (s, &p))
+  if (wg)
+    wg->forward (out, in, w, b, s, ws);
+  else if (direct_plan (s, &p))
     direct_forward (out, in, w, b, s, &p, ws);
   else
     im2col_forward (out, in, w, b, s, ws);
@@ -903,15 +982,19 @@ ns_conv2d_backward (float *din, float *dw, float *db, const float *dout,
                     const float *in, const float *w,
                     const NsConv2dShape *s, float *ws)
 {
+  const NsConvWinogradKernels *wg = winograd_for (s);
   DirectPlan p;
-  if (!direct_plan (s, &p))
-    {
-      im2col_backward (din, dw, db, dout, in, w, s, ws);
-      return;
-    }
-  direct_backward (p.din ? din : NULL, p.dw ? dw : NULL, dout, in, w, s, &p, ws);
-  /* db, and what the direct kernels do not do faster, by im2col */
-  float *im_din = p.din ? NULL : din, *im_dw = p.dw ? NULL : dw;
+  gboolean direct = direct_plan (s, &p);
+  float *direct_din = direct && p.din && !wg ? din : NULL;
+  float *direct_dw = direct && p.dw && !wg ? dw : NULL;
+  if (direct_din || direct_dw)
+    direct_backward (direct_din, direct_dw, dout, in, w, s, &p, ws);
+  if (wg && din)
+    wg->backward_data (din, dout, w, s, ws);
+  if (wg && dw)
+    wg->backward_weights (dw, dout, in, s, ws);
+  /* db, and what the faster kernels do not do, by im2col */
+  float *im_din = wg || direct_din ? NULL : din, *im_dw = wg || direct_dw ? NULL : dw;
   if (db || im_din || im_dw)
     im2col_backward (im_din, im_dw, db, dout, in, w, s, ws);
 }

@@ -11,5 +11,7 @@ G_BEGIN_DECLS
  * core runs a task then never changes a result. */
 typedef void (*NsTaskFunc) (gpointer data, int task, int thread);
 void ns_tasks_run (int n_tasks, NsTaskFunc func, gpointer data);
+/* threads the pool may use, so scratch for every `thread` can be sized */
+int  ns_tasks_threads (void);
 
 G_END_DECLS

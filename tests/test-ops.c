@@ -406,7 +406,10 @@ test_conv2d_null_gradients (void)
  * stride and channel count, odd image sizes, a batch of 2, channel counts
  * off the kernels' blocks), on the kernels named by the test's data against
  * im2col + BLAS and the double reference: forward values, and din, dw, db
- * norm-wise against im2col's (its own gradients are checked above). */
+ * norm-wise against im2col's (its own gradients are checked above).
+ * The forward bound holds for Winograd F(4,3) too: its transforms'
+ * constants (up to 8 and 1/6) make its error up to ~0.35 of the bound where the
+ * direct kernels' is ~0.02. */
 static void
 test_conv2d_model_shapes (gconstpointer data)
 {
@@ -425,6 +428,16 @@ test_conv2d_model_shapes (gconstpointer data)
     { 1, 5, 12, 40, 12, 5, 1, NS_PAD_ZERO },       /* off the blocks */
     { 1, 7, 10, 9, 5, 7, 2, NS_PAD_ZERO },
     { 1, 2, 4, 5, 3, 9, 1, NS_PAD_REFLECT },       /* pad wider than the image */
+    /* Winograd's 4x4 tiles: images smaller than a tile, sizes off the
+     * tiles, several blocks of tiles with a partial last one */
+    { 1, 64, 1, 1, 64, 3, 1, NS_PAD_REFLECT },
+    { 1, 64, 2, 3, 32, 3, 1, NS_PAD_REFLECT },
+    { 2, 32, 5, 7, 16, 3, 1, NS_PAD_REFLECT },
+    { 1, 64, 33, 17, 64, 3, 1, NS_PAD_REFLECT },
+    { 1, 16, 4, 4, 16, 3, 1, NS_PAD_REFLECT },
+    { 1, 16, 53, 61, 16, 3, 1, NS_PAD_REFLECT },
+    { 2, 16, 5, 7, 16, 3, 1, NS_PAD_ZERO },
+    { 1, 20, 33, 17, 27, 3, 1, NS_PAD_ZERO },       /* off the channel blocks */
   };
   if (!ns_conv2d_set_kernel (kernel))
     {
@@ -1188,9 +1201,13 @@ main (int argc, char **argv)
 {
   ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
-  /* every conv2d test on every kernel set: im2col + BLAS and the direct
-   * kernels (portable on any machine, the others where the CPU has them) */
-  static const char *const kernels[] = { "im2col", "portable", "avx2", "avx512" };
+  /* every conv2d test on every kernel set: im2col + BLAS, and each
+   * instruction set's kernels as chosen, direct only and Winograd wherever
+   * it applies (portable on any machine, the others where the CPU has them) */
+  static const char *const kernels[] = {
+    "im2col", "portable", "avx2", "avx512", "portable-direct", "avx2-direct",
+    "avx512-direct", "portable-winograd", "avx2-winograd", "avx512-winograd",
+  };
   static const struct { const char *name; GTestFunc func; } conv_tests[] = {
     { "gradients", test_conv2d },
     { "shape-and-reflection", test_conv2d_shape_and_reflection },
