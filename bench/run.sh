@@ -48,7 +48,8 @@ runs() {
   for ((i = 0; i < n; i++)); do timed "$@"; done > "$tmp/runs"
   echo "$(cut -d' ' -f1 "$tmp/runs" | median) $(cut -d' ' -f2 "$tmp/runs" | sort -g | tail -1 | awk '{printf "%.0f", $1 / 1024}')"
 }
-field_before() { awk -v w="$1" '{for (i = 2; i <= NF; i++) if ($i == w) {print $(i - 1); exit}}'; }
+# the field before the word w ("GFLOP/s;" counts as "GFLOP/s")
+field_before() { awk -v w="$1" '{for (i = 2; i <= NF; i++) {t = $i; sub(/[;,]$/, "", t); if (t == w) {print $(i - 1); exit}}}'; }
 
 kernel=$("$ns" --version | sed -n 's/^BLAS kernel: //p')
 blas=$("$ns" --version | sed -n 's/^BLAS: //p')
