@@ -124,3 +124,27 @@ ns_image_data_check_complete (const guint8 *data, gsize len, const char *name,
                "'%s' is truncated or corrupt: its %s data ends early", name, format);
   return FALSE;
 }
+
+static void
+image_rows_read (gpointer data, int y0, int n, float *buf)
+{
+  const NsImage *img = ((NsImageRows *) data)->src;
+  gsize row = (gsize) img->width * img->channels;
+  memcpy (buf, img->data + y0 * row, sizeof (float) * n * row);
+}
+
+static void
+image_rows_write (gpointer data, int y0, int n, const float *buf)
+{
+  NsImage *img = ((NsImageRows *) data)->dst;
+  gsize row = (gsize) img->width * img->channels;
+  memcpy (img->data + y0 * row, buf, sizeof (float) * n * row);
+}
+
+NsImageBands
+ns_image_rows_bands (NsImageRows *rows, int band_rows)
+{
+  const NsImage *img = rows->src;
+  return (NsImageBands) { img->width, img->height, img->channels, band_rows,
+                          image_rows_read, image_rows_write, rows };
+}

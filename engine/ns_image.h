@@ -53,4 +53,14 @@ typedef struct
   gpointer data;
 } NsImageBands;
 
+/* Whole images as bands: rows read from src and written into dst (the
+ * same size as src; it may be src).  The bands keep a pointer to rows,
+ * which must outlive them. */
+typedef struct
+{
+  const NsImage *src;
+  NsImage       *dst;
+} NsImageRows;
+NsImageBands ns_image_rows_bands (NsImageRows *rows, int band_rows);
+
 G_END_DECLS

@@ -217,30 +217,6 @@ ns_stylize_bands (const NsParams *p, const NsImageBands *img, NsProgressFunc pro
   return ok;
 }
 
-/* ---- an NsImage of floats as bands -------------------------------------- */
-
-typedef struct
-{
-  const NsImage *src;
-  NsImage       *dst;
-} ImageRows;
-
-static void
-image_read (gpointer data, int y0, int n, float *buf)
-{
-  const NsImage *img = ((ImageRows *) data)->src;
-  gsize row = (gsize) img->width * img->channels;
-  memcpy (buf, img->data + y0 * row, sizeof (float) * n * row);
-}
-
-static void
-image_write (gpointer data, int y0, int n, const float *buf)
-{
-  NsImage *img = ((ImageRows *) data)->dst;
-  gsize row = (gsize) img->width * img->channels;
-  memcpy (img->data + y0 * row, buf, sizeof (float) * n * row);
-}
-
 gboolean
 ns_stylize (const NsParams *p, NsImage *img, NsProgressFunc progress,
             gpointer progress_data, const volatile gint *cancel, GError **error)
@@ -253,9 +229,8 @@ ns_stylize (const NsParams *p, NsImage *img, NsProgressFunc progress,
   g_autoptr (NsImage) out = ns_image_new (img->width, img->height, img->channels, error);
   if (!out)
     return FALSE;
-  ImageRows io = { img, out };
-  NsImageBands bands = { img->width, img->height, img->channels, 0,
-                         image_read, image_write, &io };
+  NsImageRows io = { img, out };
+  NsImageBands bands = ns_image_rows_bands (&io, 0);
   if (!ns_stylize_bands (p, &bands, progress, progress_data, cancel, error))
     return FALSE;
   memcpy (img->data, out->data,

@@ -291,29 +291,6 @@ test_errors (Fixture *f, gconstpointer data)
                    orig->data, sizeof (float) * 24 * 20 * 4);
 }
 
-/* an NsImage as the engine's bands: rows read from src, written into dst */
-typedef struct
-{
-  const NsImage *src;
-  NsImage       *dst;
-} BandIo;
-
-static void
-band_read (gpointer data, int y0, int n, float *buf)
-{
-  const NsImage *img = ((BandIo *) data)->src;
-  size_t row = (size_t) img->width * img->channels;
-  memcpy (buf, img->data + y0 * row, sizeof (float) * n * row);
-}
-
-static void
-band_write (gpointer data, int y0, int n, const float *buf)
-{
-  NsImage *img = ((BandIo *) data)->dst;
-  size_t row = (size_t) img->width * img->channels;
-  memcpy (img->data + y0 * row, buf, sizeof (float) * n * row);
-}
-
 /* The preset path a band of rows at a time gives ns_stylize's bytes for
  * every band (one row, odd, the whole height), with and without the
  * photo's colours, upsampled from the working size. */
@@ -338,8 +315,8 @@ test_bands (Fixture *f, gconstpointer data)
       for (gsize b = 0; b < G_N_ELEMENTS (bands); b++)
         {
           g_autoptr (NsImage) got = ns_image_new (200, 120, 3, NULL);
-          BandIo io = { photo, got };
-          NsImageBands in = { 200, 120, 3, bands[b], band_read, band_write, &io };
+          NsImageRows io = { photo, got };
+          NsImageBands in = ns_image_rows_bands (&io, bands[b]);
           g_assert_true (ns_stylize_bands (&p, &in, NULL, NULL, NULL, &error));
           g_assert_no_error (error);
           g_assert_cmpmem (got->data, sizeof (float) * 200 * 120 * 3,
