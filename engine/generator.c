@@ -340,6 +340,22 @@ ns_generator_set_noise (NsGenerator *g, float amplitude, guint64 seed)
   g->noise_seed = seed;
 }
 
+void
+ns_generator_variation_noise (float *plane, int h, int w, float amplitude,
+                              guint64 seed, float *tmp)
+{
+  const size_t len = (size_t) h * w;
+  NsRng rng;
+  ns_rng_init (&rng, seed);
+  for (size_t j = 0; j < len; j++)
+    tmp[j] = ns_rng_normal (&rng);
+  ns_blur_forward (plane, tmp, 1, h, w, NS_GENERATOR_NOISE_SIGMA, tmp + len);
+  /* a Gaussian of sigma s leaves white noise a deviation of 1 / (2 s sqrt pi) */
+  const float scale = amplitude * 2.0f * NS_GENERATOR_NOISE_SIGMA * sqrtf ((float) G_PI);
+  for (size_t j = 0; j < len; j++)
+    plane[j] *= scale;
+}
+
 float
 ns_generator_noise (const NsGenerator *g)
 {
@@ -636,17 +652,30 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
           dst[xx] = src[ns_reflect_index (xx, w)];
       }
 
-  /* the variation noise: the same for a seed, so a seed is a variation */
+  /* the variation noise: the same for a seed, so a seed is a variation;
+   * each image's three planes of 'noisy' serve as the noise's workspace
+   * before they take the photo plus the noise */
   float *noisy = act (g, 1);
   const size_t photo_len = (size_t) n * 3 * ph * pw;
-  memcpy (noisy, x, sizeof (float) * photo_len);
   if (g->noise > 0)
     {
-      NsRng rng;
-      ns_rng_init (&rng, g->noise_seed);
-      for (size_t j = 0; j < photo_len; j++)
-        noisy[j] += g->noise * ns_rng_normal (&rng);
+      const size_t plane = (size_t) ph * pw;
+      for (int b = 0; b < n; b++)
+        {
+          float *r = noisy + (size_t) b * 3 * plane, *gr = r + plane, *bl = gr + plane;
+          const float *xr = x + (size_t) b * 3 * plane, *xg = xr + plane, *xb = xg + plane;
+          ns_generator_variation_noise (r, ph, pw, g->noise, g->noise_seed + (guint64) b, gr);
+          for (size_t j = 0; j < plane; j++)
+            {
+              const float v = r[j];
+              r[j] = xr[j] + v;
+              gr[j] = xg[j] + v;
+              bl[j] = xb[j] + v;
+            }
+        }
     }
+  else
+    memcpy (noisy, x, sizeof (float) * photo_len);
 
   const float *prev = noisy;
   for (int i = 0; i < g->n_layers; i++)

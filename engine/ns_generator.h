@@ -90,12 +90,21 @@ float  *ns_generator_adam_v   (NsGenerator *g);
  * (add-style training updates only those). */
 void    ns_generator_style_mask (const NsGenerator *g, int style, guint8 *mask);
 
-/* Variations: enc1 sees the photo plus amplitude * N(0, 1) noise drawn from
- * seed (the skip into 'out' stays clean), so a network trained with noise
- * paints a different texture for each seed.  A network loaded from weights
- * gets the amplitude it was trained with ("noise" key) and seed 0. */
+/* Variations: enc1 sees the photo plus the variation noise of seed (the
+ * skip into 'out' stays clean), so a network trained with noise paints a
+ * different texture for each seed.  A network loaded from weights gets the
+ * amplitude it was trained with ("noise" key) and seed 0. */
 void    ns_generator_set_noise (NsGenerator *g, float amplitude, guint64 seed);
 float   ns_generator_noise     (const NsGenerator *g);
+/* The variation noise, one h x w plane added to all three channels: white
+ * Gaussian noise blurred over NS_GENERATOR_NOISE_SIGMA px and scaled to a
+ * standard deviation of about amplitude.  The same in every channel and
+ * smooth, so it can seed strokes in flat areas (what a painting has and a
+ * photo's flat sky lacks) but not the per-pixel colour confetti that
+ * independent noise per channel trained into.  tmp: 2 * h * w floats. */
+#define NS_GENERATOR_NOISE_SIGMA 1.0f
+void    ns_generator_variation_noise (float *plane, int h, int w, float amplitude,
+                                      guint64 seed, float *tmp);
 
 /* Floating-point operations of one forward pass on an h x w image. */
 double  ns_generator_flops (const NsGenerator *g, int h, int w);

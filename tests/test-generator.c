@@ -319,6 +319,43 @@ test_noise (void)
   g_assert_cmpfloat_with_epsilon (amplitude, 0.2, 1e-6);
 }
 
+/* The variation noise is smooth (neighbours correlate, pixels 4 apart
+ * hardly), about amplitude in deviation, and repeats for a seed. */
+static void
+test_variation_noise (void)
+{
+  const int h = 96, w = 80;
+  const size_t len = (size_t) h * w;
+  g_autofree float *a = g_new (float, len), *b = g_new (float, len),
+                   *tmp = g_new (float, 2 * len);
+  ns_generator_variation_noise (a, h, w, 0.1f, 7, tmp);
+  ns_generator_variation_noise (b, h, w, 0.1f, 7, tmp);
+  g_assert_cmpmem (a, len * 4, b, len * 4);
+  double sum = 0, sq = 0;
+  for (size_t j = 0; j < len; j++)
+    sum += a[j], sq += (double) a[j] * a[j];
+  double mean = sum / len, sd = sqrt (sq / len - mean * mean);
+  g_assert_cmpfloat (fabs (mean), <, 0.01);
+  g_assert_cmpfloat (fabs (sd - 0.1), <, 0.015);
+  for (int lag = 1; lag <= 4; lag += 3)
+    {
+      double c = 0;
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x + lag < w; x++)
+          c += (a[y * w + x] - mean) * (a[y * w + x + lag] - mean);
+      c /= (double) h * (w - lag) * sd * sd;
+      if (lag == 1)
+        g_assert_cmpfloat (c, >, 0.6);   /* exp (-1/4) = 0.78 for sigma 1 */
+      else
+        g_assert_cmpfloat (fabs (c), <, 0.15);
+    }
+  ns_generator_variation_noise (b, h, w, 0.1f, 8, tmp);
+  double diff = 0;
+  for (size_t j = 0; j < len; j++)
+    diff += fabs (a[j] - b[j]);
+  g_assert_cmpfloat (diff / len, >, 0.05);
+}
+
 static void
 test_weights_round_trip (void)
 {
@@ -508,6 +545,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generator/weights-round-trip", test_weights_round_trip);
   g_test_add_func ("/generator/apply", test_apply);
   g_test_add_func ("/generator/noise", test_noise);
+  g_test_add_func ("/generator/variation-noise", test_variation_noise);
   g_test_add_func ("/generator/bad-config", test_bad_config);
   g_test_add_func ("/discriminator/backward", test_discriminator_backward);
   g_test_add_func ("/discriminator/gan-losses", test_gan_losses);
