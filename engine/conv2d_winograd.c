@@ -170,12 +170,27 @@ dw_thread_len (int C, int O)
          + du_len (C, O);
 }
 
+/* din's border (fold_border below): dout's edges between zeros, and
+ * each thread's sums */
+static size_t
+fold_sums_len (const NsConv2dShape *s)
+{
+  return round16 ((size_t) MAX (s->w + 2, s->h));
+}
+
+static size_t
+fold_len (const NsConv2dShape *s)
+{
+  return round16 ((size_t) s->out_c * 2 * (s->w + 4 + s->h + 2))
+         + ns_tasks_threads () * fold_sums_len (s);
+}
+
 static size_t
 workspace (const NsConv2dShape *s)
 {
   size_t fwd = u_len (s->in_c, s->out_c) + ns_tasks_threads () * thread_len (s->in_c);
-  size_t bwd = u_len (s->out_c, s->in_c) + ns_tasks_threads () * thread_len (s->out_c)
-               + round16 ((size_t) MAX (s->w + 2, s->h));   /* the border's sums */
+  size_t bwd = u_len (s->out_c, s->in_c)
+               + MAX (ns_tasks_threads () * thread_len (s->out_c), fold_len (s));
   size_t dw = DW_PARTS * round16 ((size_t) s->out_c * s->in_c * 9)
               + ns_tasks_threads () * dw_thread_len (s->in_c, s->out_c);
   return MAX (MAX (fwd, bwd), dw);
@@ -498,50 +513,81 @@ forward (float *out, const float *in, const float *w, const float *b,
 /* din's padded border, for reflection: the padded input's gradient on rows
  * -1 and h and columns -1 and w (image coordinates), each folded into the
  * pixel it mirrors.  Row -1 only sees kernel row 0 over dout's row 0, row h
- * kernel row 2 over row h - 1; columns likewise. */
+ * kernel row 2 over row h - 1; columns likewise.  Each edge is a 1-D
+ * correlation of an edge of dout (between zeros, copied once per image so
+ * that the loops run on contiguous vectors) summed over the output
+ * channels; one task per input channel, each writing its own plane. */
+typedef struct
+{
+  float *din, *sums;
+  const float *w, *rows, *cols;   /* rows[e][oc][w + 4], cols[e][oc][h + 2] */
+  const NsConv2dShape *s;
+  size_t sums_len;
+} Fold;
+
+static void
+fold_task (gpointer data, int ic, int thread)
+{
+  const Fold *f = data;
+  const int h = f->s->h, wd = f->s->w, C = f->s->in_c, O = f->s->out_c;
+  float *plane = f->din + (size_t) ic * h * wd, *sums = f->sums + thread * f->sums_len;
+  for (int e = 0; e < 2; e++)   /* rows -1 and h, columns -1 .. w */
+    {
+      const int ky = e ? 2 : 0;
+      memset (sums, 0, sizeof (float) * (wd + 2));
+      for (int oc = 0; oc < O; oc++)
+        {
+          /* column px - 1 reads dout's column px - kx, d's px - kx + 2 */
+          const float *d = f->rows + (size_t) (e * O + oc) * (wd + 4);
+          const float *g = f->w + ((size_t) oc * C + ic) * 9 + ky * 3;
+          const float g0 = g[0], g1 = g[1], g2 = g[2];
+          for (int px = 0; px < wd + 2; px++)
+            sums[px] += g0 * d[px + 2] + g1 * d[px + 1] + g2 * d[px];
+        }
+      float *dst = plane + (size_t) ns_reflect_index (e ? h : -1, h) * wd;
+      for (int px = 0; px < wd + 2; px++)
+        dst[ns_reflect_index (px - 1, wd)] += sums[px];
+    }
+  for (int e = 0; e < 2; e++)   /* columns -1 and w, rows 0 .. h - 1 */
+    {
+      const int kx = e ? 2 : 0, ix = ns_reflect_index (e ? wd : -1, wd);
+      memset (sums, 0, sizeof (float) * h);
+      for (int oc = 0; oc < O; oc++)
+        {
+          /* row iy reads dout's row iy + 1 - ky, c's iy + 2 - ky */
+          const float *c = f->cols + (size_t) (e * O + oc) * (h + 2);
+          const float *g = f->w + ((size_t) oc * C + ic) * 9 + kx;
+          const float g0 = g[0], g1 = g[3], g2 = g[6];
+          for (int iy = 0; iy < h; iy++)
+            sums[iy] += g0 * c[iy + 2] + g1 * c[iy + 1] + g2 * c[iy];
+        }
+      for (int iy = 0; iy < h; iy++)
+        plane[(size_t) iy * wd + ix] += sums[iy];
+    }
+}
+
 static void
 fold_border (float *din, const float *dout, const float *w, const NsConv2dShape *s,
-             float *sums)
+             float *ws)
 {
-  const int h = s->h, wd = s->w, C = s->in_c, O = s->out_c;
-  for (int ic = 0; ic < C; ic++)
-    {
-      float *plane = din + (size_t) ic * h * wd;
-      for (int e = 0; e < 2; e++)   /* rows -1 and h, columns -1 .. w */
-        {
-          const int ky = e ? 2 : 0, y = e ? h - 1 : 0;
-          memset (sums, 0, sizeof (float) * (wd + 2));
-          for (int oc = 0; oc < O; oc++)
-            {
-              const float *d = dout + ((size_t) oc * h + y) * wd;
-              const float *g = w + ((size_t) oc * C + ic) * 9 + ky * 3;
-              for (int kx = 0; kx < 3; kx++)   /* column px - 1 reads d[px - kx] */
-                for (int x = 0; x < wd; x++)
-                  sums[x + kx] += d[x] * g[kx];
-            }
-          float *dst = plane + (size_t) ns_reflect_index (e ? h : -1, h) * wd;
-          for (int px = 0; px < wd + 2; px++)
-            dst[ns_reflect_index (px - 1, wd)] += sums[px];
-        }
-      for (int e = 0; e < 2; e++)   /* columns -1 and w, rows 0 .. h - 1 */
-        {
-          const int kx = e ? 2 : 0, x = e ? wd - 1 : 0;
-          const int ix = ns_reflect_index (e ? wd : -1, wd);
-          /* row iy reads dout's row iy + 1 - ky: independent sums, not
-           * one chain of additions per row */
-          memset (sums, 0, sizeof (float) * h);
-          for (int oc = 0; oc < O; oc++)
-            for (int ky = 0; ky < 3; ky++)
-              {
-                const float g = w[((size_t) oc * C + ic) * 9 + ky * 3 + kx];
-                const float *d = dout + (size_t) oc * h * wd + x;
-                for (int iy = MAX (0, ky - 1); iy < MIN (h, h + ky - 1); iy++)
-                  sums[iy] += d[(size_t) (iy + 1 - ky) * wd] * g;
-              }
-          for (int iy = 0; iy < h; iy++)
-            plane[(size_t) iy * wd + ix] += sums[iy];
-        }
-    }
+  const int h = s->h, wd = s->w, O = s->out_c;
+  float *rows = ws, *cols = rows + (size_t) 2 * O * (wd + 4);
+  Fold f = { .din = din, .w = w, .rows = rows, .cols = cols, .s = s,
+             .sums = ws + round16 ((size_t) O * 2 * (wd + 4 + h + 2)),
+             .sums_len = fold_sums_len (s) };
+  for (int e = 0; e < 2; e++)
+    for (int oc = 0; oc < O; oc++)
+      {
+        const float *plane = dout + (size_t) oc * h * wd;
+        float *r = rows + (size_t) (e * O + oc) * (wd + 4);
+        float *c = cols + (size_t) (e * O + oc) * (h + 2);
+        r[0] = r[1] = r[wd + 2] = r[wd + 3] = 0.0f;
+        memcpy (r + 2, plane + (size_t) (e ? h - 1 : 0) * wd, sizeof (float) * wd);
+        c[0] = c[h + 1] = 0.0f;
+        for (int y = 0; y < h; y++)
+          c[y + 1] = plane[(size_t) y * wd + (e ? wd - 1 : 0)];
+      }
+  ns_tasks_run (s->in_c, fold_task, &f);
 }
 
 static void
