@@ -719,6 +719,53 @@ dw_products (float *du, const float *vt, const float *dm, int n, int op, int cp,
         }
 }
 
+/* r[i][k] becomes r[k][i]: log2 (VL) rounds of interleaving rows i and
+ * i + VL / 2 transpose a VL x VL block */
+ALWAYS_INLINE void
+transpose_vl (vf r[VL])
+{
+  const vi lo = LO, hi = HI;
+  for (int round = 1; round < VL; round *= 2)
+    {
+      vf t[VL];
+#pragma GCC unroll 16
+      for (int i = 0; i < VL / 2; i++)
+        {
+          t[2 * i] = __builtin_shuffle (r[i], r[i + VL / 2], lo);
+          t[2 * i + 1] = __builtin_shuffle (r[i], r[i + VL / 2], hi);
+        }
+#pragma GCC unroll 16
+      for (int i = 0; i < VL; i++)
+        r[i] = t[i];
+    }
+}
+
+/* vt[xi][t][c] = v[xi][c][t] for t below n rounded up to whole vectors
+ * (TILES is a multiple of VL; v's rows have the slack), zeros for c from C
+ * to cp */
+static void
+transpose_v (float *vt, const float *v, int C, int cp, int n)
+{
+  const int cv = (C + VL - 1) / VL * VL;
+  for (int xi = 0; xi < POS; xi++)
+    for (int t0 = 0; t0 < n; t0 += VL)
+      {
+        float *dst = vt + ((size_t) xi * TILES + t0) * cp;
+        for (int c0 = 0; c0 < C; c0 += VL)
+          {
+            vf r[VL];
+            for (int i = 0; i < VL; i++)
+              r[i] = c0 + i < C ? load (v + ((size_t) xi * C + c0 + i) * TP + t0) : (vf) { };
+            transpose_vl (r);
+            for (int k = 0; k < VL; k++)
+              store (dst + (size_t) k * cp + c0, r[k]);
+          }
+        if (cv < cp)
+          for (int k = 0; k < VL; k++)
+            memset (dst + (size_t) k * cp + cv, 0, sizeof (float) * (cp - cv));
+      }
+}
+
 /* du += the sums of block `block` (over the whole batch) */
 static void
 dw_block (float *du, float *v, float *vt, float *dm, float *ph, const Job *j, int block,
@@ -730,14 +777,7 @@ dw_block (float *du, float *v, float *vt, float *dm, float *ph, const Job *j, in
   const size_t hw = (size_t) j->h * j->w;
 
   transform_block (v, ph, j->in + (size_t) img * C * hw, j, first, n);
-  for (int xi = 0; xi < POS; xi++)
-    for (int t = 0; t < n; t++)
-      {
-        float *dst = vt + ((size_t) xi * TILES + t) * cp;
-        for (int c = 0; c < C; c++)
-          dst[c] = v[((size_t) xi * C + c) * TP + t];
-        memset (dst + C, 0, sizeof (float) * (cp - C));
-      }
+  transpose_v (vt, v, C, cp, n);
   const float *dout = j->dout + (size_t) img * O * hw;
   for (int o = 0; o < O; o++)
     for (int t = first; t < first + n;)
