@@ -277,14 +277,18 @@ source_at (const float *row, int ix, int w, NsPad mode)
 }
 
 /* Tiles [tx0, tx0 + nq) of tile row ty, channel c: ph[j][f][q] = padded
- * row 4 ty + j, column 4 (tx0 + q) + f, for q up to a vector past nq. */
+ * row 4 ty + j, column 4 (tx0 + q) + f, for q up to a vector past nq.
+ * Each row's span is first copied padded (reflection or zeros at column
+ * -1 and w, zeros beyond), so that every vector splits by shuffles:
+ * at the training's widths (32-128) a span is one or two vectors, and
+ * splitting only the vectors inside the image left most of it scalar. */
 static void
 split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int nq)
 {
-  const int w = j->w, nfill = (nq + VL - 1) / VL * VL + 1;
-  /* q with all four columns 4 (tx0 + q) - 1 + f inside the image */
-  const int q_lo = MIN (tx0 == 0 ? 1 : 0, nfill);
-  const int q_hi = MAX (q_lo, MIN (nfill, (w - 3) / 4 + 1 - tx0));
+  const int w = j->w, nv = (nq + VL - 1) / VL * VL;
+  const int x0 = 4 * tx0 - 1, len = 4 * (nv + 1);   /* + the column after */
+  const int lo = MAX (0, -x0), hi = MAX (lo, MIN (len, w - x0));   /* inside */
+  float span[4 * (TILES + VL + 1)];
   for (int r = 0; r < 6; r++)
     {
       float *p = ph + r * 4 * QP;
@@ -292,26 +296,20 @@ split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int 
       if (!row)
         {
           for (int f = 0; f < 4; f++)
-            memset (p + f * QP, 0, sizeof (float) * nfill);
+            memset (p + f * QP, 0, sizeof (float) * (nv + 1));
           continue;
         }
-      for (int q = 0; q < q_lo; q++)
-        for (int f = 0; f < 4; f++)
-          p[f * QP + q] = source_at (row, 4 * (tx0 + q) + f - 1, w, j->mode);
-      int q = q_lo;
-      for (; q + VL <= q_hi; q += VL)
-        split4 (p + q, QP, row + 4 * (tx0 + q) - 1);
-      for (; q < q_hi; q++)
-        {
-          const float *src = row + 4 * (tx0 + q) - 1;
-          p[q] = src[0];
-          p[QP + q] = src[1];
-          p[2 * QP + q] = src[2];
-          p[3 * QP + q] = src[3];
-        }
-      for (int q = q_hi; q < nfill; q++)
-        for (int f = 0; f < 4; f++)
-          p[f * QP + q] = source_at (row, 4 * (tx0 + q) + f - 1, w, j->mode);
+      for (int i = 0; i < lo; i++)
+        span[i] = source_at (row, x0 + i, w, j->mode);
+      memcpy (span + lo, row + x0 + lo, sizeof (float) * (hi - lo));
+      int i = hi;
+      if (i < len && x0 + i == w)
+        span[i++] = source_at (row, w, w, j->mode);
+      memset (span + i, 0, sizeof (float) * (len - i));
+      for (int q = 0; q < nv; q += VL)
+        split4 (p + q, QP, span + 4 * q);
+      for (int f = 0; f < 4; f++)
+        p[f * QP + nv] = span[4 * nv + f];
     }
 }
 
