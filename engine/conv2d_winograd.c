@@ -611,11 +611,14 @@ backward_data (float *din, const float *dout, const float *w, const NsConv2dShap
  * product with the tiles as the inner dimension: v is transposed to
  * [ξ][tile][c] so that input channels lie along the vector. */
 
-/* ph[r][f][q] = dout row 4 ty + r, column 4 (tx0 + q) + f (zeros outside) */
+/* ph[r][f][q] = dout row 4 ty + r, column 4 (tx0 + q) + f (zeros outside),
+ * through a zero-padded copy of the row's span as in split_phases */
 static void
 split_dout (float *ph, const float *plane, int h, int w, int ty, int tx0, int nq)
 {
-  const int nfill = (nq + VL - 1) / VL * VL;
+  const int nv = (nq + VL - 1) / VL * VL, x0 = 4 * tx0, len = 4 * nv;
+  const int inside = MIN (len, w - x0);
+  float span[4 * TILES];
   for (int r = 0; r < 4; r++)
     {
       float *p = ph + r * 4 * QP;
@@ -623,19 +626,13 @@ split_dout (float *ph, const float *plane, int h, int w, int ty, int tx0, int nq
       if (y >= h)
         {
           for (int f = 0; f < 4; f++)
-            memset (p + f * QP, 0, sizeof (float) * nfill);
+            memset (p + f * QP, 0, sizeof (float) * nv);
           continue;
         }
-      const float *row = plane + (size_t) y * w;
-      int q = 0;
-      for (; q + VL <= nfill && 4 * (tx0 + q + VL) <= w; q += VL)
-        split4 (p + q, QP, row + 4 * (tx0 + q));
-      for (; q < nfill; q++)
-        for (int f = 0; f < 4; f++)
-          {
-            const int x = 4 * (tx0 + q) + f;
-            p[f * QP + q] = x < w ? row[x] : 0.0f;
-          }
+      memcpy (span, plane + (size_t) y * w + x0, sizeof (float) * inside);
+      memset (span + inside, 0, sizeof (float) * (len - inside));
+      for (int q = 0; q < nv; q += VL)
+        split4 (p + q, QP, span + 4 * q);
     }
 }
 
