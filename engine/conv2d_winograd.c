@@ -276,31 +276,6 @@ source_at (const float *row, int ix, int w, NsPad mode)
   return row[ns_reflect_index (ix, w)];
 }
 
-/* dst[0 .. n) = src[0 .. n) on vectors, the last one overlapping: the
- * spans are a few vectors long, where memcpy's call cost more than the
- * copy */
-ALWAYS_INLINE void
-copy_span (float *dst, const float *src, int n)
-{
-  if (n < VL)
-    {
-      for (int i = 0; i < n; i++)
-        dst[i] = src[i];
-      return;
-    }
-  for (int i = 0; i + VL < n; i += VL)
-    store (dst + i, load (src + i));
-  store (dst + n - VL, load (src + n - VL));
-}
-
-/* zeros from dst[i] to dst[len], in whole vectors past len (slack) */
-ALWAYS_INLINE void
-zero_span (float *dst, int i, int len)
-{
-  for (; i < len; i += VL)
-    store (dst + i, (vf) { });
-}
-
 /* Tiles [tx0, tx0 + nq) of tile row ty, channel c: ph[j][f][q] = padded
  * row 4 ty + j, column 4 (tx0 + q) + f, for q up to a vector past nq.
  * Each row's span is first copied padded (reflection or zeros at column
@@ -313,7 +288,7 @@ split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int 
   const int w = j->w, nv = (nq + VL - 1) / VL * VL;
   const int x0 = 4 * tx0 - 1, len = 4 * (nv + 1);   /* + the column after */
   const int lo = MAX (0, -x0), hi = MAX (lo, MIN (len, w - x0));   /* inside */
-  float span[4 * (TILES + VL + 1) + VL];
+  float span[4 * (TILES + VL + 1)];
   for (int r = 0; r < 6; r++)
     {
       float *p = ph + r * 4 * QP;
@@ -326,11 +301,11 @@ split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int 
         }
       for (int i = 0; i < lo; i++)
         span[i] = source_at (row, x0 + i, w, j->mode);
-      copy_span (span + lo, row + x0 + lo, hi - lo);
+      memcpy (span + lo, row + x0 + lo, sizeof (float) * (hi - lo));
       int i = hi;
       if (i < len && x0 + i == w)
         span[i++] = source_at (row, w, w, j->mode);
-      zero_span (span, i, len);
+      memset (span + i, 0, sizeof (float) * (len - i));
       for (int q = 0; q < nv; q += VL)
         split4 (p + q, QP, span + 4 * q);
       for (int f = 0; f < 4; f++)
@@ -643,7 +618,7 @@ split_dout (float *ph, const float *plane, int h, int w, int ty, int tx0, int nq
 {
   const int nv = (nq + VL - 1) / VL * VL, x0 = 4 * tx0, len = 4 * nv;
   const int inside = MIN (len, w - x0);
-  float span[4 * TILES + VL];
+  float span[4 * TILES];
   for (int r = 0; r < 4; r++)
     {
       float *p = ph + r * 4 * QP;
@@ -654,8 +629,8 @@ split_dout (float *ph, const float *plane, int h, int w, int ty, int tx0, int nq
             memset (p + f * QP, 0, sizeof (float) * nv);
           continue;
         }
-      copy_span (span, plane + (size_t) y * w + x0, inside);
-      zero_span (span, inside, len);
+      memcpy (span, plane + (size_t) y * w + x0, sizeof (float) * inside);
+      memset (span + inside, 0, sizeof (float) * (len - inside));
       for (int q = 0; q < nv; q += VL)
         split4 (p + q, QP, span + 4 * q);
     }
