@@ -170,12 +170,27 @@ dw_thread_len (int C, int O)
          + du_len (C, O);
 }
 
+/* din's border (fold_border below): dout's edges between zeros, and
+ * each thread's sums */
+static size_t
+fold_sums_len (const NsConv2dShape *s)
+{
+  return round16 ((size_t) MAX (s->w + 2, s->h));
+}
+
+static size_t
+fold_len (const NsConv2dShape *s)
+{
+  return round16 ((size_t) s->out_c * 2 * (s->w + 4 + s->h + 2))
+         + ns_tasks_threads () * fold_sums_len (s);
+}
+
 static size_t
 workspace (const NsConv2dShape *s)
 {
   size_t fwd = u_len (s->in_c, s->out_c) + ns_tasks_threads () * thread_len (s->in_c);
-  size_t bwd = u_len (s->out_c, s->in_c) + ns_tasks_threads () * thread_len (s->out_c)
-               + round16 ((size_t) MAX (s->w + 2, s->h));   /* the border's sums */
+  size_t bwd = u_len (s->out_c, s->in_c)
+               + MAX (ns_tasks_threads () * thread_len (s->out_c), fold_len (s));
   size_t dw = DW_PARTS * round16 ((size_t) s->out_c * s->in_c * 9)
               + ns_tasks_threads () * dw_thread_len (s->in_c, s->out_c);
   return MAX (MAX (fwd, bwd), dw);
@@ -262,14 +277,18 @@ source_at (const float *row, int ix, int w, NsPad mode)
 }
 
 /* Tiles [tx0, tx0 + nq) of tile row ty, channel c: ph[j][f][q] = padded
- * row 4 ty + j, column 4 (tx0 + q) + f, for q up to a vector past nq. */
+ * row 4 ty + j, column 4 (tx0 + q) + f, for q up to a vector past nq.
+ * Each row's span is first copied padded (reflection or zeros at column
+ * -1 and w, zeros beyond), so that every vector splits by shuffles:
+ * at the training's widths (32-128) a span is one or two vectors, and
+ * splitting only the vectors inside the image left most of it scalar. */
 static void
 split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int nq)
 {
-  const int w = j->w, nfill = (nq + VL - 1) / VL * VL + 1;
-  /* q with all four columns 4 (tx0 + q) - 1 + f inside the image */
-  const int q_lo = MIN (tx0 == 0 ? 1 : 0, nfill);
-  const int q_hi = MAX (q_lo, MIN (nfill, (w - 3) / 4 + 1 - tx0));
+  const int w = j->w, nv = (nq + VL - 1) / VL * VL;
+  const int x0 = 4 * tx0 - 1, len = 4 * (nv + 1);   /* + the column after */
+  const int lo = MAX (0, -x0), hi = MAX (lo, MIN (len, w - x0));   /* inside */
+  float span[4 * (TILES + VL + 1)];
   for (int r = 0; r < 6; r++)
     {
       float *p = ph + r * 4 * QP;
@@ -277,26 +296,20 @@ split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int 
       if (!row)
         {
           for (int f = 0; f < 4; f++)
-            memset (p + f * QP, 0, sizeof (float) * nfill);
+            memset (p + f * QP, 0, sizeof (float) * (nv + 1));
           continue;
         }
-      for (int q = 0; q < q_lo; q++)
-        for (int f = 0; f < 4; f++)
-          p[f * QP + q] = source_at (row, 4 * (tx0 + q) + f - 1, w, j->mode);
-      int q = q_lo;
-      for (; q + VL <= q_hi; q += VL)
-        split4 (p + q, QP, row + 4 * (tx0 + q) - 1);
-      for (; q < q_hi; q++)
-        {
-          const float *src = row + 4 * (tx0 + q) - 1;
-          p[q] = src[0];
-          p[QP + q] = src[1];
-          p[2 * QP + q] = src[2];
-          p[3 * QP + q] = src[3];
-        }
-      for (int q = q_hi; q < nfill; q++)
-        for (int f = 0; f < 4; f++)
-          p[f * QP + q] = source_at (row, 4 * (tx0 + q) + f - 1, w, j->mode);
+      for (int i = 0; i < lo; i++)
+        span[i] = source_at (row, x0 + i, w, j->mode);
+      memcpy (span + lo, row + x0 + lo, sizeof (float) * (hi - lo));
+      int i = hi;
+      if (i < len && x0 + i == w)
+        span[i++] = source_at (row, w, w, j->mode);
+      memset (span + i, 0, sizeof (float) * (len - i));
+      for (int q = 0; q < nv; q += VL)
+        split4 (p + q, QP, span + 4 * q);
+      for (int f = 0; f < 4; f++)
+        p[f * QP + nv] = span[4 * nv + f];
     }
 }
 
@@ -498,50 +511,81 @@ forward (float *out, const float *in, const float *w, const float *b,
 /* din's padded border, for reflection: the padded input's gradient on rows
  * -1 and h and columns -1 and w (image coordinates), each folded into the
  * pixel it mirrors.  Row -1 only sees kernel row 0 over dout's row 0, row h
- * kernel row 2 over row h - 1; columns likewise. */
+ * kernel row 2 over row h - 1; columns likewise.  Each edge is a 1-D
+ * correlation of an edge of dout (between zeros, copied once per image so
+ * that the loops run on contiguous vectors) summed over the output
+ * channels; one task per input channel, each writing its own plane. */
+typedef struct
+{
+  float *din, *sums;
+  const float *w, *rows, *cols;   /* rows[e][oc][w + 4], cols[e][oc][h + 2] */
+  const NsConv2dShape *s;
+  size_t sums_len;
+} Fold;
+
+static void
+fold_task (gpointer data, int ic, int thread)
+{
+  const Fold *f = data;
+  const int h = f->s->h, wd = f->s->w, C = f->s->in_c, O = f->s->out_c;
+  float *plane = f->din + (size_t) ic * h * wd, *sums = f->sums + thread * f->sums_len;
+  for (int e = 0; e < 2; e++)   /* rows -1 and h, columns -1 .. w */
+    {
+      const int ky = e ? 2 : 0;
+      memset (sums, 0, sizeof (float) * (wd + 2));
+      for (int oc = 0; oc < O; oc++)
+        {
+          /* column px - 1 reads dout's column px - kx, d's px - kx + 2 */
+          const float *d = f->rows + (size_t) (e * O + oc) * (wd + 4);
+          const float *g = f->w + ((size_t) oc * C + ic) * 9 + ky * 3;
+          const float g0 = g[0], g1 = g[1], g2 = g[2];
+          for (int px = 0; px < wd + 2; px++)
+            sums[px] += g0 * d[px + 2] + g1 * d[px + 1] + g2 * d[px];
+        }
+      float *dst = plane + (size_t) ns_reflect_index (e ? h : -1, h) * wd;
+      for (int px = 0; px < wd + 2; px++)
+        dst[ns_reflect_index (px - 1, wd)] += sums[px];
+    }
+  for (int e = 0; e < 2; e++)   /* columns -1 and w, rows 0 .. h - 1 */
+    {
+      const int kx = e ? 2 : 0, ix = ns_reflect_index (e ? wd : -1, wd);
+      memset (sums, 0, sizeof (float) * h);
+      for (int oc = 0; oc < O; oc++)
+        {
+          /* row iy reads dout's row iy + 1 - ky, c's iy + 2 - ky */
+          const float *c = f->cols + (size_t) (e * O + oc) * (h + 2);
+          const float *g = f->w + ((size_t) oc * C + ic) * 9 + kx;
+          const float g0 = g[0], g1 = g[3], g2 = g[6];
+          for (int iy = 0; iy < h; iy++)
+            sums[iy] += g0 * c[iy + 2] + g1 * c[iy + 1] + g2 * c[iy];
+        }
+      for (int iy = 0; iy < h; iy++)
+        plane[(size_t) iy * wd + ix] += sums[iy];
+    }
+}
+
 static void
 fold_border (float *din, const float *dout, const float *w, const NsConv2dShape *s,
-             float *sums)
+             float *ws)
 {
-  const int h = s->h, wd = s->w, C = s->in_c, O = s->out_c;
-  for (int ic = 0; ic < C; ic++)
-    {
-      float *plane = din + (size_t) ic * h * wd;
-      for (int e = 0; e < 2; e++)   /* rows -1 and h, columns -1 .. w */
-        {
-          const int ky = e ? 2 : 0, y = e ? h - 1 : 0;
-          memset (sums, 0, sizeof (float) * (wd + 2));
-          for (int oc = 0; oc < O; oc++)
-            {
-              const float *d = dout + ((size_t) oc * h + y) * wd;
-              const float *g = w + ((size_t) oc * C + ic) * 9 + ky * 3;
-              for (int kx = 0; kx < 3; kx++)   /* column px - 1 reads d[px - kx] */
-                for (int x = 0; x < wd; x++)
-                  sums[x + kx] += d[x] * g[kx];
-            }
-          float *dst = plane + (size_t) ns_reflect_index (e ? h : -1, h) * wd;
-          for (int px = 0; px < wd + 2; px++)
-            dst[ns_reflect_index (px - 1, wd)] += sums[px];
-        }
-      for (int e = 0; e < 2; e++)   /* columns -1 and w, rows 0 .. h - 1 */
-        {
-          const int kx = e ? 2 : 0, x = e ? wd - 1 : 0;
-          const int ix = ns_reflect_index (e ? wd : -1, wd);
-          /* row iy reads dout's row iy + 1 - ky: independent sums, not
-           * one chain of additions per row */
-          memset (sums, 0, sizeof (float) * h);
-          for (int oc = 0; oc < O; oc++)
-            for (int ky = 0; ky < 3; ky++)
-              {
-                const float g = w[((size_t) oc * C + ic) * 9 + ky * 3 + kx];
-                const float *d = dout + (size_t) oc * h * wd + x;
-                for (int iy = MAX (0, ky - 1); iy < MIN (h, h + ky - 1); iy++)
-                  sums[iy] += d[(size_t) (iy + 1 - ky) * wd] * g;
-              }
-          for (int iy = 0; iy < h; iy++)
-            plane[(size_t) iy * wd + ix] += sums[iy];
-        }
-    }
+  const int h = s->h, wd = s->w, O = s->out_c;
+  float *rows = ws, *cols = rows + (size_t) 2 * O * (wd + 4);
+  Fold f = { .din = din, .w = w, .rows = rows, .cols = cols, .s = s,
+             .sums = ws + round16 ((size_t) O * 2 * (wd + 4 + h + 2)),
+             .sums_len = fold_sums_len (s) };
+  for (int e = 0; e < 2; e++)
+    for (int oc = 0; oc < O; oc++)
+      {
+        const float *plane = dout + (size_t) oc * h * wd;
+        float *r = rows + (size_t) (e * O + oc) * (wd + 4);
+        float *c = cols + (size_t) (e * O + oc) * (h + 2);
+        r[0] = r[1] = r[wd + 2] = r[wd + 3] = 0.0f;
+        memcpy (r + 2, plane + (size_t) (e ? h - 1 : 0) * wd, sizeof (float) * wd);
+        c[0] = c[h + 1] = 0.0f;
+        for (int y = 0; y < h; y++)
+          c[y + 1] = plane[(size_t) y * wd + (e ? wd - 1 : 0)];
+      }
+  ns_tasks_run (s->in_c, fold_task, &f);
 }
 
 static void
@@ -567,11 +611,14 @@ backward_data (float *din, const float *dout, const float *w, const NsConv2dShap
  * product with the tiles as the inner dimension: v is transposed to
  * [ξ][tile][c] so that input channels lie along the vector. */
 
-/* ph[r][f][q] = dout row 4 ty + r, column 4 (tx0 + q) + f (zeros outside) */
+/* ph[r][f][q] = dout row 4 ty + r, column 4 (tx0 + q) + f (zeros outside),
+ * through a zero-padded copy of the row's span as in split_phases */
 static void
 split_dout (float *ph, const float *plane, int h, int w, int ty, int tx0, int nq)
 {
-  const int nfill = (nq + VL - 1) / VL * VL;
+  const int nv = (nq + VL - 1) / VL * VL, x0 = 4 * tx0, len = 4 * nv;
+  const int inside = MIN (len, w - x0);
+  float span[4 * TILES];
   for (int r = 0; r < 4; r++)
     {
       float *p = ph + r * 4 * QP;
@@ -579,19 +626,13 @@ split_dout (float *ph, const float *plane, int h, int w, int ty, int tx0, int nq
       if (y >= h)
         {
           for (int f = 0; f < 4; f++)
-            memset (p + f * QP, 0, sizeof (float) * nfill);
+            memset (p + f * QP, 0, sizeof (float) * nv);
           continue;
         }
-      const float *row = plane + (size_t) y * w;
-      int q = 0;
-      for (; q + VL <= nfill && 4 * (tx0 + q + VL) <= w; q += VL)
-        split4 (p + q, QP, row + 4 * (tx0 + q));
-      for (; q < nfill; q++)
-        for (int f = 0; f < 4; f++)
-          {
-            const int x = 4 * (tx0 + q) + f;
-            p[f * QP + q] = x < w ? row[x] : 0.0f;
-          }
+      memcpy (span, plane + (size_t) y * w + x0, sizeof (float) * inside);
+      memset (span + inside, 0, sizeof (float) * (len - inside));
+      for (int q = 0; q < nv; q += VL)
+        split4 (p + q, QP, span + 4 * q);
     }
 }
 
@@ -673,6 +714,53 @@ dw_products (float *du, const float *vt, const float *dm, int n, int op, int cp,
         }
 }
 
+/* r[i][k] becomes r[k][i]: log2 (VL) rounds of interleaving rows i and
+ * i + VL / 2 transpose a VL x VL block */
+ALWAYS_INLINE void
+transpose_vl (vf r[VL])
+{
+  const vi lo = LO, hi = HI;
+  for (int round = 1; round < VL; round *= 2)
+    {
+      vf t[VL];
+#pragma GCC unroll 16
+      for (int i = 0; i < VL / 2; i++)
+        {
+          t[2 * i] = __builtin_shuffle (r[i], r[i + VL / 2], lo);
+          t[2 * i + 1] = __builtin_shuffle (r[i], r[i + VL / 2], hi);
+        }
+#pragma GCC unroll 16
+      for (int i = 0; i < VL; i++)
+        r[i] = t[i];
+    }
+}
+
+/* vt[xi][t][c] = v[xi][c][t] for t below n rounded up to whole vectors
+ * (TILES is a multiple of VL; v's rows have the slack), zeros for c from C
+ * to cp */
+static void
+transpose_v (float *vt, const float *v, int C, int cp, int n)
+{
+  const int cv = (C + VL - 1) / VL * VL;
+  for (int xi = 0; xi < POS; xi++)
+    for (int t0 = 0; t0 < n; t0 += VL)
+      {
+        float *dst = vt + ((size_t) xi * TILES + t0) * cp;
+        for (int c0 = 0; c0 < C; c0 += VL)
+          {
+            vf r[VL];
+            for (int i = 0; i < VL; i++)
+              r[i] = c0 + i < C ? load (v + ((size_t) xi * C + c0 + i) * TP + t0) : (vf) { };
+            transpose_vl (r);
+            for (int k = 0; k < VL; k++)
+              store (dst + (size_t) k * cp + c0, r[k]);
+          }
+        if (cv < cp)
+          for (int k = 0; k < VL; k++)
+            memset (dst + (size_t) k * cp + cv, 0, sizeof (float) * (cp - cv));
+      }
+}
+
 /* du += the sums of block `block` (over the whole batch) */
 static void
 dw_block (float *du, float *v, float *vt, float *dm, float *ph, const Job *j, int block,
@@ -684,14 +772,7 @@ dw_block (float *du, float *v, float *vt, float *dm, float *ph, const Job *j, in
   const size_t hw = (size_t) j->h * j->w;
 
   transform_block (v, ph, j->in + (size_t) img * C * hw, j, first, n);
-  for (int xi = 0; xi < POS; xi++)
-    for (int t = 0; t < n; t++)
-      {
-        float *dst = vt + ((size_t) xi * TILES + t) * cp;
-        for (int c = 0; c < C; c++)
-          dst[c] = v[((size_t) xi * C + c) * TP + t];
-        memset (dst + C, 0, sizeof (float) * (cp - C));
-      }
+  transpose_v (vt, v, C, cp, n);
   const float *dout = j->dout + (size_t) img * O * hw;
   for (int o = 0; o < O; o++)
     for (int t = first; t < first + n;)

@@ -765,11 +765,11 @@ ns_generator_backward (NsGenerator *g, float *din, const float *dout)
                          dact (g, l->out_slot), len);
       if (l->norm)
         {
-          /* ReLU in place: z > 0 exactly where its input was */
+          /* ReLU in place: z > 0 exactly where its input was (a store
+           * on every element, so that the loop runs on vectors) */
           if (l->relu)
             for (size_t j = 0; j < len; j++)
-              if (!(z[j] > 0.0f))
-                dz[j] = 0.0f;
+              dz[j] = z[j] > 0.0f ? dz[j] : 0.0f;
           ns_cond_instnorm_backward (dy, G + l->gamma_off, G + l->beta_off, dz, y,
                                      st, st + n * l->out_c, st + 2 * n * l->out_c,
                                      mix, S, n, l->out_c, hw);

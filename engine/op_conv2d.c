@@ -603,7 +603,7 @@ direct_plan_with (const NsConvDirectKernels *kern, const NsConv2dShape *s, Direc
 {
   if (!kern || is_pointwise (s) || s->in_c > 64 || s->out_c > 64)
     return FALSE;
-  p->dw = s->stride == 1 && s->in_c <= 32 && s->out_c <= 32;
+  p->dw = s->in_c <= 32 && s->out_c <= 32;
   const int k = s->k, pad = k / 2;
   p->kern = kern;
   p->rows = direct_rows (s->in_c, s->w, pad, s->stride, s->out_w, s->out_h, k, s->n);
