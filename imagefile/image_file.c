@@ -332,10 +332,11 @@ ns_image_file_save_pixbuf (GdkPixbuf *pixbuf, const char *path, NsImageFileForma
     ok = gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &len, "jpeg", error,
                                     "quality", "95", NULL);
   else
-    /* zlib level 3 instead of the default: measured on a megapixel, the
-     * whole preset command 1.17 -> 1.09 s for 9 % more bytes */
+    /* zlib level 1: on a megapixel result (1155x866) 87 ms CPU against
+     * level 3's 131 and the default 6's 390, for 2 % more bytes than
+     * level 3 (10 % more than 6); still lossless */
     ok = gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &len, "png", error,
-                                    "compression", "3", NULL);
+                                    "compression", "1", NULL);
   return ok && ns_file_replace (path, buffer, len, cancel, error);
 }
 
