@@ -49,16 +49,19 @@ typedef int vi __attribute__ ((vector_size (VL * sizeof (int))));
 #define ODD  { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31 }
 #define LO   { 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23 }
 #define HI   { 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31 }
+#define SHIFT1 { 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30 }
 #elif VL == 8
 #define EVEN { 0, 2, 4, 6, 8, 10, 12, 14 }
 #define ODD  { 1, 3, 5, 7, 9, 11, 13, 15 }
 #define LO   { 0, 8, 1, 9, 2, 10, 3, 11 }
 #define HI   { 4, 12, 5, 13, 6, 14, 7, 15 }
+#define SHIFT1 { 7, 8, 9, 10, 11, 12, 13, 14 }
 #else
 #define EVEN { 0, 2, 4, 6 }
 #define ODD  { 1, 3, 5, 7 }
 #define LO   { 0, 4, 1, 5 }
 #define HI   { 2, 6, 3, 7 }
+#define SHIFT1 { 3, 4, 5, 6 }
 #endif
 
 /* p[f][0 .. VL) = src[4 q + f] for q < VL */
@@ -262,14 +265,16 @@ source_at (const float *row, int ix, int w, NsPad mode)
 }
 
 /* Tiles [tx0, tx0 + nq) of tile row ty, channel c: ph[j][f][q] = padded
- * row 4 ty + j, column 4 (tx0 + q) + f, for q up to a vector past nq. */
+ * row 4 ty + j, column 4 (tx0 + q) + f, for q up to a vector past nq.
+ * Whole vectors of tiles go through split4; a row's first vector (column
+ * -1 and on) through split4 of its columns moved one lane right, with the
+ * padded column in front: a 256x256 preview's 64-px rows are one vector
+ * of 16 tiles, from column -1. */
 static void
 split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int nq)
 {
-  const int w = j->w, nfill = (nq + VL - 1) / VL * VL + 1;
-  /* q with all four columns 4 (tx0 + q) - 1 + f inside the image */
-  const int q_lo = MIN (tx0 == 0 ? 1 : 0, nfill);
-  const int q_hi = MAX (q_lo, MIN (nfill, (w - 3) / 4 + 1 - tx0));
+  const int w = j->w, nv = (nq + VL - 1) / VL * VL, x0 = 4 * tx0 - 1;
+  const vi right1 = SHIFT1;
   for (int r = 0; r < 6; r++)
     {
       float *p = ph + r * 4 * QP;
@@ -277,26 +282,40 @@ split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int 
       if (!row)
         {
           for (int f = 0; f < 4; f++)
-            memset (p + f * QP, 0, sizeof (float) * nfill);
+            memset (p + f * QP, 0, sizeof (float) * (nv + 1));
           continue;
         }
-      for (int q = 0; q < q_lo; q++)
-        for (int f = 0; f < 4; f++)
-          p[f * QP + q] = source_at (row, 4 * (tx0 + q) + f - 1, w, j->mode);
-      int q = q_lo;
-      for (; q + VL <= q_hi; q += VL)
-        split4 (p + q, QP, row + 4 * (tx0 + q) - 1);
-      for (; q < q_hi; q++)
+      for (int q = 0; q < nv; q += VL)
         {
-          const float *src = row + 4 * (tx0 + q) - 1;
-          p[q] = src[0];
-          p[QP + q] = src[1];
-          p[2 * QP + q] = src[2];
-          p[3 * QP + q] = src[3];
+          const int x = x0 + 4 * q;
+          if (x >= 0 && x + 4 * VL <= w)
+            split4 (p + q, QP, row + x);
+          else if (x == -1 && 4 * VL - 1 <= w)
+            {
+              vf a = load (row), b = load (row + VL), c = load (row + 2 * VL);
+              vf d = load (row + 3 * VL - 1);   /* its last lane is column 4 VL - 2 */
+              float cols[4 * VL];
+              vf left = (vf) { } + source_at (row, -1, w, j->mode);
+              store (cols, __builtin_shuffle (left, a, right1));
+              store (cols + VL, __builtin_shuffle (a, b, right1));
+              store (cols + 2 * VL, __builtin_shuffle (b, c, right1));
+              store (cols + 3 * VL, d);
+              split4 (p + q, QP, cols);
+            }
+          else   /* past the image's end: column w by the padding, then zeros */
+            {
+              float cols[4 * VL] = { 0 };
+              const int lo = MAX (0, -x), hi = MAX (lo, MIN (4 * VL, w - x));
+              memcpy (cols + lo, row + x + lo, sizeof (float) * (hi - lo));
+              if (lo > 0)
+                cols[0] = source_at (row, -1, w, j->mode);
+              if (hi < 4 * VL)
+                cols[hi] = source_at (row, x + hi, w, j->mode);
+              split4 (p + q, QP, cols);
+            }
         }
-      for (int q = q_hi; q < nfill; q++)
-        for (int f = 0; f < 4; f++)
-          p[f * QP + q] = source_at (row, 4 * (tx0 + q) + f - 1, w, j->mode);
+      for (int f = 0; f < 4; f++)   /* the tile after the last vector's */
+        p[f * QP + nv] = source_at (row, x0 + 4 * nv + f, w, j->mode);
     }
 }
 
