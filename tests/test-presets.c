@@ -676,9 +676,10 @@ test_kept_generator (Fixture *f, gconstpointer data)
   ns_preset_model_give_back_generator (m, d);
 }
 
-/* ns_stylize from several threads at once on one model (the dialog's
+/* ns_stylize from several threads at once on two models (the dialog's
  * preview worker beside a full render): every result the same bits as
- * the same run alone, over two presets, sizes and seeds. */
+ * the same run alone, over three presets of two files, two sizes and five
+ * seeds. */
 #define THREADS     3
 #define THREAD_RUNS 6
 
@@ -693,10 +694,12 @@ typedef struct
 static NsImage *
 stylized (const Fixture *f, int run)
 {
+  static const char *const presets[] = { "b", "a", "c" };
+  g_autofree gchar *other = g_build_filename (f->dir, "other.nsw", NULL);
   NsParams p;
   ns_params_init (&p);
-  p.weights_path = f->net;
-  p.preset = run % 3 ? "a" : "b";
+  p.preset = presets[run % 3];
+  p.weights_path = run % 3 == 2 ? other : f->net;
   p.seed = run % 5;
   NsImage *img = generated_image (run % 2 ? 61 : 40, run % 2 ? 33 : 52, 3);
   if (!ns_stylize (&p, img, NULL, NULL, NULL, NULL))
