@@ -52,6 +52,10 @@ struct NsGenerator
   size_t   *slot_off, *slot_len;
   size_t    arena_len;                /* floats */
   float    *acts, *dacts, *stats, *ws;
+  /* their lengths in floats: a new plan reuses a buffer that is long
+   * enough, so a generator kept between runs whose size changes a little
+   * (the dialog's variations) keeps its pages */
+  size_t    acts_cap, dacts_cap, stats_cap, ws_cap;
   float    *mix_copy;                 /* the last forward's mix */
   float     noise;                    /* input noise amplitude, 0 = none */
   guint64   noise_seed;
@@ -197,6 +201,16 @@ ns_generator_new (const NsGeneratorConfig *cfg, guint64 seed, GError **error)
   return g;
 }
 
+static void
+free_buffers (NsGenerator *g)
+{
+  g_clear_pointer (&g->acts, g_free);
+  g_clear_pointer (&g->dacts, g_free);
+  g_clear_pointer (&g->stats, g_free);
+  g_clear_pointer (&g->ws, g_free);
+  g->acts_cap = g->dacts_cap = g->stats_cap = g->ws_cap = 0;
+}
+
 void
 ns_generator_free (NsGenerator *g)
 {
@@ -206,10 +220,7 @@ ns_generator_free (NsGenerator *g)
   g_free (g->block);
   g_free (g->slot_off);
   g_free (g->slot_len);
-  g_free (g->acts);
-  g_free (g->dacts);
-  g_free (g->stats);
-  g_free (g->ws);
+  free_buffers (g);
   g_free (g->mix_copy);
   g_free (g);
 }
@@ -499,11 +510,26 @@ drop_plan (NsGenerator *g)
 {
   g_clear_pointer (&g->slot_off, g_free);
   g_clear_pointer (&g->slot_len, g_free);
-  g_clear_pointer (&g->acts, g_free);
-  g_clear_pointer (&g->dacts, g_free);
-  g_clear_pointer (&g->stats, g_free);
-  g_clear_pointer (&g->ws, g_free);
   g->plan_n = g->plan_h = g->plan_w = 0;
+}
+
+/* *buf with room for len floats: the one there when long enough */
+static gboolean
+reserve (float **buf, size_t *cap, size_t len)
+{
+  len = MAX (len, 1);
+  if (*buf && *cap >= len)
+    return TRUE;
+  g_free (*buf);
+  *buf = g_try_new (float, len);
+  *cap = *buf ? len : 0;
+  return *buf != NULL;
+}
+
+size_t
+ns_generator_plan_bytes (const NsGenerator *g)
+{
+  return sizeof (float) * (g->acts_cap + g->dacts_cap + g->stats_cap + g->ws_cap);
 }
 
 gboolean
@@ -567,13 +593,13 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
   g->slot_off = g_new (size_t, lens->len);
   size_t total = place_slots (g, training);
   g->arena_len = total;
-  g->acts = g_try_new (float, total);
-  g->dacts = training ? g_try_new (float, total) : NULL;
-  g->stats = g_try_new (float, stats_len);
-  g->ws = g_try_new (float, MAX (ws_len, 1));
-  if (!g->acts || (training && !g->dacts) || !g->stats || !g->ws)
+  if (!reserve (&g->acts, &g->acts_cap, total)
+      || (training && !reserve (&g->dacts, &g->dacts_cap, total))
+      || !reserve (&g->stats, &g->stats_cap, stats_len)
+      || !reserve (&g->ws, &g->ws_cap, ws_len))
     {
       drop_plan (g);
+      free_buffers (g);
       g_set_error (error, NS_ERROR, NS_ERROR_NO_MEMORY,
                    "no memory for the generator's activations on %d x %d x %d "
                    "(%.0f MiB)", n, h, w, total * (training ? 2 : 1) * 4.0 / 1048576);

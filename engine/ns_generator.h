@@ -118,6 +118,9 @@ const char *ns_generator_layer    (const NsGenerator *g, int i, NsConv2dShape *s
  * activation gradients.  Cheap when nothing changed; forward calls it. */
 gboolean ns_generator_plan (NsGenerator *g, int n, int h, int w,
                             gboolean training, GError **error);
+/* The memory the plan's buffers hold (they are reused by a later plan
+ * that fits in them and freed with g). */
+size_t   ns_generator_plan_bytes (const NsGenerator *g);
 
 /* out = G(in) for n planar RGB images; mix has n_styles weights (one-hot: a
  * preset; two non-zero: a blend of styles).  out may not alias in.  With

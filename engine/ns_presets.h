@@ -3,6 +3,7 @@
  * dialog), so a name means the same preset everywhere. */
 #pragma once
 #include <glib.h>
+#include "ns_generator.h"
 #include "ns_image.h"
 #include "ns_params.h"
 #include "ns_weights.h"
@@ -51,6 +52,19 @@ NsPresetModel   *ns_preset_model_ref     (NsPresetModel *model);
 void             ns_preset_model_unref   (NsPresetModel *model);
 const NsWeights *ns_preset_model_weights (const NsPresetModel *model);
 const char      *ns_preset_model_path    (const NsPresetModel *model);
+/* The model's network for one run: the generator the last run gave back,
+ * still planned (arena, workspace) for that run's size, or a new one.  A
+ * caller takes it, runs it alone, and gives it back; two runs at once get
+ * two generators.  Giving back keeps one generator whose plan holds at most
+ * NS_PRESET_KEPT_PLAN_MAX_BYTES and frees the rest; the kept one's progress
+ * pointer is cleared.  So the dialog's previews (a 256x256 one plans ~16
+ * MiB) skip the arena's allocation and page faults, and a full-size run
+ * (~240 bytes a pixel) frees its memory as before. */
+#define NS_PRESET_KEPT_PLAN_MAX_BYTES ((size_t) 64 << 20)
+NsGenerator     *ns_preset_model_take_generator      (NsPresetModel *model,
+                                                      GError **error);
+void             ns_preset_model_give_back_generator (NsPresetModel *model,
+                                                      NsGenerator *generator);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NsPresetModel, ns_preset_model_unref)
 
 /* The picture a preset was trained on, kept small in its weight file (key

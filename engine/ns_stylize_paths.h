@@ -46,9 +46,10 @@ gboolean ns_stylize_image_path  (const NsParams *p, const NsImageBands *img,
                                  const NsProgress *progress, NsStylizeWork *out,
                                  GError **error);
 
-/* A preset of model (stylize_preset.c): the generator, its palette, and
- * p->iterations refinement steps of the optimiser. */
-gboolean ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model,
+/* A preset of model (stylize_preset.c): the generator (taken from the
+ * model and given back), its palette, and p->iterations refinement steps
+ * of the optimiser. */
+gboolean ns_stylize_preset_path (const NsParams *p, NsPresetModel *model,
                                  const NsImageBands *img, const NsProgress *progress,
                                  NsStylizeWork *out, GError **error);
 

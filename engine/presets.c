@@ -61,13 +61,18 @@ struct _NsPresetModel
   gint       ref;
   NsWeights *w;
   char      *path;
+  GMutex     lock;
+  NsGenerator *idle;   /* under lock: a planned generator no run holds */
 };
 
 static NsPresetModel *
 model_new (NsWeights *w, const char *path)
 {
-  NsPresetModel *m = g_new (NsPresetModel, 1);
-  *m = (NsPresetModel) { 1, w, g_strdup (path) };
+  NsPresetModel *m = g_new0 (NsPresetModel, 1);
+  m->ref = 1;
+  m->w = w;
+  m->path = g_strdup (path);
+  g_mutex_init (&m->lock);
   return m;
 }
 
@@ -83,9 +88,36 @@ ns_preset_model_unref (NsPresetModel *m)
 {
   if (!m || !g_atomic_int_dec_and_test (&m->ref))
     return;
+  ns_generator_free (m->idle);
+  g_mutex_clear (&m->lock);
   ns_weights_free (m->w);
   g_free (m->path);
   g_free (m);
+}
+
+NsGenerator *
+ns_preset_model_take_generator (NsPresetModel *m, GError **error)
+{
+  g_mutex_lock (&m->lock);
+  NsGenerator *g = g_steal_pointer (&m->idle);
+  g_mutex_unlock (&m->lock);
+  return g ? g : ns_generator_new_from_weights (m->w, error);
+}
+
+void
+ns_preset_model_give_back_generator (NsPresetModel *m, NsGenerator *g)
+{
+  if (!g)
+    return;
+  ns_generator_set_progress (g, NULL);
+  if (ns_generator_plan_bytes (g) <= NS_PRESET_KEPT_PLAN_MAX_BYTES)
+    {
+      g_mutex_lock (&m->lock);
+      if (!m->idle)
+        m->idle = g_steal_pointer (&g);
+      g_mutex_unlock (&m->lock);
+    }
+  ns_generator_free (g);
 }
 
 const NsWeights *

@@ -149,14 +149,14 @@ refine (const NsParams *p, const NsImage *style_image, NsPlanes *x,
  * pictures of the one or two styles (NULL when the file stores none;
  * refinement then fails). */
 static gboolean
-take_from_model (const NsParams *p, const NsPresetModel *model, NsGenerator **g,
+take_from_model (const NsParams *p, NsPresetModel *model, NsGenerator **g,
                  float **mix, double *strength, NsImage **style_a, NsImage **style_b,
                  GError **error)
 {
   const NsWeights *w = ns_preset_model_weights (model);
   const char *path = ns_preset_model_path (model);
   if (!(*mix = preset_mix (p, w, path, strength, error))
-      || !(*g = ns_generator_new_from_weights (w, error)))
+      || !(*g = ns_preset_model_take_generator (model, error)))
     return FALSE;
   *style_a = ns_weights_get_style_image (w, p->preset, NULL);
   if (p->preset2)
@@ -218,24 +218,27 @@ palette_map_before (const NsPresetModel *model, gboolean *before, GError **error
   return FALSE;
 }
 
-gboolean
-ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model,
-                        const NsImageBands *img, const NsProgress *progress,
-                        NsStylizeWork *out, GError **error)
+/* The run, with the model's generator in *g until it gives it back. */
+static gboolean
+preset_run (const NsParams *p, NsPresetModel *model, const NsImageBands *img,
+            const NsProgress *progress, NsStylizeWork *out, NsGenerator **gp,
+            GError **error)
 {
   NsProgress pr = ns_progress_part (progress, 0, p->iterations > 0 ? 0.2 : NS_STYLIZE_FINISH);
   if (!ns_progress_report (&pr, 0, "loading", error))
     return FALSE;
 
-  g_autoptr (NsGenerator) g = NULL;
+  NsGenerator *g = NULL;
   g_autofree float *mix = NULL;
   g_autoptr (NsImage) style_a = NULL;
   g_autoptr (NsImage) style_b = NULL;
   double strength = 1;
   gboolean map_before;
-  if (!palette_map_before (model, &map_before, error)
-      || !take_from_model (p, model, &g, &mix, &strength, &style_a, &style_b, error)
-      || ns_progress_cancelled (&pr, error))
+  gboolean taken = palette_map_before (model, &map_before, error)
+                   && take_from_model (p, model, &g, &mix, &strength, &style_a, &style_b,
+                                       error);
+  *gp = g;
+  if (!taken || ns_progress_cancelled (&pr, error))
     return FALSE;
   const double palette_mix = p->preset2 && strcmp (p->preset2, p->preset) != 0 ? p->mix : 0;
   ns_generator_set_progress (g, &pr);
@@ -284,7 +287,9 @@ ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model,
                                 shifted ? shifted->data : in->data, mix, 1,
                                 wh + dy, ww + dx, FALSE, error))
     return FALSE;
-  g_clear_pointer (&g, ns_generator_free);   /* its arena is the big allocation */
+  /* its arena is the big allocation: a large one is freed here */
+  ns_preset_model_give_back_generator (model, g_steal_pointer (gp));
+  g = NULL;
   if (shifted)   /* photo pixel (y, x) sits at the mirrored index + shift */
     for (int c = 0; c < 3; c++)
       for (int y = 0; y < wh; y++)
@@ -328,4 +333,14 @@ ns_stylize_preset_path (const NsParams *p, const NsPresetModel *model,
   if (!full)
     out->guide_lo = g_steal_pointer (&small);
   return TRUE;
+}
+
+gboolean
+ns_stylize_preset_path (const NsParams *p, NsPresetModel *model, const NsImageBands *img,
+                        const NsProgress *progress, NsStylizeWork *out, GError **error)
+{
+  NsGenerator *g = NULL;
+  gboolean ok = preset_run (p, model, img, progress, out, &g, error);
+  ns_preset_model_give_back_generator (model, g);   /* when the run failed first */
+  return ok;
 }

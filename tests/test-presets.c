@@ -609,6 +609,143 @@ test_variations (void)
     }
 }
 
+/* The model's kept generator (ns_preset_model_take_generator): planned
+ * again for every size, it gives the same bits as a new generator, sizes
+ * alternating; two runs at once get two generators; a large plan is not
+ * kept. */
+static void
+forward_of (NsGenerator *g, const NsImage *photo, const float *mix, float *out)
+{
+  g_autoptr (NsPlanes) in = ns_planes_from_image_rgb (photo, NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (ns_generator_forward (g, out, in->data, mix, 1, in->h, in->w, FALSE,
+                                       &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_kept_generator (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (NsPresetModel) m = ns_preset_model_open (f->net, &error);
+  g_assert_no_error (error);
+  const NsWeights *w = ns_preset_model_weights (m);
+  g_autofree float *mix = g_new0 (float, ns_weights_n_styles (w));
+  mix[ns_weights_style_index (w, "a")] = 1;
+  /* 38x29 pads as 37x29 does: the same plan's buffers, another crop */
+  static const int sizes[][2] = { { 37, 29 }, { 64, 48 }, { 38, 29 }, { 37, 29 }, { 64, 48 } };
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    {
+      const int sw = sizes[i][0], sh = sizes[i][1];
+      const size_t len = (size_t) 3 * sw * sh;
+      g_autoptr (NsImage) photo = generated_image (sw, sh, 3);
+      g_autofree float *want = g_new (float, len), *got = g_new (float, len);
+      g_autoptr (NsGenerator) fresh = ns_generator_new_from_weights (w, &error);
+      g_assert_no_error (error);
+      forward_of (fresh, photo, mix, want);
+      NsGenerator *g = ns_preset_model_take_generator (m, &error);
+      g_assert_no_error (error);
+      /* the first take makes one; later ones get it back, planned */
+      g_assert_true ((ns_generator_plan_bytes (g) > 0) == (i > 0));
+      forward_of (g, photo, mix, got);
+      g_assert_cmpmem (got, sizeof (float) * len, want, sizeof (float) * len);
+      ns_preset_model_give_back_generator (m, g);
+    }
+
+  /* two at once: the kept one and a new one; one of them is kept */
+  NsGenerator *a = ns_preset_model_take_generator (m, NULL);
+  NsGenerator *b = ns_preset_model_take_generator (m, NULL);
+  g_assert_true (a != b);
+  g_assert_cmpuint (ns_generator_plan_bytes (a), >, 0);
+  g_assert_cmpuint (ns_generator_plan_bytes (b), ==, 0);
+  ns_preset_model_give_back_generator (m, b);
+  ns_preset_model_give_back_generator (m, a);
+  NsGenerator *c = ns_preset_model_take_generator (m, NULL);
+  g_assert_true (c == a || c == b);
+
+  /* a plan over the bound is freed on giving back (planned, not run) */
+  int side = 256;
+  while (ns_generator_plan_bytes (c) <= NS_PRESET_KEPT_PLAN_MAX_BYTES)
+    {
+      side *= 2;
+      g_assert_true (ns_generator_plan (c, 1, side, side, FALSE, &error));
+    }
+  ns_preset_model_give_back_generator (m, c);
+  NsGenerator *d = ns_preset_model_take_generator (m, NULL);
+  g_assert_cmpuint (ns_generator_plan_bytes (d), ==, 0);
+  ns_preset_model_give_back_generator (m, d);
+}
+
+/* ns_stylize from several threads at once on two models (the dialog's
+ * preview worker beside a full render): every result the same bits as
+ * the same run alone, over three presets of two files, two sizes and five
+ * seeds. */
+#define THREADS     3
+#define THREAD_RUNS 6
+
+typedef struct
+{
+  const Fixture *f;
+  NsImage      **want;   /* [THREADS + THREAD_RUNS] */
+  int            thread;
+  int            mismatches;
+} StylizeThread;
+
+static NsImage *
+stylized (const Fixture *f, int run)
+{
+  static const char *const presets[] = { "b", "a", "c" };
+  g_autofree gchar *other = g_build_filename (f->dir, "other.nsw", NULL);
+  NsParams p;
+  ns_params_init (&p);
+  p.preset = presets[run % 3];
+  p.weights_path = run % 3 == 2 ? other : f->net;
+  p.seed = run % 5;
+  NsImage *img = generated_image (run % 2 ? 61 : 40, run % 2 ? 33 : 52, 3);
+  if (!ns_stylize (&p, img, NULL, NULL, NULL, NULL))
+    g_clear_pointer (&img, ns_image_free);
+  return img;
+}
+
+static gpointer
+stylize_thread (gpointer data)
+{
+  StylizeThread *t = data;
+  for (int i = 0; i < THREAD_RUNS; i++)
+    {
+      const int run = t->thread + i;
+      g_autoptr (NsImage) got = stylized (t->f, run);
+      const NsImage *want = t->want[run];
+      if (!got || got->width != want->width || got->height != want->height
+          || memcmp (got->data, want->data,
+                     sizeof (float) * want->width * want->height * 3) != 0)
+        t->mismatches++;
+    }
+  return NULL;
+}
+
+static void
+test_threads (Fixture *f, gconstpointer data)
+{
+  NsImage *want[THREADS + THREAD_RUNS];
+  for (int run = 0; run < THREADS + THREAD_RUNS; run++)
+    g_assert_nonnull (want[run] = stylized (f, run));
+  StylizeThread t[THREADS];
+  GThread *threads[THREADS];
+  for (int i = 0; i < THREADS; i++)
+    {
+      t[i] = (StylizeThread) { f, want, i, 0 };
+      threads[i] = g_thread_new ("stylize", stylize_thread, &t[i]);
+    }
+  for (int i = 0; i < THREADS; i++)
+    {
+      g_thread_join (threads[i]);
+      g_assert_cmpint (t[i].mismatches, ==, 0);
+    }
+  for (int run = 0; run < THREADS + THREAD_RUNS; run++)
+    ns_image_free (want[run]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -622,6 +759,10 @@ main (int argc, char **argv)
   g_test_add ("/stylize-preset/behaviour", Fixture, NULL, fixture_set_up, test_behaviour,
               fixture_tear_down);
   g_test_add ("/stylize-preset/bands", Fixture, NULL, fixture_set_up, test_bands,
+              fixture_tear_down);
+  g_test_add ("/presets/kept-generator", Fixture, NULL, fixture_set_up,
+              test_kept_generator, fixture_tear_down);
+  g_test_add ("/stylize-preset/threads", Fixture, NULL, fixture_set_up, test_threads,
               fixture_tear_down);
   g_test_add_func ("/presets/golden", test_golden);
   g_test_add_func ("/presets/variations", test_variations);
