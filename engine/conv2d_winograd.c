@@ -278,17 +278,15 @@ source_at (const float *row, int ix, int w, NsPad mode)
 
 /* Tiles [tx0, tx0 + nq) of tile row ty, channel c: ph[j][f][q] = padded
  * row 4 ty + j, column 4 (tx0 + q) + f, for q up to a vector past nq.
- * Each row's span is first copied padded (reflection or zeros at column
- * -1 and w, zeros beyond), so that every vector splits by shuffles:
- * at the training's widths (32-128) a span is one or two vectors, and
- * splitting only the vectors inside the image left most of it scalar. */
+ * A vector of tiles inside the image splits straight from the row; one
+ * that reaches column -1 or w and beyond splits from a padded copy of its
+ * columns (reflection or zeros at -1 and w, zeros beyond), so every vector
+ * goes by shuffles: at the training's widths (32-128) most vectors touch a
+ * border, at 1 MP copying whole rows was a tenth of the command. */
 static void
 split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int nq)
 {
-  const int w = j->w, nv = (nq + VL - 1) / VL * VL;
-  const int x0 = 4 * tx0 - 1, len = 4 * (nv + 1);   /* + the column after */
-  const int lo = MAX (0, -x0), hi = MAX (lo, MIN (len, w - x0));   /* inside */
-  float span[4 * (TILES + VL + 1)];
+  const int w = j->w, nv = (nq + VL - 1) / VL * VL, x0 = 4 * tx0 - 1;
   for (int r = 0; r < 6; r++)
     {
       float *p = ph + r * 4 * QP;
@@ -299,17 +297,25 @@ split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int 
             memset (p + f * QP, 0, sizeof (float) * (nv + 1));
           continue;
         }
-      for (int i = 0; i < lo; i++)
-        span[i] = source_at (row, x0 + i, w, j->mode);
-      memcpy (span + lo, row + x0 + lo, sizeof (float) * (hi - lo));
-      int i = hi;
-      if (i < len && x0 + i == w)
-        span[i++] = source_at (row, w, w, j->mode);
-      memset (span + i, 0, sizeof (float) * (len - i));
       for (int q = 0; q < nv; q += VL)
-        split4 (p + q, QP, span + 4 * q);
-      for (int f = 0; f < 4; f++)
-        p[f * QP + nv] = span[4 * nv + f];
+        {
+          const int x = x0 + 4 * q;
+          if (x >= 0 && x + 4 * VL <= w)
+            {
+              split4 (p + q, QP, row + x);
+              continue;
+            }
+          float cols[4 * VL];
+          const int lo = MIN (4 * VL, MAX (0, -x)), hi = MAX (lo, MIN (4 * VL, w - x));
+          for (int i = 0; i < lo; i++)
+            cols[i] = source_at (row, x + i, w, j->mode);
+          memcpy (cols + lo, row + x + lo, sizeof (float) * (hi - lo));
+          for (int i = hi; i < 4 * VL; i++)
+            cols[i] = source_at (row, x + i, w, j->mode);
+          split4 (p + q, QP, cols);
+        }
+      for (int f = 0; f < 4; f++)   /* the tile after the last vector's */
+        p[f * QP + nv] = source_at (row, x0 + 4 * nv + f, w, j->mode);
     }
 }
 
