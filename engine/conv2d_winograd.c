@@ -618,7 +618,9 @@ backward_data (float *din, const float *dout, const float *w, const NsConv2dShap
  * [ξ][tile][c] so that input channels lie along the vector. */
 
 /* ph[r][f][q] = dout row 4 ty + r, column 4 (tx0 + q) + f (zeros outside),
- * through a zero-padded copy of the row's span as in split_phases */
+ * through a zero-padded copy of the row's span: dW runs at the training's
+ * 32-128 px, where most vectors reach the row's end (split_phases, which
+ * the 1 MP forward runs too, splits interior vectors straight from the row) */
 static void
 split_dout (float *ph, const float *plane, int h, int w, int ty, int tx0, int nq)
 {
