@@ -13,7 +13,11 @@
 #   The checkpoint is OUT.nsw.ckpt, the training photos (all but the
 #   evaluation pairs' photos) are linked from OUT.nsw.photos/; the
 #   ablations are the same command with
-#   e.g. --lambda-adv 0 or --lambda-stroke 0.
+#   e.g. --lambda-adv 0, --lambda-stroke 0 or --noise 0 (a later option
+#   overrides the one above).  The variation noise (--noise) gives the
+#   network a texture source of its own, so it need not echo edges into flat
+#   areas; the doubled content weight buys back the structure the noise
+#   costs (docs/generator.md, "Variation noise").
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 data=${DATA:-$here/../shared/data}
@@ -56,4 +60,4 @@ for ((i = 0; i < ${#styles[@]}; i += 2)); do
 done
 exec "$ns" train --photos "$photos" "${args[@]}" -o "$out" \
   --checkpoint "$out.ckpt" --resume --steps 10000 --seed 1 --photo-size 384 \
-  --lambda-stroke 20 --log-every 97 "$@"
+  --lambda-stroke 20 --noise 0.1 --lambda-content 2 --log-every 97 "$@"
