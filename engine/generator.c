@@ -31,6 +31,9 @@ typedef struct
 
   /* planned for the current input size */
   NsConv2dShape shape;
+  /* the conv reads the upsampled input as it goes (inference), so in_slot
+   * is not used: the largest slot of the inference plan */
+  gboolean upsample_fused;
   int      in_slot, y_slot, z_slot, out_slot;
   size_t   stats_off;       /* mean, rstd [n*out_c], gamma_eff, beta_eff [out_c] */
 } GenLayer;
@@ -47,6 +50,7 @@ struct NsGenerator
   /* the plan */
   int       plan_n, plan_h, plan_w;   /* 0 when unplanned */
   gboolean  plan_training;
+  const char *plan_kernel;            /* the conv kernels it fused upsampling for */
   int       pad_h, pad_w;             /* h, w rounded up to multiples of 4 */
   int       n_slots;
   size_t   *slot_off, *slot_len;
@@ -473,7 +477,7 @@ place_slots (NsGenerator *g, gboolean training)
       born[l->y_slot] = born[l->z_slot] = born[l->out_slot] = i;
       dies[l->y_slot] = MAX (dies[l->y_slot], i);
       dies[source] = MAX (dies[source], i);    /* read directly or upsampled */
-      if (l->upsample_in)
+      if (l->upsample_in && !l->upsample_fused)
         born[l->in_slot] = dies[l->in_slot] = i;
       if (l->residual_layer >= 0)
         {
@@ -543,7 +547,7 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
       return FALSE;
     }
   if (g->plan_n == n && g->plan_h == h && g->plan_w == w
-      && (g->plan_training || !training))
+      && (g->plan_training || !training) && g->plan_kernel == ns_conv2d_kernel ())
     return TRUE;
   drop_plan (g);
 
@@ -564,12 +568,13 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
         {
           cur_h *= 2;
           cur_w *= 2;
-          l->in_slot = new_slot (lens, (size_t) n * l->in_c * cur_h * cur_w);
         }
-      else
-        l->in_slot = prev_out;
       ns_conv2d_shape (&l->shape, n, l->in_c, cur_h, cur_w, l->out_c, l->k,
                        l->stride, NS_PAD_REFLECT);
+      /* training keeps the upsampled input for the backward */
+      l->upsample_fused = l->upsample_in && !training && ns_conv2d_reads_upsampled (&l->shape);
+      l->in_slot = l->upsample_in && !l->upsample_fused
+                   ? new_slot (lens, (size_t) n * l->in_c * cur_h * cur_w) : prev_out;
       size_t len = (size_t) n * l->out_c * l->shape.out_h * l->shape.out_w;
       l->y_slot = new_slot (lens, len);
       if (training)
@@ -609,6 +614,7 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
   g->plan_h = h;
   g->plan_w = w;
   g->plan_training = training;
+  g->plan_kernel = ns_conv2d_kernel ();
   return TRUE;
 }
 
@@ -715,13 +721,20 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
       float *y = act (g, l->y_slot), *z = act (g, l->z_slot);
       float *st = g->stats + l->stats_off;
 
-      if (l->upsample_in)
+      if (l->upsample_fused)
+        ns_conv2d_forward_upsampled (y, prev, g->cfg.bilinear ? ns_upsample2x_bilinear_row
+                                                             : ns_upsample2x_row,
+                                     P + l->w_off, P + l->b_off, s, g->ws);
+      else
         {
-          (g->cfg.bilinear ? ns_upsample2x_bilinear_forward : ns_upsample2x_forward)
-            (act (g, l->in_slot), prev, n, l->in_c, s->h / 2, s->w / 2);
-          prev = act (g, l->in_slot);
+          if (l->upsample_in)
+            {
+              (g->cfg.bilinear ? ns_upsample2x_bilinear_forward : ns_upsample2x_forward)
+                (act (g, l->in_slot), prev, n, l->in_c, s->h / 2, s->w / 2);
+              prev = act (g, l->in_slot);
+            }
+          ns_conv2d_forward (y, prev, P + l->w_off, P + l->b_off, s, g->ws);
         }
-      ns_conv2d_forward (y, prev, P + l->w_off, P + l->b_off, s, g->ws);
       if (l->norm)
         {
           ns_cond_instnorm_forward (z, st, st + n * l->out_c,

@@ -977,6 +977,21 @@ ns_conv2d_forward (float *out, const float *in, const float *w,
     im2col_forward (out, in, w, b, s, ws);
 }
 
+gboolean
+ns_conv2d_reads_upsampled (const NsConv2dShape *s)
+{
+  return winograd_for (s) != NULL && s->h % 2 == 0 && s->w % 2 == 0;
+}
+
+void
+ns_conv2d_forward_upsampled (float *out, const float *in, NsUpsampleRowFunc up,
+                             const float *w, const float *b, const NsConv2dShape *s,
+                             float *ws)
+{
+  g_return_if_fail (ns_conv2d_reads_upsampled (s));
+  winograd_for (s)->forward_upsampled (out, in, up, w, b, s, ws);
+}
+
 void
 ns_conv2d_backward (float *din, float *dw, float *db, const float *dout,
                     const float *in, const float *w,
