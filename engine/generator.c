@@ -639,26 +639,31 @@ skip_logit (float x)
   return logf (x / (1.0f - x));
 }
 
+/* Floats of the output layer a task takes: its 3 planes by parts, so that
+ * both cores have work to the end (one task a plane left one of two cores
+ * idle for a third of the layer) */
+#define OUT_PART (1 << 15)
+
 typedef struct
 {
   float *y, *z;
   const float *x;
-  int hw;
+  size_t len;
 } OutJob;
 
-/* one plane of the output layer: y += logit of the photo, z = sigmoid (y),
- * while the plane is in cache (each plane by one task) */
+/* a part of the output layer: y += logit of the photo, z = sigmoid (y),
+ * while the part is in cache */
 static void
-out_plane (gpointer data, int plane, int thread)
+out_part (gpointer data, int part, int thread)
 {
   const OutJob *o = data;
-  const size_t off = (size_t) plane * o->hw;
+  const size_t off = (size_t) part * OUT_PART, len = MIN (OUT_PART, o->len - off);
   float *y = o->y + off;
   const float *x = o->x + off;
   (void) thread;
-  for (int j = 0; j < o->hw; j++)
+  for (size_t j = 0; j < len; j++)
     y[j] += skip_logit (x[j]);
-  ns_act_forward (o->z + off, y, o->hw, NS_ACT_SIGMOID, 0.0f);
+  ns_act_forward (o->z + off, y, len, NS_ACT_SIGMOID, 0.0f);
 }
 
 gboolean
@@ -706,10 +711,10 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
             }
         }
     }
-  else
+  else if (training)   /* enc1's input, kept for its backward */
     memcpy (noisy, x, sizeof (float) * photo_len);
 
-  const float *prev = noisy;
+  const float *prev = g->noise > 0 || training ? noisy : x;
   for (int i = 0; i < g->n_layers; i++)
     {
       if (ns_progress_cancelled (g->progress, error))
@@ -746,8 +751,8 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
       else
         {
           /* the output layer: a change over the photo's logit */
-          OutJob job = { y, z, x, hw };
-          ns_tasks_run (n * l->out_c, out_plane, &job);
+          OutJob job = { y, z, x, len };
+          ns_tasks_run ((int) ((len + OUT_PART - 1) / OUT_PART), out_part, &job);
         }
       if (l->residual_layer >= 0)
         ns_add_forward (act (g, l->out_slot), z,
