@@ -1170,6 +1170,24 @@ test_upsample_bilinear (void)
   g_free (in); g_free (out); g_free (r); g_free (din); g_free (din1);
 }
 
+/* A residual add large enough for the pool's parts (and a rest), in place
+ * as the generator runs it: every sum as the plain formula gives it. */
+static void
+test_add_threaded (void)
+{
+  const size_t len = 3 * (1 << 15) + 17;
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 15);
+  float *a = g_new (float, len), *b = g_new (float, len), *want = g_new (float, len);
+  gc_fill_uniform (&rng, a, len, -1, 1);
+  gc_fill_uniform (&rng, b, len, -1, 1);
+  for (size_t j = 0; j < len; j++)
+    want[j] = a[j] + b[j];
+  ns_add_forward (a, a, b, len);
+  g_assert_cmpmem (a, sizeof (float) * len, want, sizeof (float) * len);
+  g_free (a); g_free (b); g_free (want);
+}
+
 static void
 test_avgpool (void)
 {
@@ -1343,6 +1361,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/upsample2x-bilinear", test_upsample_bilinear);
   g_test_add_func ("/ops/avgpool2x2", test_avgpool);
   g_test_add_data_func ("/ops/add", GINT_TO_POINTER (0), test_binary);
+  g_test_add_func ("/ops/add/threaded", test_add_threaded);
   g_test_add_data_func ("/ops/mse", GINT_TO_POINTER (1), test_binary);
   g_test_add_data_func ("/ops/mae", GINT_TO_POINTER (2), test_binary);
   return g_test_run ();
