@@ -1,6 +1,7 @@
 /* Colour statistics and transfer, luminance/chroma, planar <-> interleaved. */
 #include "ns_imgproc.h"
 #include "ns_error.h"
+#include "tasks.h"
 #include <math.h>
 #include <string.h>
 
@@ -231,22 +232,42 @@ ns_colour_transfer_map (const double mean_a[3], const double cov_a[9],
                           + m[r * 3 + 2] * mean_a[2]);
 }
 
+/* pixels a task maps: a megapixel photo's map runs on every core */
+#define APPLY_PART (1 << 15)
+
+typedef struct
+{
+  float *rgb;
+  size_t n;
+  float m[9], off[3];
+} ApplyJob;
+
+static void
+apply_part (gpointer data, int part, int thread)
+{
+  const ApplyJob *j = data;
+  const float *m = j->m, *of = j->off;
+  float *r = j->rgb, *g = r + j->n, *b = g + j->n;
+  const size_t end = MIN ((size_t) part * APPLY_PART + APPLY_PART, j->n);
+  (void) thread;
+  for (size_t i = (size_t) part * APPLY_PART; i < end; i++)
+    {
+      float x = r[i], y = g[i], z = b[i];
+      r[i] = m[0] * x + m[1] * y + m[2] * z + of[0];
+      g[i] = m[3] * x + m[4] * y + m[5] * z + of[1];
+      b[i] = m[6] * x + m[7] * y + m[8] * z + of[2];
+    }
+}
+
 void
 ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[3])
 {
-  float mf[9], of[3];
+  ApplyJob j = { .rgb = rgb, .n = n };
   for (int i = 0; i < 9; i++)
-    mf[i] = (float) m[i];
+    j.m[i] = (float) m[i];
   for (int i = 0; i < 3; i++)
-    of[i] = (float) off[i];
-  float *r = rgb, *g = rgb + n, *b = rgb + 2 * n;
-  for (size_t i = 0; i < n; i++)
-    {
-      float x = r[i], y = g[i], z = b[i];
-      r[i] = mf[0] * x + mf[1] * y + mf[2] * z + of[0];
-      g[i] = mf[3] * x + mf[4] * y + mf[5] * z + of[1];
-      b[i] = mf[6] * x + mf[7] * y + mf[8] * z + of[2];
-    }
+    j.off[i] = (float) off[i];
+  ns_tasks_run ((int) ((n + APPLY_PART - 1) / APPLY_PART), apply_part, &j);
 }
 
 void

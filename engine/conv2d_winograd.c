@@ -101,13 +101,15 @@ round_oc (int oc)
 }
 
 /* The convolution a job runs: out[O][oh][ow] (=, or += with add) of
- * in[C][h][w] with pad 1 by `mode`, oh = h, ow = w. */
+ * in[C][h][w] with pad 1 by `mode`, oh = h, ow = w; with `up`, of the x2
+ * upsampling of in[C][h/2][w/2] that `up` computes row by row. */
 typedef struct
 {
   const float *in, *u, *bias;
   float *out;
   int C, O, h, w, tw, blocks;   /* tw: tiles per row; blocks per image */
   NsPad mode;
+  NsUpsampleRowFunc up;
   gboolean add;
   float *ws;
   size_t thread_len;
@@ -257,13 +259,19 @@ output_1d (vf o[4], vf m0, vf m1, vf m2, vf m3, vf m4, vf m5)
 }
 
 /* Source row of padded row iy + 1 (iy may be -1 or h), or NULL for zeros;
- * rows past h only feed outputs past the image's end. */
+ * rows past h only feed outputs past the image's end.  With j->up the row
+ * is the upsampled one, computed into buf for columns [x0, x1) only (the
+ * returned pointer is then valid there alone). */
 static inline const float *
-source_row (const float *plane, int iy, int h, int w, NsPad mode)
+source_row (const float *plane, const Job *j, int iy, float *buf, int x0, int x1)
 {
-  if (iy < -1 || iy > h || ((iy < 0 || iy == h) && mode == NS_PAD_ZERO))
+  const int h = j->h, w = j->w;
+  if (iy < -1 || iy > h || ((iy < 0 || iy == h) && j->mode == NS_PAD_ZERO))
     return NULL;
-  return plane + (size_t) ns_reflect_index (iy, h) * w;
+  if (!j->up)
+    return plane + (size_t) ns_reflect_index (iy, h) * w;
+  j->up (buf, plane, h / 2, w / 2, ns_reflect_index (iy, h), x0, x1);
+  return buf - x0;
 }
 
 static inline float
@@ -287,10 +295,14 @@ static void
 split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int nq)
 {
   const int w = j->w, nv = (nq + VL - 1) / VL * VL, x0 = 4 * tx0 - 1;
+  /* the columns read: [x0, x0 + 4 nv + 4) inside the image, where the
+   * reflected columns -1 and w (1 and w - 2) lie too, as x0 <= w - 2 */
+  float up[4 * TILES + 4];
+  const int up0 = MAX (x0, 0), up1 = MIN (x0 + 4 * nv + 4, w);
   for (int r = 0; r < 6; r++)
     {
       float *p = ph + r * 4 * QP;
-      const float *row = source_row (plane, 4 * ty + r - 1, j->h, w, j->mode);
+      const float *row = source_row (plane, j, 4 * ty + r - 1, up, up0, up1);
       if (!row)
         {
           for (int f = 0; f < 4; f++)
@@ -441,15 +453,16 @@ transform_output (float *plane, const float *m, const Job *j, int k, float bias,
     }
 }
 
-/* v for the n tiles from `first` of one image */
+/* v for the n tiles from `first` of one image, planes in_plane floats apart */
 static void
-transform_block (float *v, float *ph, const float *in, const Job *j, int first, int n)
+transform_block (float *v, float *ph, const float *in, size_t in_plane, const Job *j,
+                 int first, int n)
 {
   for (int c = 0; c < j->C; c++)
     for (int t = first; t < first + n;)
       {
         const int ty = t / j->tw, tx0 = t % j->tw, nq = MIN (j->tw - tx0, first + n - t);
-        split_phases (ph, in + (size_t) c * j->h * j->w, j, ty, tx0, nq);
+        split_phases (ph, in + (size_t) c * in_plane, j, ty, tx0, nq);
         transform_input (v, ph, j->C, c, t - first, nq);
         t += nq;
       }
@@ -464,10 +477,11 @@ block_task (gpointer data, int task, int thread)
   float *v = j->ws + thread * j->thread_len;
   float *m = v + round16 ((size_t) POS * j->C * TP);
   float *ph = m + round16 ((size_t) POS * OCB * TP);
-  const float *in = j->in + (size_t) img * j->C * j->h * j->w;
+  const size_t in_plane = j->up ? (size_t) (j->h / 2) * (j->w / 2) : (size_t) j->h * j->w;
+  const float *in = j->in + (size_t) img * j->C * in_plane;
   float *out = j->out + (size_t) img * j->O * j->h * j->w;
 
-  transform_block (v, ph, in, j, first, n);
+  transform_block (v, ph, in, in_plane, j, first, n);
   /* The last block's tiles in its last vector, and m's slack, are read by
    * the products and the output's last partial vectors: finite values. */
   const int nv = (n + VL - 1) / VL * VL;
@@ -504,14 +518,21 @@ run (Job *j, int n_images)
 }
 
 static void
-forward (float *out, const float *in, const float *w, const float *b,
-         const NsConv2dShape *s, float *ws)
+forward_upsampled (float *out, const float *in, NsUpsampleRowFunc up, const float *w,
+                   const float *b, const NsConv2dShape *s, float *ws)
 {
   transform_weights (ws, w, s->in_c, s->out_c, FALSE);
   Job j = { .in = in, .u = ws, .bias = b, .out = out, .C = s->in_c, .O = s->out_c,
-            .h = s->h, .w = s->w, .mode = s->pad, .add = FALSE,
+            .h = s->h, .w = s->w, .mode = s->pad, .up = up, .add = FALSE,
             .ws = ws + u_len (s->in_c, s->out_c) };
   run (&j, s->n);
+}
+
+static void
+forward (float *out, const float *in, const float *w, const float *b,
+         const NsConv2dShape *s, float *ws)
+{
+  forward_upsampled (out, in, NULL, w, b, s, ws);
 }
 
 /* din's padded border, for reflection: the padded input's gradient on rows
@@ -779,7 +800,7 @@ dw_block (float *du, float *v, float *vt, float *dm, float *ph, const Job *j, in
   const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O);
   const size_t hw = (size_t) j->h * j->w;
 
-  transform_block (v, ph, j->in + (size_t) img * C * hw, j, first, n);
+  transform_block (v, ph, j->in + (size_t) img * C * hw, hw, j, first, n);
   transpose_v (vt, v, C, cp, n);
   const float *dout = j->dout + (size_t) img * O * hw;
   for (int o = 0; o < O; o++)
@@ -864,5 +885,5 @@ backward_weights (float *dw, const float *dout, const float *in, const NsConv2dS
 }
 
 const NsConvWinogradKernels ISA_TABLE (ns_conv_winograd) = {
-  ISA_NAME, workspace, forward, backward_data, backward_weights
+  ISA_NAME, workspace, forward, forward_upsampled, backward_data, backward_weights
 };

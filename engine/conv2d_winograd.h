@@ -13,6 +13,11 @@ typedef struct
   /* out = b + conv (in, w), as ns_conv2d_forward */
   void   (*forward) (float *out, const float *in, const float *w,
                      const float *b, const NsConv2dShape *s, float *ws);
+  /* the same on the x2 upsampling of in [n][in_c][s->h / 2][s->w / 2] that
+   * `up` computes, row by row as the tiles need it (never stored whole) */
+  void   (*forward_upsampled) (float *out, const float *in, NsUpsampleRowFunc up,
+                               const float *w, const float *b, const NsConv2dShape *s,
+                               float *ws);
   /* din += d/din of the forward, given dout */
   void   (*backward_data) (float *din, const float *dout, const float *w,
                            const NsConv2dShape *s, float *ws);

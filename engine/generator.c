@@ -31,6 +31,9 @@ typedef struct
 
   /* planned for the current input size */
   NsConv2dShape shape;
+  /* the conv reads the upsampled input as it goes (inference), so in_slot
+   * is not used: the largest slot of the inference plan */
+  gboolean upsample_fused;
   int      in_slot, y_slot, z_slot, out_slot;
   size_t   stats_off;       /* mean, rstd [n*out_c], gamma_eff, beta_eff [out_c] */
 } GenLayer;
@@ -47,6 +50,7 @@ struct NsGenerator
   /* the plan */
   int       plan_n, plan_h, plan_w;   /* 0 when unplanned */
   gboolean  plan_training;
+  const char *plan_kernel;            /* the conv kernels it fused upsampling for */
   int       pad_h, pad_w;             /* h, w rounded up to multiples of 4 */
   int       n_slots;
   size_t   *slot_off, *slot_len;
@@ -473,7 +477,7 @@ place_slots (NsGenerator *g, gboolean training)
       born[l->y_slot] = born[l->z_slot] = born[l->out_slot] = i;
       dies[l->y_slot] = MAX (dies[l->y_slot], i);
       dies[source] = MAX (dies[source], i);    /* read directly or upsampled */
-      if (l->upsample_in)
+      if (l->upsample_in && !l->upsample_fused)
         born[l->in_slot] = dies[l->in_slot] = i;
       if (l->residual_layer >= 0)
         {
@@ -543,7 +547,7 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
       return FALSE;
     }
   if (g->plan_n == n && g->plan_h == h && g->plan_w == w
-      && (g->plan_training || !training))
+      && (g->plan_training || !training) && g->plan_kernel == ns_conv2d_kernel ())
     return TRUE;
   drop_plan (g);
 
@@ -564,12 +568,13 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
         {
           cur_h *= 2;
           cur_w *= 2;
-          l->in_slot = new_slot (lens, (size_t) n * l->in_c * cur_h * cur_w);
         }
-      else
-        l->in_slot = prev_out;
       ns_conv2d_shape (&l->shape, n, l->in_c, cur_h, cur_w, l->out_c, l->k,
                        l->stride, NS_PAD_REFLECT);
+      /* training keeps the upsampled input for the backward */
+      l->upsample_fused = l->upsample_in && !training && ns_conv2d_reads_upsampled (&l->shape);
+      l->in_slot = l->upsample_in && !l->upsample_fused
+                   ? new_slot (lens, (size_t) n * l->in_c * cur_h * cur_w) : prev_out;
       size_t len = (size_t) n * l->out_c * l->shape.out_h * l->shape.out_w;
       l->y_slot = new_slot (lens, len);
       if (training)
@@ -609,6 +614,7 @@ ns_generator_plan (NsGenerator *g, int n, int h, int w, gboolean training,
   g->plan_h = h;
   g->plan_w = w;
   g->plan_training = training;
+  g->plan_kernel = ns_conv2d_kernel ();
   return TRUE;
 }
 
@@ -633,26 +639,80 @@ skip_logit (float x)
   return logf (x / (1.0f - x));
 }
 
+/* The photo's planes into the padded ones and back: dst [planes][dh][dw]
+ * from src [planes][sh][sw], ROWS_PART rows a task (on the pool: 12 MB each
+ * way at 1 MP) */
+#define ROWS_PART 64
+
+typedef struct
+{
+  float *dst;
+  const float *src;
+  int planes, dh, dw, sh, sw;
+} Rows;
+
+static int
+rows_tasks (const Rows *r)
+{
+  return r->planes * ((r->dh + ROWS_PART - 1) / ROWS_PART);
+}
+
+/* rows of a padded plane: the photo's, the bottom and right by reflection */
+static void
+pad_rows (gpointer data, int task, int thread)
+{
+  const Rows *r = data;
+  const int parts = (r->dh + ROWS_PART - 1) / ROWS_PART, p = task / parts;
+  const int y0 = task % parts * ROWS_PART, y1 = MIN (y0 + ROWS_PART, r->dh);
+  (void) thread;
+  for (int y = y0; y < y1; y++)
+    {
+      const float *src = r->src + ((size_t) p * r->sh + ns_reflect_index (y, r->sh)) * r->sw;
+      float *dst = r->dst + ((size_t) p * r->dh + y) * r->dw;
+      memcpy (dst, src, sizeof (float) * r->sw);
+      for (int xx = r->sw; xx < r->dw; xx++)
+        dst[xx] = src[ns_reflect_index (xx, r->sw)];
+    }
+}
+
+/* rows of a cropped plane */
+static void
+crop_rows (gpointer data, int task, int thread)
+{
+  const Rows *r = data;
+  const int parts = (r->dh + ROWS_PART - 1) / ROWS_PART, p = task / parts;
+  const int y0 = task % parts * ROWS_PART, y1 = MIN (y0 + ROWS_PART, r->dh);
+  (void) thread;
+  for (int y = y0; y < y1; y++)
+    memcpy (r->dst + ((size_t) p * r->dh + y) * r->dw,
+            r->src + ((size_t) p * r->sh + y) * r->sw, sizeof (float) * r->dw);
+}
+
+/* Floats of the output layer a task takes: its 3 planes by parts, so that
+ * both cores have work to the end (one task a plane left one of two cores
+ * idle for a third of the layer) */
+#define OUT_PART (1 << 15)
+
 typedef struct
 {
   float *y, *z;
   const float *x;
-  int hw;
+  size_t len;
 } OutJob;
 
-/* one plane of the output layer: y += logit of the photo, z = sigmoid (y),
- * while the plane is in cache (each plane by one task) */
+/* a part of the output layer: y += logit of the photo, z = sigmoid (y),
+ * while the part is in cache */
 static void
-out_plane (gpointer data, int plane, int thread)
+out_part (gpointer data, int part, int thread)
 {
   const OutJob *o = data;
-  const size_t off = (size_t) plane * o->hw;
+  const size_t off = (size_t) part * OUT_PART, len = MIN (OUT_PART, o->len - off);
   float *y = o->y + off;
   const float *x = o->x + off;
   (void) thread;
-  for (int j = 0; j < o->hw; j++)
+  for (size_t j = 0; j < len; j++)
     y[j] += skip_logit (x[j]);
-  ns_act_forward (o->z + off, y, o->hw, NS_ACT_SIGMOID, 0.0f);
+  ns_act_forward (o->z + off, y, len, NS_ACT_SIGMOID, 0.0f);
 }
 
 gboolean
@@ -668,15 +728,8 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
 
   /* the photo, padded on the bottom and right by reflection */
   float *x = act (g, 0);
-  for (int p = 0; p < n * 3; p++)
-    for (int y = 0; y < ph; y++)
-      {
-        const float *src = in + ((size_t) p * h + ns_reflect_index (y, h)) * w;
-        float *dst = x + ((size_t) p * ph + y) * pw;
-        memcpy (dst, src, sizeof (float) * w);
-        for (int xx = w; xx < pw; xx++)
-          dst[xx] = src[ns_reflect_index (xx, w)];
-      }
+  Rows pad = { x, in, n * 3, ph, pw, h, w };
+  ns_tasks_run (rows_tasks (&pad), pad_rows, &pad);
 
   /* the variation noise: the same for a seed, so a seed is a variation;
    * each image's three planes of 'noisy' serve as the noise's workspace
@@ -700,10 +753,10 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
             }
         }
     }
-  else
+  else if (training)   /* enc1's input, kept for its backward */
     memcpy (noisy, x, sizeof (float) * photo_len);
 
-  const float *prev = noisy;
+  const float *prev = g->noise > 0 || training ? noisy : x;
   for (int i = 0; i < g->n_layers; i++)
     {
       if (ns_progress_cancelled (g->progress, error))
@@ -715,13 +768,20 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
       float *y = act (g, l->y_slot), *z = act (g, l->z_slot);
       float *st = g->stats + l->stats_off;
 
-      if (l->upsample_in)
+      if (l->upsample_fused)
+        ns_conv2d_forward_upsampled (y, prev, g->cfg.bilinear ? ns_upsample2x_bilinear_row
+                                                             : ns_upsample2x_row,
+                                     P + l->w_off, P + l->b_off, s, g->ws);
+      else
         {
-          (g->cfg.bilinear ? ns_upsample2x_bilinear_forward : ns_upsample2x_forward)
-            (act (g, l->in_slot), prev, n, l->in_c, s->h / 2, s->w / 2);
-          prev = act (g, l->in_slot);
+          if (l->upsample_in)
+            {
+              (g->cfg.bilinear ? ns_upsample2x_bilinear_forward : ns_upsample2x_forward)
+                (act (g, l->in_slot), prev, n, l->in_c, s->h / 2, s->w / 2);
+              prev = act (g, l->in_slot);
+            }
+          ns_conv2d_forward (y, prev, P + l->w_off, P + l->b_off, s, g->ws);
         }
-      ns_conv2d_forward (y, prev, P + l->w_off, P + l->b_off, s, g->ws);
       if (l->norm)
         {
           ns_cond_instnorm_forward (z, st, st + n * l->out_c,
@@ -733,8 +793,8 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
       else
         {
           /* the output layer: a change over the photo's logit */
-          OutJob job = { y, z, x, hw };
-          ns_tasks_run (n * l->out_c, out_plane, &job);
+          OutJob job = { y, z, x, len };
+          ns_tasks_run ((int) ((len + OUT_PART - 1) / OUT_PART), out_part, &job);
         }
       if (l->residual_layer >= 0)
         ns_add_forward (act (g, l->out_slot), z,
@@ -743,10 +803,8 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
     }
 
   /* crop the padding away */
-  for (int p = 0; p < n * 3; p++)
-    for (int y = 0; y < h; y++)
-      memcpy (out + ((size_t) p * h + y) * w, prev + ((size_t) p * ph + y) * pw,
-              sizeof (float) * w);
+  Rows crop = { out, prev, n * 3, h, w, ph, pw };
+  ns_tasks_run (rows_tasks (&crop), crop_rows, &crop);
   return TRUE;
 }
 

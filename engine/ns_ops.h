@@ -54,6 +54,18 @@ size_t ns_conv2d_workspace (const NsConv2dShape *s);
 /* w: [out_c][in_c][k][k]; b: [out_c] or NULL */
 void   ns_conv2d_forward  (float *out, const float *in, const float *w,
                            const float *b, const NsConv2dShape *s, float *ws);
+/* Columns [x0, x1) of row oy of the x2 upsampling of in [h][w] into
+ * dst[0 .. x1 - x0): ns_upsample2x_row or ns_upsample2x_bilinear_row. */
+typedef void (*NsUpsampleRowFunc) (float *dst, const float *in, int h, int w, int oy,
+                                   int x0, int x1);
+/* ns_conv2d_forward on the x2 upsampling of in [n][in_c][s->h / 2][s->w / 2]
+ * that `up` computes, without storing it (s is the upsampled input's
+ * shape): the same bits as upsampling first.  Only where
+ * ns_conv2d_reads_upsampled (s), which depends on the kernels in use. */
+gboolean ns_conv2d_reads_upsampled  (const NsConv2dShape *s);
+void     ns_conv2d_forward_upsampled (float *out, const float *in, NsUpsampleRowFunc up,
+                                      const float *w, const float *b,
+                                      const NsConv2dShape *s, float *ws);
 /* din, dw, db may each be NULL */
 void   ns_conv2d_backward (float *din, float *dw, float *db, const float *dout,
                            const float *in, const float *w,
@@ -116,11 +128,14 @@ void ns_add_backward (float *da, float *db, const float *dout, size_t len);
 /* ---- nearest-neighbour x2 upsampling (op_upsample.c) -------------------- *
  * in [n][c][h][w] -> out [n][c][2h][2w] */
 void ns_upsample2x_forward  (float *out, const float *in, int n, int c, int h, int w);
+void ns_upsample2x_row (float *dst, const float *in, int h, int w, int oy, int x0, int x1);
 void ns_upsample2x_backward (float *din, const float *dout, int n, int c, int h, int w);
 
 /* ---- bilinear x2 upsampling (op_upsample_bilinear.c) -------------------- *
  * in [n][c][h][w] -> out [n][c][2h][2w], half-pixel centres, edges clamped */
 void ns_upsample2x_bilinear_forward  (float *out, const float *in, int n, int c, int h, int w);
+void ns_upsample2x_bilinear_row (float *dst, const float *in, int h, int w, int oy,
+                                 int x0, int x1);
 void ns_upsample2x_bilinear_backward (float *din, const float *dout, int n, int c, int h, int w);
 
 /* ---- 2x2 average pooling (op_avgpool.c) --------------------------------- *

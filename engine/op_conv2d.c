@@ -710,6 +710,14 @@ ns_conv2d_workspace (const NsConv2dShape *s)
   return len;
 }
 
+/* column ix of an image row, padded by mode */
+static inline float
+padded_at (const float *row, int ix, int w, NsPad mode)
+{
+  int i = source_index (ix, w, mode);
+  return i < 0 ? 0.0f : row[i];
+}
+
 /* Padded rows [py0, py0 + b->rows_in) of img [c][h][w] into dst, phase f
  * of a row holding its columns f, f + stride, ...; zeros past the image's
  * padded extent and in the slack. */
@@ -749,15 +757,23 @@ pad_band (float *dst, const float *img, int h, int w, NsPad mode, const PadBand 
         for (int f = 0; f < st; f++)
           {
             float *ph = row + (size_t) f * b->pitch;
-            int j = 0;
-            for (int px = f; px < pw; px += st, j++)
-              {
-                int ix = px - pad;
-                if (ix < 0 || ix >= w)
-                  ix = source_index (ix, w, mode);
-                ph[j] = ix < 0 ? 0.0f : src[ix];
-              }
-            memset (ph + j, 0, sizeof (float) * (b->pitch - j));
+            /* ph[j] is padded column f + st j: the border ones through
+             * source_index, the run [lo, hi) inside the image as a copy
+             * of every st-th float (st = 2: vectorised) */
+            const int n = (pw - f + st - 1) / st;
+            const int lo = MIN (n, (MAX (pad - f, 0) + st - 1) / st);
+            const int hi = MAX (lo, MIN (n, (w + pad - f + st - 1) / st));
+            for (int j = 0; j < lo; j++)
+              ph[j] = padded_at (src, f + st * j - pad, w, mode);
+            if (st == 2)
+              for (int j = lo; j < hi; j++)
+                ph[j] = src[f - pad + 2 * j];
+            else
+              for (int j = lo; j < hi; j++)
+                ph[j] = src[f - pad + st * j];
+            for (int j = hi; j < n; j++)
+              ph[j] = padded_at (src, f + st * j - pad, w, mode);
+            memset (ph + n, 0, sizeof (float) * (b->pitch - n));
           }
       }
 }
@@ -975,6 +991,21 @@ ns_conv2d_forward (float *out, const float *in, const float *w,
     direct_forward (out, in, w, b, s, &p, ws);
   else
     im2col_forward (out, in, w, b, s, ws);
+}
+
+gboolean
+ns_conv2d_reads_upsampled (const NsConv2dShape *s)
+{
+  return winograd_for (s) != NULL && s->h % 2 == 0 && s->w % 2 == 0;
+}
+
+void
+ns_conv2d_forward_upsampled (float *out, const float *in, NsUpsampleRowFunc up,
+                             const float *w, const float *b, const NsConv2dShape *s,
+                             float *ws)
+{
+  g_return_if_fail (ns_conv2d_reads_upsampled (s));
+  winograd_for (s)->forward_upsampled (out, in, up, w, b, s, ws);
 }
 
 void

@@ -689,12 +689,9 @@ ns_rows_resized (NsRowsFunc rows, gpointer data, int c, int H, int W, int h, int
             cascade_push (&k, 0, one);
           }
     }
-  if (ok)
-    {
-      result = ns_planes_new (c, h, w, error);
-      ok = result != NULL;
-    }
-  if (ok && across_now)
+  if (ok && !across_now && lh == h && lw == w)   /* the size asked for: no copy */
+    result = g_steal_pointer (&k.last);
+  else if (ok && (result = ns_planes_new (c, h, w, error)) && across_now)
     {
       Taps th;
       taps_init (&th, H, h);
@@ -703,7 +700,7 @@ ns_rows_resized (NsRowsFunc rows, gpointer data, int c, int H, int W, int h, int
                           k.last->data + (gsize) ch * H * w, 0, w, &th, 0, h);
       taps_clear (&th);
     }
-  else if (ok)
+  else if (result)
     ns_resize (k.last->data, c, lh, lw, result->data, h, w);
   if (across_now)
     taps_clear (&tw);
@@ -720,5 +717,5 @@ ns_rows_resized (NsRowsFunc rows, gpointer data, int c, int H, int W, int h, int
   ns_planes_free (k.last);
   g_free (band);
   g_free (one);
-  return ok ? g_steal_pointer (&result) : NULL;
+  return g_steal_pointer (&result);
 }

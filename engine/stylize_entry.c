@@ -153,6 +153,10 @@ finish (const NsParams *p, const NsStylizeWork *w, const NsImageBands *img,
   if ((up && !gu) || !work)
     return FALSE;
   float *result = work->data, *photo = result + 3 * band_n;
+  /* what of a band as read is kept: its alpha, the photo for the upsampling
+   * or for its chroma (else its pixels are all written anew) */
+  const gboolean alpha = img->channels == 2 || img->channels == 4;
+  const gboolean read = alpha || up || p->preserve_colors;
   for (int y0 = 0; y0 < H; y0 += rows)
     {
       /* the last band's report comes after the whole image is written */
@@ -161,7 +165,8 @@ finish (const NsParams *p, const NsStylizeWork *w, const NsImageBands *img,
         return FALSE;
       int n = MIN (rows, H - y0);
       gsize count = (gsize) n * W;
-      img->read (img->data, y0, n, pixels);
+      if (read)
+        img->read (img->data, y0, n, pixels);
       NsImage band = { W, n, img->channels, pixels };
       if (up || p->preserve_colors)
         ns_planes_read_image_rgb (photo, &band);

@@ -254,17 +254,20 @@ preset_run (const NsParams *p, NsPresetModel *model, const NsImageBands *img,
                                                          error);
   if (!small)
     return FALSE;
-  const NsPlanes *in = small;
+  NsPlanes *in = small;
   /* the network paints on the photo in the painting's colours (the guide
-   * of the upsampling stays the photo itself) */
+   * of the upsampling stays the photo itself: a copy when there is one) */
   g_autoptr (NsPlanes) mapped = NULL;
   if (map_before)
     {
-      if (!(mapped = ns_planes_new (3, wh, ww, error)))
-        return FALSE;
-      memcpy (mapped->data, in->data, sizeof (float) * 3 * wh * ww);
-      match_palette (mapped, style_a, style_b, palette_mix, strength);
-      in = mapped;
+      if (!full)
+        {
+          if (!(mapped = ns_planes_new (3, wh, ww, error)))
+            return FALSE;
+          memcpy (mapped->data, in->data, sizeof (float) * 3 * wh * ww);
+          in = mapped;
+        }
+      match_palette (in, style_a, style_b, palette_mix, strength);
     }
   const Variation v = variation_of_seed (p->seed);
   const int dy = v.dy, dx = v.dx;

@@ -277,6 +277,43 @@ test_style_mix (void)
   g_assert_cmpfloat (dbm, <, dab);
 }
 
+/* At the presets' width (16 base channels) the inference plan lets dec1
+ * and dec2 read their upsampled input as they go (ns_conv2d_forward_upsampled)
+ * instead of storing it: the same bits as the training plan, which stores
+ * it, on odd sizes and a batch, and a smaller arena than a plan on kernels
+ * that cannot fuse (the direct ones). */
+static void
+test_upsample_fused (gconstpointer bilinear)
+{
+  NsGeneratorConfig cfg = { 16, 1, 2, 3, bilinear != NULL };
+  g_autoptr (NsGenerator) g = ns_generator_new (&cfg, 11, NULL);
+  const int n = 2, h = 37, w = 29;
+  const size_t len = (size_t) n * 3 * h * w;
+  g_autofree float *in = g_new (float, len), *a = g_new (float, len), *b = g_new (float, len);
+  NsRng rng;
+  ns_rng_init (&rng, 12);
+  for (size_t j = 0; j < len; j++)
+    in[j] = ns_rng_uniform (&rng);
+  const float mix[2] = { 0.7f, 0.3f };
+  const char *kernel = ns_conv2d_kernel ();
+  g_assert_true (ns_generator_forward (g, a, in, mix, n, h, w, FALSE, NULL));
+  size_t fused_bytes = ns_generator_plan_bytes (g);
+  g_assert_true (ns_generator_forward (g, b, in, mix, n, h, w, TRUE, NULL));
+  g_assert_cmpmem (a, sizeof (float) * len, b, sizeof (float) * len);
+
+  g_autoptr (NsGenerator) d = ns_generator_new (&cfg, 11, NULL);
+  g_assert_true (ns_conv2d_set_kernel ("portable-direct"));
+  g_assert_true (ns_generator_forward (d, b, in, mix, n, h, w, FALSE, NULL));
+  size_t stored_bytes = ns_generator_plan_bytes (d);
+  /* the kept plan follows a change of kernels */
+  g_assert_true (ns_conv2d_set_kernel (kernel));
+  g_assert_true (ns_generator_forward (d, b, in, mix, n, h, w, FALSE, NULL));
+  g_assert_cmpmem (a, sizeof (float) * len, b, sizeof (float) * len);
+  g_test_message ("arena with the upsampled inputs stored %zu bytes, read as they go %zu",
+                  stored_bytes, fused_bytes);
+  g_assert_cmpuint (fused_bytes, <, stored_bytes);
+}
+
 /* A seed is a variation: the same seed repeats, another differs, the
  * amplitude travels with the weights. */
 static void
@@ -542,6 +579,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/generator/backward-bilinear", "bilinear", test_backward);
   g_test_add_func ("/generator/identity-start", test_identity_start);
   g_test_add_func ("/generator/style-mix", test_style_mix);
+  g_test_add_data_func ("/generator/upsample-fused", NULL, test_upsample_fused);
+  g_test_add_data_func ("/generator/upsample-fused-bilinear", "bilinear", test_upsample_fused);
   g_test_add_func ("/generator/weights-round-trip", test_weights_round_trip);
   g_test_add_func ("/generator/apply", test_apply);
   g_test_add_func ("/generator/noise", test_noise);

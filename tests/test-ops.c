@@ -504,6 +504,94 @@ test_conv2d_model_shapes (gconstpointer data)
     }
 }
 
+/* ns_conv2d_forward_upsampled against upsampling first and then
+ * ns_conv2d_forward, bit for bit: the decoder's shapes (the generator's
+ * dec1 and dec2) and some off them, odd half sizes, a 1x1 half, several
+ * blocks of tiles, both upsamplings, zero padding; each computed on the
+ * pool and, at the same time, by three threads that find the pool busy and
+ * run alone.  Kernels that do not fuse say so. */
+typedef struct
+{
+  const NsConv2dShape *s;
+  const float *in, *w, *b, *want;
+  NsUpsampleRowFunc up;
+} UpsampledRun;
+
+static gpointer
+upsampled_run (gpointer data)
+{
+  const UpsampledRun *u = data;
+  const size_t out_len = conv_out_len (u->s);
+  float *out = g_new (float, out_len), *ws = g_new (float, ns_conv2d_workspace (u->s));
+  gboolean same = TRUE;
+  for (int rep = 0; rep < 3 && same; rep++)
+    {
+      ns_conv2d_forward_upsampled (out, u->in, u->up, u->w, u->b, u->s, ws);
+      same = memcmp (out, u->want, sizeof (float) * out_len) == 0;
+    }
+  g_free (out);
+  g_free (ws);
+  return GINT_TO_POINTER (same);
+}
+
+static void
+test_conv2d_upsampled (gconstpointer data)
+{
+  const char *kernel = data;
+  static const struct { int n, in_c, h, w, out_c; NsPad pad; } shapes[] = {
+    { 1, 64, 9, 7, 32, NS_PAD_REFLECT },     /* dec1 (half sizes) */
+    { 2, 32, 11, 17, 16, NS_PAD_REFLECT },   /* dec2, a batch */
+    { 1, 32, 1, 1, 16, NS_PAD_REFLECT },
+    { 1, 16, 2, 3, 16, NS_PAD_REFLECT },
+    { 1, 16, 50, 61, 16, NS_PAD_REFLECT },   /* many blocks, rows across them */
+    { 1, 16, 5, 101, 16, NS_PAD_REFLECT },   /* a block of whole vectors inside a row */
+    { 1, 20, 13, 8, 27, NS_PAD_ZERO },
+  };
+  if (!ns_conv2d_set_kernel (kernel))
+    {
+      g_test_skip ("this CPU cannot run these kernels");
+      return;
+    }
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 14);
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    for (int bilinear = 0; bilinear < 2; bilinear++)
+      {
+        NsConv2dShape s;
+        const int hh = shapes[i].h, hw = shapes[i].w, n = shapes[i].n, c = shapes[i].in_c;
+        ns_conv2d_shape (&s, n, c, 2 * hh, 2 * hw, shapes[i].out_c, 3, 1, shapes[i].pad);
+        if (!ns_conv2d_reads_upsampled (&s))
+          {
+            /* only Winograd fuses */
+            g_assert_true (strstr (kernel, "direct") || strcmp (kernel, "im2col") == 0);
+            continue;
+          }
+        const size_t half_len = (size_t) n * c * hh * hw, out_len = conv_out_len (&s);
+        float *half = g_new (float, half_len), *up = g_new (float, conv_in_len (&s));
+        float *w = g_new (float, conv_w_len (&s)), *b = g_new (float, s.out_c);
+        float *want = g_new (float, out_len), *ws = g_new (float, ns_conv2d_workspace (&s));
+        gc_fill_uniform (&rng, half, half_len, -1, 1);
+        gc_fill_uniform (&rng, w, conv_w_len (&s), -1, 1);
+        gc_fill_uniform (&rng, b, s.out_c, -1, 1);
+        (bilinear ? ns_upsample2x_bilinear_forward : ns_upsample2x_forward) (up, half, n, c, hh, hw);
+        ns_conv2d_forward (want, up, w, b, &s, ws);
+
+        UpsampledRun run = { &s, half, w, b, want,
+                             bilinear ? ns_upsample2x_bilinear_row : ns_upsample2x_row };
+        GThread *others[3];
+        for (int t = 0; t < 3; t++)
+          others[t] = g_thread_new ("upsampled", upsampled_run, &run);
+        gboolean same = GPOINTER_TO_INT (upsampled_run (&run));
+        for (int t = 0; t < 3; t++)
+          same = GPOINTER_TO_INT (g_thread_join (others[t])) && same;
+        g_test_message ("%s %s n=%d %d->%d from %dx%d: %s", kernel,
+                        bilinear ? "bilinear" : "nearest", n, c, s.out_c, hh, hw,
+                        same ? "the same bits" : "DIFFERENT");
+        g_assert_true (same);
+        g_free (half); g_free (up); g_free (w); g_free (b); g_free (want); g_free (ws);
+      }
+}
+
 /* Runs one of the conv2d tests above on the kernels named by `kernel`
  * (skipped where the CPU cannot run them). */
 typedef struct
@@ -1060,6 +1148,17 @@ test_upsample_bilinear (void)
                        + 0.0625f * p[y1 * w + x1];
           g_assert_cmpfloat (out[((size_t) ch * 2 * h + oy) * 2 * w + ox], ==, want);
         }
+  /* any span of a row, as the convolutions read it, is the same span of
+   * the whole row: starts odd and even, inside the border columns too */
+  for (int oy = 0; oy < 2 * h; oy += 7)
+    for (int x0 = 0; x0 < 2 * w; x0 += 5)
+      for (int x1 = x0 + 1; x1 <= 2 * w; x1 += 1 + x1 / 4)
+        {
+          float span[2 * 151];
+          ns_upsample2x_bilinear_row (span, in, h, w, oy, x0, x1);
+          g_assert_cmpmem (span, sizeof (float) * (x1 - x0),
+                           out + (size_t) oy * 2 * w + x0, sizeof (float) * (x1 - x0));
+        }
   ns_upsample2x_bilinear_backward (din, r, 1, c, h, w);
   for (int ch = 0; ch < c; ch++)
     {
@@ -1069,6 +1168,24 @@ test_upsample_bilinear (void)
                        sizeof (float) * h * w);
     }
   g_free (in); g_free (out); g_free (r); g_free (din); g_free (din1);
+}
+
+/* A residual add large enough for the pool's parts (and a rest), in place
+ * as the generator runs it: every sum as the plain formula gives it. */
+static void
+test_add_threaded (void)
+{
+  const size_t len = 3 * (1 << 15) + 17;
+  NsRng rng;
+  ns_rng_init (&rng, SEED + 15);
+  float *a = g_new (float, len), *b = g_new (float, len), *want = g_new (float, len);
+  gc_fill_uniform (&rng, a, len, -1, 1);
+  gc_fill_uniform (&rng, b, len, -1, 1);
+  for (size_t j = 0; j < len; j++)
+    want[j] = a[j] + b[j];
+  ns_add_forward (a, a, b, len);
+  g_assert_cmpmem (a, sizeof (float) * len, want, sizeof (float) * len);
+  g_free (a); g_free (b); g_free (want);
 }
 
 static void
@@ -1230,6 +1347,8 @@ main (int argc, char **argv)
           g_autofree char *path = g_strdup_printf ("/ops/conv2d/%s/model-shapes", kernels[k]);
           g_test_add_data_func (path, kernels[k], test_conv2d_model_shapes);
         }
+      g_autofree char *up_path = g_strdup_printf ("/ops/conv2d/%s/upsampled", kernels[k]);
+      g_test_add_data_func (up_path, kernels[k], test_conv2d_upsampled);
     }
   g_test_add_func ("/ops/instnorm", test_instnorm);
   g_test_add_func ("/ops/cond-instnorm", test_cond_instnorm);
@@ -1242,6 +1361,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/upsample2x-bilinear", test_upsample_bilinear);
   g_test_add_func ("/ops/avgpool2x2", test_avgpool);
   g_test_add_data_func ("/ops/add", GINT_TO_POINTER (0), test_binary);
+  g_test_add_func ("/ops/add/threaded", test_add_threaded);
   g_test_add_data_func ("/ops/mse", GINT_TO_POINTER (1), test_binary);
   g_test_add_data_func ("/ops/mae", GINT_TO_POINTER (2), test_binary);
   return g_test_run ();

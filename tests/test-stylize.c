@@ -632,12 +632,41 @@ test_flat_photo_no_lone_dots (void)
   g_assert_cmpfloat (result, <, DOTS_MAX);
 }
 
+/* The colour map over more pixels than one part of the pool (and a
+ * rest): every pixel as the plain formula gives it in float. */
+static void
+test_colour_apply_parts (void)
+{
+  const size_t n = 3 * (1 << 15) + 5;
+  const double m[9] = { 0.9, 0.1, -0.05, 0.02, 1.1, 0.03, -0.1, 0.2, 0.8 };
+  const double off[3] = { 0.01, -0.02, 0.05 };
+  NsRng rng;
+  ns_rng_init (&rng, 77);
+  float *rgb = g_new (float, 3 * n), *want = g_new (float, 3 * n);
+  for (size_t j = 0; j < 3 * n; j++)
+    rgb[j] = ns_rng_uniform (&rng);
+  float mf[9], of[3];
+  for (int i = 0; i < 9; i++)
+    mf[i] = (float) m[i];
+  for (int i = 0; i < 3; i++)
+    of[i] = (float) off[i];
+  for (size_t i = 0; i < n; i++)
+    for (int c = 0; c < 3; c++)
+      want[c * n + i] = mf[3 * c] * rgb[i] + mf[3 * c + 1] * rgb[n + i]
+                        + mf[3 * c + 2] * rgb[2 * n + i] + of[c];
+  ns_colour_apply (rgb, n, m, off);
+  g_assert_cmpmem (rgb, sizeof (float) * 3 * n, want, sizeof (float) * 3 * n);
+  g_free (rgb);
+  g_free (want);
+}
+
 int
 main (int argc, char **argv)
 {
   ns_blas_init (argv, NULL);   /* the CPU's BLAS kernel: ns_blas.h */
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/stylize/colours-move-to-style", test_colours_move_to_style);
+  g_test_add_func ("/stylize/colour-apply-parts", test_colour_apply_parts);
   g_test_add_func ("/stylize/alpha-untouched-grey-stays-grey",
                    test_alpha_untouched_and_grey_stays_grey);
   g_test_add_func ("/stylize/error-leaves-image-untouched",
