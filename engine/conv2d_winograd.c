@@ -310,8 +310,12 @@ split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int 
           for (int i = 0; i < lo; i++)
             cols[i] = source_at (row, x + i, w, j->mode);
           memcpy (cols + lo, row + x + lo, sizeof (float) * (hi - lo));
-          for (int i = hi; i < 4 * VL; i++)
+          /* past the row only column w may be non-zero (reflection); at
+           * 32-64 px half a vector lies there, so zero the rest at once */
+          const int tail = MIN (4 * VL, MAX (hi, w + 1 - x));
+          for (int i = hi; i < tail; i++)
             cols[i] = source_at (row, x + i, w, j->mode);
+          memset (cols + tail, 0, sizeof (float) * (4 * VL - tail));
           split4 (p + q, QP, cols);
         }
       for (int f = 0; f < 4; f++)   /* the tile after the last vector's */
