@@ -170,19 +170,21 @@ dw_thread_len (int C, int O)
          + du_len (C, O);
 }
 
-/* din's border (fold_border below): dout's edges between zeros, and
- * each thread's sums */
+/* din's border (fold_border below): dout's four edges between zeros,
+ * [4][out_c][fold_pitch], and each thread's sums [OCB][fold_pitch].  The
+ * pitch holds the longest edge's vectors and the two zeros a tap reads
+ * past them. */
 static size_t
-fold_sums_len (const NsConv2dShape *s)
+fold_pitch (const NsConv2dShape *s)
 {
-  return round16 ((size_t) MAX (s->w + 2, s->h));
+  return round16 ((size_t) MAX (s->w + 2, s->h)) + 16;
 }
 
 static size_t
 fold_len (const NsConv2dShape *s)
 {
-  return round16 ((size_t) s->out_c * 2 * (s->w + 4 + s->h + 2))
-         + ns_tasks_threads () * fold_sums_len (s);
+  return round16 ((size_t) 4 * s->out_c * fold_pitch (s))
+         + ns_tasks_threads () * (size_t) OCB * fold_pitch (s);
 }
 
 static size_t
@@ -522,55 +524,103 @@ forward (float *out, const float *in, const float *w, const float *b,
  * -1 and h and columns -1 and w (image coordinates), each folded into the
  * pixel it mirrors.  Row -1 only sees kernel row 0 over dout's row 0, row h
  * kernel row 2 over row h - 1; columns likewise.  Each edge is a 1-D
- * correlation of an edge of dout (between zeros, copied once per image so
- * that the loops run on contiguous vectors) summed over the output
- * channels; one task per input channel, each writing its own plane. */
+ * correlation of an edge of dout (copied once per image between zeros, so
+ * that the loops run on contiguous vectors), summed over the output
+ * channels: a product of [ic][oc x 3 taps] weights by the shifted edges, in
+ * registers as products_at (OCB input channels x PX vectors).  One task
+ * per block of OCB input channels, each writing its own planes. */
 typedef struct
 {
   float *din, *sums;
-  const float *w, *rows, *cols;   /* rows[e][oc][w + 4], cols[e][oc][h + 2] */
+  const float *w, *edges;   /* edges[e][oc][pitch]: rows -1, h, columns -1, w */
   const NsConv2dShape *s;
-  size_t sums_len;
+  size_t pitch, sums_len;
 } Fold;
 
+/* sums[i][x] = Σ over oc and t < 3 of g(oc, ic0 + i, t) src[oc][x + 2 - t]
+ * for x in [x0, x0 + NV VL), g(oc, ic, t) = w[(oc C + ic) 9 + base + t tap] */
+ALWAYS_INLINE void
+fold_products (float *sums, const Fold *f, const float *src, int ic0, int n_ic,
+               int base, int tap, int x0, const int NV)
+{
+  const int C = f->s->in_c, O = f->s->out_c;
+  vf acc[OCB][PX];
+#pragma GCC unroll 16
+  for (int i = 0; i < OCB; i++)
+#pragma GCC unroll 16
+    for (int k = 0; k < NV; k++)
+      acc[i][k] = (vf) { };
+  for (int oc = 0; oc < O; oc++)
+    for (int t = 0; t < 3; t++)
+      {
+        vf a[PX];
+        const float *d = src + (size_t) oc * f->pitch + x0 + 2 - t;
+#pragma GCC unroll 16
+        for (int k = 0; k < NV; k++)
+          a[k] = load (d + k * VL);
+        const float *g = f->w + ((size_t) oc * C + ic0) * 9 + base + t * tap;
+#pragma GCC unroll 16
+        for (int i = 0; i < OCB; i++)
+          {
+            /* channels past the last repeat it; their sums are not used */
+            const float gv = g[MIN (i, n_ic - 1) * 9];
+#pragma GCC unroll 16
+            for (int k = 0; k < NV; k++)
+              acc[i][k] += a[k] * gv;
+          }
+      }
+#pragma GCC unroll 16
+  for (int i = 0; i < OCB; i++)
+#pragma GCC unroll 16
+    for (int k = 0; k < NV; k++)
+      store (sums + (size_t) i * f->pitch + x0 + k * VL, acc[i][k]);
+}
+
+/* the sums of one edge for n x positions */
 static void
-fold_task (gpointer data, int ic, int thread)
+fold_edge (float *sums, const Fold *f, int e, int ic0, int n_ic, int n)
+{
+  /* rows: t = kx over kernel row 0 or 2; columns: t = ky over column 0 or 2 */
+  const int base = e < 2 ? (e ? 6 : 0) : (e == 3 ? 2 : 0), tap = e < 2 ? 1 : 3;
+  const float *src = f->edges + (size_t) e * f->s->out_c * f->pitch;
+  const int nv = (n + VL - 1) / VL * VL;
+  int x = 0;
+  for (; x + PX * VL <= nv; x += PX * VL)
+    fold_products (sums, f, src, ic0, n_ic, base, tap, x, PX);
+  for (; x < nv; x += VL)
+    fold_products (sums, f, src, ic0, n_ic, base, tap, x, 1);
+}
+
+static void
+fold_task (gpointer data, int task, int thread)
 {
   const Fold *f = data;
-  const int h = f->s->h, wd = f->s->w, C = f->s->in_c, O = f->s->out_c;
-  float *plane = f->din + (size_t) ic * h * wd, *sums = f->sums + thread * f->sums_len;
+  const int h = f->s->h, wd = f->s->w, ic0 = task * OCB;
+  const int n_ic = MIN (OCB, f->s->in_c - ic0);
+  float *sums = f->sums + thread * f->sums_len;
   for (int e = 0; e < 2; e++)   /* rows -1 and h, columns -1 .. w */
     {
-      const int ky = e ? 2 : 0;
-      memset (sums, 0, sizeof (float) * (wd + 2));
-      for (int oc = 0; oc < O; oc++)
+      fold_edge (sums, f, e, ic0, n_ic, wd + 2);
+      const int iy = ns_reflect_index (e ? h : -1, h);
+      for (int i = 0; i < n_ic; i++)
         {
-          /* column px - 1 reads dout's column px - kx, d's px - kx + 2 */
-          const float *d = f->rows + (size_t) (e * O + oc) * (wd + 4);
-          const float *g = f->w + ((size_t) oc * C + ic) * 9 + ky * 3;
-          const float g0 = g[0], g1 = g[1], g2 = g[2];
+          float *dst = f->din + ((size_t) (ic0 + i) * h + iy) * wd;
+          const float *sum = sums + (size_t) i * f->pitch;
           for (int px = 0; px < wd + 2; px++)
-            sums[px] += g0 * d[px + 2] + g1 * d[px + 1] + g2 * d[px];
+            dst[ns_reflect_index (px - 1, wd)] += sum[px];
         }
-      float *dst = plane + (size_t) ns_reflect_index (e ? h : -1, h) * wd;
-      for (int px = 0; px < wd + 2; px++)
-        dst[ns_reflect_index (px - 1, wd)] += sums[px];
     }
-  for (int e = 0; e < 2; e++)   /* columns -1 and w, rows 0 .. h - 1 */
+  for (int e = 2; e < 4; e++)   /* columns -1 and w, rows 0 .. h - 1 */
     {
-      const int kx = e ? 2 : 0, ix = ns_reflect_index (e ? wd : -1, wd);
-      memset (sums, 0, sizeof (float) * h);
-      for (int oc = 0; oc < O; oc++)
+      fold_edge (sums, f, e, ic0, n_ic, h);
+      const int ix = ns_reflect_index (e == 3 ? wd : -1, wd);
+      for (int i = 0; i < n_ic; i++)
         {
-          /* row iy reads dout's row iy + 1 - ky, c's iy + 2 - ky */
-          const float *c = f->cols + (size_t) (e * O + oc) * (h + 2);
-          const float *g = f->w + ((size_t) oc * C + ic) * 9 + kx;
-          const float g0 = g[0], g1 = g[3], g2 = g[6];
+          float *plane = f->din + (size_t) (ic0 + i) * h * wd;
+          const float *sum = sums + (size_t) i * f->pitch;
           for (int iy = 0; iy < h; iy++)
-            sums[iy] += g0 * c[iy + 2] + g1 * c[iy + 1] + g2 * c[iy];
+            plane[(size_t) iy * wd + ix] += sum[iy];
         }
-      for (int iy = 0; iy < h; iy++)
-        plane[(size_t) iy * wd + ix] += sums[iy];
     }
 }
 
@@ -579,23 +629,27 @@ fold_border (float *din, const float *dout, const float *w, const NsConv2dShape 
              float *ws)
 {
   const int h = s->h, wd = s->w, O = s->out_c;
-  float *rows = ws, *cols = rows + (size_t) 2 * O * (wd + 4);
-  Fold f = { .din = din, .w = w, .rows = rows, .cols = cols, .s = s,
-             .sums = ws + round16 ((size_t) O * 2 * (wd + 4 + h + 2)),
-             .sums_len = fold_sums_len (s) };
-  for (int e = 0; e < 2; e++)
-    for (int oc = 0; oc < O; oc++)
-      {
-        const float *plane = dout + (size_t) oc * h * wd;
-        float *r = rows + (size_t) (e * O + oc) * (wd + 4);
-        float *c = cols + (size_t) (e * O + oc) * (h + 2);
-        r[0] = r[1] = r[wd + 2] = r[wd + 3] = 0.0f;
-        memcpy (r + 2, plane + (size_t) (e ? h - 1 : 0) * wd, sizeof (float) * wd);
-        c[0] = c[h + 1] = 0.0f;
-        for (int y = 0; y < h; y++)
-          c[y + 1] = plane[(size_t) y * wd + (e ? wd - 1 : 0)];
-      }
-  ns_tasks_run (s->in_c, fold_task, &f);
+  const size_t pitch = fold_pitch (s);
+  Fold f = { .din = din, .w = w, .edges = ws, .s = s, .pitch = pitch,
+             .sums = ws + round16 ((size_t) 4 * O * pitch),
+             .sums_len = (size_t) OCB * pitch };
+  /* edge e of channel oc at ws[e][oc]: values from index 2 (rows) or 1
+   * (columns), so that output x reads x + 2 - t */
+  memset (ws, 0, sizeof (float) * 4 * O * pitch);
+  for (int oc = 0; oc < O; oc++)
+    {
+      const float *plane = dout + (size_t) oc * h * wd;
+      memcpy (ws + (size_t) oc * pitch + 2, plane, sizeof (float) * wd);
+      memcpy (ws + (size_t) (O + oc) * pitch + 2, plane + (size_t) (h - 1) * wd,
+              sizeof (float) * wd);
+      float *c0 = ws + (size_t) (2 * O + oc) * pitch + 1, *c1 = c0 + (size_t) O * pitch;
+      for (int y = 0; y < h; y++)
+        {
+          c0[y] = plane[(size_t) y * wd];
+          c1[y] = plane[(size_t) y * wd + wd - 1];
+        }
+    }
+  ns_tasks_run ((s->in_c + OCB - 1) / OCB, fold_task, &f);
 }
 
 static void
