@@ -675,28 +675,29 @@ backward_data (float *din, const float *dout, const float *w, const NsConv2dShap
  * product with the tiles as the inner dimension: v is transposed to
  * [ξ][tile][c] so that input channels lie along the vector. */
 
-/* ph[r][f][q] = dout row 4 ty + r, column 4 (tx0 + q) + f (zeros outside),
- * through a zero-padded copy of the row's span: dW runs at the training's
- * 32-128 px, where most vectors reach the row's end (split_phases, which
- * the 1 MP forward runs too, splits interior vectors straight from the row) */
+/* ph[r][f][q] = dout row 4 ty + r, column 4 tx + f of tile first + q
+ * (zeros outside the image), for the block's n tiles, which may span tile
+ * rows: at the training's 32-64 px a tile row is 8-16 tiles, half a
+ * vector or one, so a vector per tile row would waste half of it.  Each
+ * row goes through a zero-padded copy of its tiles' spans. */
 static void
-split_dout (float *ph, const float *plane, int h, int w, int ty, int tx0, int nq)
+split_dout (float *ph, const float *plane, const Job *j, int first, int n)
 {
-  const int nv = (nq + VL - 1) / VL * VL, x0 = 4 * tx0, len = 4 * nv;
-  const int inside = MIN (len, w - x0);
+  const int h = j->h, w = j->w, tw = j->tw, nv = (n + VL - 1) / VL * VL;
   float span[4 * TILES];
   for (int r = 0; r < 4; r++)
     {
       float *p = ph + r * 4 * QP;
-      const int y = 4 * ty + r;
-      if (y >= h)
+      memset (span, 0, sizeof (float) * 4 * nv);
+      for (int t = first; t < first + n;)
         {
-          for (int f = 0; f < 4; f++)
-            memset (p + f * QP, 0, sizeof (float) * nv);
-          continue;
+          const int ty = t / tw, tx0 = t % tw, nq = MIN (tw - tx0, first + n - t);
+          const int y = 4 * ty + r, x0 = 4 * tx0;
+          if (y < h)
+            memcpy (span + 4 * (t - first), plane + (size_t) y * w + x0,
+                    sizeof (float) * MIN (4 * nq, w - x0));
+          t += nq;
         }
-      memcpy (span, plane + (size_t) y * w + x0, sizeof (float) * inside);
-      memset (span + inside, 0, sizeof (float) * (len - inside));
       for (int q = 0; q < nv; q += VL)
         split4 (p + q, QP, span + 4 * q);
     }
@@ -715,11 +716,11 @@ dout_1d (vf o[6], vf y0, vf y1, vf y2, vf y3)
   o[5] = y3;
 }
 
-/* dm[xi][o][t0 + q] = (A dY Aᵀ)[xi] for the nq tiles of ph */
+/* dm[xi][o][q] = (A dY Aᵀ)[xi] for the n tiles of ph */
 static void
-transform_dout (float *dm, const float *ph, int op, int o, int t0, int nq)
+transform_dout (float *dm, const float *ph, int op, int o, int n)
 {
-  for (int q = 0; q < nq; q += VL)
+  for (int q = 0; q < n; q += VL)
     {
       vf t[4][6];
       for (int r = 0; r < 4; r++)
@@ -732,7 +733,7 @@ transform_dout (float *dm, const float *ph, int op, int o, int t0, int nq)
           vf m[6];
           dout_1d (m, t[0][x], t[1][x], t[2][x], t[3][x]);
           for (int y = 0; y < 6; y++)
-            store (dm + ((size_t) (y * 6 + x) * op + o) * TP + t0 + q, m[y]);
+            store (dm + ((size_t) (y * 6 + x) * op + o) * TP + q, m[y]);
         }
     }
 }
@@ -841,13 +842,10 @@ dw_block (float *du, float *v, float *vt, float *dm, float *ph, const Job *j, in
   transpose_v (vt, v, C, cp, n);
   const float *dout = j->dout + (size_t) img * O * hw;
   for (int o = 0; o < O; o++)
-    for (int t = first; t < first + n;)
-      {
-        const int ty = t / j->tw, tx0 = t % j->tw, nq = MIN (j->tw - tx0, first + n - t);
-        split_dout (ph, dout + (size_t) o * hw, j->h, j->w, ty, tx0, nq);
-        transform_dout (dm, ph, op, o, t - first, nq);
-        t += nq;
-      }
+    {
+      split_dout (ph, dout + (size_t) o * hw, j, first, n);
+      transform_dout (dm, ph, op, o, n);
+    }
   for (int xi = 0; xi < POS; xi++)
     for (int o = O; o < op; o++)
       memset (dm + ((size_t) xi * op + o) * TP, 0, sizeof (float) * n);
