@@ -708,7 +708,7 @@ train_step (Trainer *tr, Terms *terms, GError **error)
         return FALSE;
       terms->adv = ns_gan_loss (p->gan_loss, logits, n_logits, TRUE, tr->dlogits,
                                 (float) p->lambda_adv);
-      ns_discriminator_backward (d, tr->dy, tr->dlogits);
+      ns_discriminator_input_grad (d, tr->dy, tr->dlogits);
     }
 
   Terms sum = { 0 };
