@@ -134,6 +134,19 @@ forward (const NsConvDirectArgs *a)
     forward_rows (a, OCB_WIDE, PX_WIDE, 2);
 }
 
+/* Left alone, GCC folds the dout vector's load into each of the TB
+ * multiply-adds that use it: TB loads instead of one, and dW was bound by
+ * the loads. */
+ALWAYS_INLINE void
+keep_in_register (vf *v)
+{
+#if defined __x86_64__ || defined __i386__
+  __asm__ ("" : "+x" (*v));
+#else
+  (void) v;
+#endif
+}
+
 ALWAYS_INLINE float
 lane_sum (vf v)
 {
@@ -167,6 +180,7 @@ weight_grad_step (vf acc[OCB_MAX][3], const float *const *d, const float *src,
       else
         for (int l = 0; l < n; l++)
           dv[l] = d[o][x + l];
+      keep_in_register (&dv);
 #pragma GCC unroll 16
       for (int t = 0; t < TB; t++)
         acc[o][t] += dv * v[t];
