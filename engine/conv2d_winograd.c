@@ -872,31 +872,26 @@ dw_task (gpointer data, int task, int thread)
     }
   for (int b = task; b < j->all_blocks; b += DW_PARTS)
     dw_block (du, v, vt, dm, ph, j, b, b != task);
-  /* on vectors of up to 64 input channels */
+  /* on vectors of VL input channels, in registers (du is zero for the
+   * padding channels past C, so whole vectors can be read) */
   for (int o = 0; o < O; o++)
-    for (int c0 = 0; c0 < C; c0 += 64)
+    for (int c0 = 0; c0 < C; c0 += VL)
       {
-        const int nc = MIN (64, C - c0);
-        float t[3][6][64], d[9][64];
-        for (int a = 0; a < 3; a++)
-          for (int x = 0; x < 6; x++)
-            {
-              for (int c = 0; c < nc; c++)
-                t[a][x][c] = 0.0f;
-              for (int i = 0; i < 6; i++)
-                {
-                  const float *src = du + ((size_t) (i * 6 + x) * op + o) * cp + c0;
-                  for (int c = 0; c < nc; c++)
-                    t[a][x][c] += G[i][a] * src[c];
-                }
-            }
+        vf t[3][6], d[9];
+        for (int x = 0; x < 6; x++)
+          {
+            vf g[6];
+            for (int i = 0; i < 6; i++)
+              g[i] = load (du + ((size_t) (i * 6 + x) * op + o) * cp + c0);
+            for (int a = 0; a < 3; a++)
+              t[a][x] = G[0][a] * g[0] + G[1][a] * g[1] + G[2][a] * g[2]
+                        + G[3][a] * g[3] + G[4][a] * g[4] + G[5][a] * g[5];
+          }
         for (int a = 0; a < 3; a++)
           for (int b = 0; b < 3; b++)
-            for (int c = 0; c < nc; c++)
-              d[a * 3 + b][c] = t[a][0][c] * G[0][b] + t[a][1][c] * G[1][b]
-                                + t[a][2][c] * G[2][b] + t[a][3][c] * G[3][b]
-                                + t[a][4][c] * G[4][b] + t[a][5][c] * G[5][b];
-        for (int c = 0; c < nc; c++)
+            d[a * 3 + b] = t[a][0] * G[0][b] + t[a][1] * G[1][b] + t[a][2] * G[2][b]
+                           + t[a][3] * G[3][b] + t[a][4] * G[4][b] + t[a][5] * G[5][b];
+        for (int c = 0; c < MIN (VL, C - c0); c++)
           for (int k = 0; k < 9; k++)
             part[((size_t) o * C + c0 + c) * 9 + k] = d[k][c];
       }
