@@ -131,9 +131,11 @@ thread_len (int C)
 }
 
 /* dW: a register block of DW_O output channels x DW_CV vectors of input
- * channels.  Task p of DW_PARTS sums the blocks p, p + DW_PARTS, ... in
- * order and writes its part of dW; the parts are added in order (a fixed
- * number: the same sums on any core count). */
+ * channels, or twice the channels x half the vectors where the input
+ * channels fit in those (dec2's 32 on AVX-512: rounding them up to 64 was
+ * half the products on zeros).  Task p of DW_PARTS sums the blocks p,
+ * p + DW_PARTS, ... in order and writes its part of dW; the parts are
+ * added in order (a fixed number: the same sums on any core count). */
 #if defined NS_ISA_AVX512
 #define DW_CV 4
 #else
@@ -142,22 +144,31 @@ thread_len (int C)
 #define DW_O 4
 #define DW_PARTS 4
 
+/* vectors of input channels in a register block for C input channels */
 static inline int
-dw_round_c (int c)
+dw_cv (int C)
 {
-  return (c + DW_CV * VL - 1) / (DW_CV * VL) * (DW_CV * VL);
+  return C <= DW_CV / 2 * VL ? DW_CV / 2 : DW_CV;
 }
 
 static inline int
-dw_round_o (int o)
+dw_round_c (int C)
 {
-  return (o + DW_O - 1) / DW_O * DW_O;
+  const int b = dw_cv (C) * VL;
+  return (C + b - 1) / b * b;
+}
+
+static inline int
+dw_round_o (int O, int C)
+{
+  const int b = DW_O * DW_CV / dw_cv (C);
+  return (O + b - 1) / b * b;
 }
 
 static size_t
 du_len (int C, int O)
 {
-  return round16 ((size_t) POS * dw_round_o (O) * dw_round_c (C));
+  return round16 ((size_t) POS * dw_round_o (O, C) * dw_round_c (C));
 }
 
 /* v, its transpose vt [36][TILES][c], dm [36][o][TP], the phases, the
@@ -166,7 +177,7 @@ static size_t
 dw_thread_len (int C, int O)
 {
   return round16 ((size_t) POS * C * TP) + round16 ((size_t) POS * TILES * dw_round_c (C))
-         + round16 ((size_t) POS * dw_round_o (O) * TP) + round16 ((size_t) 6 * 4 * QP)
+         + round16 ((size_t) POS * dw_round_o (O, C) * TP) + round16 ((size_t) 6 * 4 * QP)
          + du_len (C, O);
 }
 
@@ -738,20 +749,21 @@ transform_dout (float *dm, const float *ph, int op, int o, int n)
     }
 }
 
-/* du[xi][o][c] (=, or += with add) Σ over t < n of dm[xi][o][t] vt[xi][t][c] */
-static void
-dw_products (float *du, const float *vt, const float *dm, int n, int op, int cp,
-             gboolean add)
+/* du[xi][o][c] (=, or += with add) Σ over t < n of dm[xi][o][t] vt[xi][t][c],
+ * in register blocks of OB output channels x CV vectors of input channels */
+ALWAYS_INLINE void
+dw_products_by (float *du, const float *vt, const float *dm, int n, int op, int cp,
+                gboolean add, const int OB, const int CV)
 {
   for (int xi = 0; xi < POS; xi++)
-    for (int ob = 0; ob < op; ob += DW_O)
-      for (int cb = 0; cb < cp; cb += DW_CV * VL)
+    for (int ob = 0; ob < op; ob += OB)
+      for (int cb = 0; cb < cp; cb += CV * VL)
         {
-          vf acc[DW_O][DW_CV];
+          vf acc[2 * DW_O][DW_CV];
 #pragma GCC unroll 16
-          for (int o = 0; o < DW_O; o++)
+          for (int o = 0; o < OB; o++)
 #pragma GCC unroll 16
-            for (int k = 0; k < DW_CV; k++)
+            for (int k = 0; k < CV; k++)
               acc[o][k] = (vf) { };
           const float *vx = vt + (size_t) xi * TILES * cp + cb;
           const float *dx = dm + ((size_t) xi * op + ob) * TP;
@@ -759,26 +771,36 @@ dw_products (float *du, const float *vt, const float *dm, int n, int op, int cp,
             {
               vf a[DW_CV];
 #pragma GCC unroll 16
-              for (int k = 0; k < DW_CV; k++)
+              for (int k = 0; k < CV; k++)
                 a[k] = load (vx + (size_t) t * cp + k * VL);
 #pragma GCC unroll 16
-              for (int o = 0; o < DW_O; o++)
+              for (int o = 0; o < OB; o++)
                 {
                   const float b = dx[(size_t) o * TP + t];
 #pragma GCC unroll 16
-                  for (int k = 0; k < DW_CV; k++)
+                  for (int k = 0; k < CV; k++)
                     acc[o][k] += a[k] * b;
                 }
             }
 #pragma GCC unroll 16
-          for (int o = 0; o < DW_O; o++)
+          for (int o = 0; o < OB; o++)
 #pragma GCC unroll 16
-            for (int k = 0; k < DW_CV; k++)
+            for (int k = 0; k < CV; k++)
               {
                 float *d = du + ((size_t) xi * op + ob + o) * cp + cb + k * VL;
                 store (d, add ? load (d) + acc[o][k] : acc[o][k]);
               }
         }
+}
+
+static void
+dw_products (float *du, const float *vt, const float *dm, int n, int op, int cp,
+             gboolean add, int C)
+{
+  if (dw_cv (C) == DW_CV)
+    dw_products_by (du, vt, dm, n, op, cp, add, DW_O, DW_CV);
+  else
+    dw_products_by (du, vt, dm, n, op, cp, add, 2 * DW_O, DW_CV / 2);
 }
 
 /* r[i][k] becomes r[k][i]: log2 (VL) rounds of interleaving rows i and
@@ -835,7 +857,7 @@ dw_block (float *du, float *v, float *vt, float *dm, float *ph, const Job *j, in
 {
   const int img = block / j->blocks, first = (block % j->blocks) * TILES;
   const int tiles = (j->h + 3) / 4 * j->tw, n = MIN (TILES, tiles - first);
-  const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O);
+  const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O, C);
   const size_t hw = (size_t) j->h * j->w;
 
   transform_block (v, ph, j->in + (size_t) img * C * hw, j, first, n);
@@ -849,7 +871,7 @@ dw_block (float *du, float *v, float *vt, float *dm, float *ph, const Job *j, in
   for (int xi = 0; xi < POS; xi++)
     for (int o = O; o < op; o++)
       memset (dm + ((size_t) xi * op + o) * TP, 0, sizeof (float) * n);
-  dw_products (du, vt, dm, n, op, cp, add);
+  dw_products (du, vt, dm, n, op, cp, add, C);
 }
 
 /* part `task` of dW: Gᵀ du G over its blocks */
@@ -857,7 +879,7 @@ static void
 dw_task (gpointer data, int task, int thread)
 {
   const Job *j = data;
-  const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O);
+  const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O, C);
   float *v = j->ws + thread * j->thread_len;
   float *vt = v + round16 ((size_t) POS * C * TP);
   float *dm = vt + round16 ((size_t) POS * TILES * cp);
