@@ -134,9 +134,9 @@ forward (const NsConvDirectArgs *a)
     forward_rows (a, OCB_WIDE, PX_WIDE, 2);
 }
 
-/* Left alone, GCC folds the dout vector's load into each of the TB
- * multiply-adds that use it: TB loads instead of one, and dW was bound by
- * the loads. */
+/* Left alone, GCC folds a vector's load into each multiply-add that uses
+ * it (the dout vector into TB of them, an input vector into OCB): several
+ * loads instead of one, and dW was bound by the loads. */
 ALWAYS_INLINE void
 keep_in_register (vf *v)
 {
@@ -170,6 +170,7 @@ weight_grad_step (vf acc[OCB_MAX][3], const float *const *d, const float *src,
     {
       int kx = kx0 + t;
       v[t] = load (src + (kx % S) * pitch + kx / S + x);
+      keep_in_register (&v[t]);
     }
 #pragma GCC unroll 16
   for (int o = 0; o < OCB; o++)
