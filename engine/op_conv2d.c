@@ -785,24 +785,15 @@ pad_band (float *dst, const float *img, int h, int w, NsPad mode, const PadBand 
         for (int f = 0; f < st; f++)
           {
             float *ph = row + (size_t) f * b->pitch;
-            const int n = (pw - f + st - 1) / st;
-            /* columns j with f + j st - pad inside the image: [j0, j1) */
-            const int j0 = MIN (n, (MAX (0, pad - f) + st - 1) / st);
-            const int j1 = MAX (j0, MIN (n, (w + pad - f + st - 1) / st));
-            for (int j = 0; j < n; j++)
+            int j = 0;
+            for (int px = f; px < pw; px += st, j++)
               {
-                if (j == j0 && st == 2)   /* the interior without the border's test */
-                  for (; j < j1; j++)
-                    ph[j] = src[f - pad + 2 * j];
-                else if (j == j0)
-                  for (; j < j1; j++)
-                    ph[j] = src[f - pad + j * st];
-                if (j >= n)
-                  break;
-                int ix = source_index (f + j * st - pad, w, mode);
+                int ix = px - pad;
+                if (ix < 0 || ix >= w)
+                  ix = source_index (ix, w, mode);
                 ph[j] = ix < 0 ? 0.0f : src[ix];
               }
-            memset (ph + n, 0, sizeof (float) * (b->pitch - n));
+            memset (ph + j, 0, sizeof (float) * (b->pitch - j));
           }
       }
 }
