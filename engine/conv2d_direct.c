@@ -134,6 +134,19 @@ forward (const NsConvDirectArgs *a)
     forward_rows (a, OCB_WIDE, PX_WIDE, 2);
 }
 
+/* Left alone, GCC folds a vector's load into each multiply-add that uses
+ * it (the dout vector into TB of them, an input vector into OCB): several
+ * loads instead of one, and dW was bound by the loads. */
+ALWAYS_INLINE void
+keep_in_register (vf *v)
+{
+#if defined __x86_64__ || defined __i386__
+  __asm__ ("" : "+x" (*v));
+#else
+  (void) v;
+#endif
+}
+
 ALWAYS_INLINE float
 lane_sum (vf v)
 {
@@ -157,6 +170,7 @@ weight_grad_step (vf acc[OCB_MAX][3], const float *const *d, const float *src,
     {
       int kx = kx0 + t;
       v[t] = load (src + (kx % S) * pitch + kx / S + x);
+      keep_in_register (&v[t]);
     }
 #pragma GCC unroll 16
   for (int o = 0; o < OCB; o++)
@@ -167,6 +181,7 @@ weight_grad_step (vf acc[OCB_MAX][3], const float *const *d, const float *src,
       else
         for (int l = 0; l < n; l++)
           dv[l] = d[o][x + l];
+      keep_in_register (&dv);
 #pragma GCC unroll 16
       for (int t = 0; t < TB; t++)
         acc[o][t] += dv * v[t];

@@ -133,9 +133,11 @@ thread_len (int C)
 }
 
 /* dW: a register block of DW_O output channels x DW_CV vectors of input
- * channels.  Task p of DW_PARTS sums the blocks p, p + DW_PARTS, ... in
- * order and writes its part of dW; the parts are added in order (a fixed
- * number: the same sums on any core count). */
+ * channels, or twice the channels x half the vectors where the input
+ * channels fit in those (dec2's 32 on AVX-512: rounding them up to 64 was
+ * half the products on zeros).  Task p of DW_PARTS sums the blocks p,
+ * p + DW_PARTS, ... in order and writes its part of dW; the parts are
+ * added in order (a fixed number: the same sums on any core count). */
 #if defined NS_ISA_AVX512
 #define DW_CV 4
 #else
@@ -144,22 +146,31 @@ thread_len (int C)
 #define DW_O 4
 #define DW_PARTS 4
 
+/* vectors of input channels in a register block for C input channels */
 static inline int
-dw_round_c (int c)
+dw_cv (int C)
 {
-  return (c + DW_CV * VL - 1) / (DW_CV * VL) * (DW_CV * VL);
+  return C <= DW_CV / 2 * VL ? DW_CV / 2 : DW_CV;
 }
 
 static inline int
-dw_round_o (int o)
+dw_round_c (int C)
 {
-  return (o + DW_O - 1) / DW_O * DW_O;
+  const int b = dw_cv (C) * VL;
+  return (C + b - 1) / b * b;
+}
+
+static inline int
+dw_round_o (int O, int C)
+{
+  const int b = DW_O * DW_CV / dw_cv (C);
+  return (O + b - 1) / b * b;
 }
 
 static size_t
 du_len (int C, int O)
 {
-  return round16 ((size_t) POS * dw_round_o (O) * dw_round_c (C));
+  return round16 ((size_t) POS * dw_round_o (O, C) * dw_round_c (C));
 }
 
 /* v, its transpose vt [36][TILES][c], dm [36][o][TP], the phases, the
@@ -168,23 +179,25 @@ static size_t
 dw_thread_len (int C, int O)
 {
   return round16 ((size_t) POS * C * TP) + round16 ((size_t) POS * TILES * dw_round_c (C))
-         + round16 ((size_t) POS * dw_round_o (O) * TP) + round16 ((size_t) 6 * 4 * QP)
+         + round16 ((size_t) POS * dw_round_o (O, C) * TP) + round16 ((size_t) 6 * 4 * QP)
          + du_len (C, O);
 }
 
-/* din's border (fold_border below): dout's edges between zeros, and
- * each thread's sums */
+/* din's border (fold_border below): dout's four edges between zeros,
+ * [4][out_c][fold_pitch], and each thread's sums [OCB][fold_pitch].  The
+ * pitch holds the longest edge's vectors and the two zeros a tap reads
+ * past them. */
 static size_t
-fold_sums_len (const NsConv2dShape *s)
+fold_pitch (const NsConv2dShape *s)
 {
-  return round16 ((size_t) MAX (s->w + 2, s->h));
+  return round16 ((size_t) MAX (s->w + 2, s->h)) + 16;
 }
 
 static size_t
 fold_len (const NsConv2dShape *s)
 {
-  return round16 ((size_t) s->out_c * 2 * (s->w + 4 + s->h + 2))
-         + ns_tasks_threads () * fold_sums_len (s);
+  return round16 ((size_t) 4 * s->out_c * fold_pitch (s))
+         + ns_tasks_threads () * (size_t) OCB * fold_pitch (s);
 }
 
 static size_t
@@ -322,8 +335,12 @@ split_phases (float *ph, const float *plane, const Job *j, int ty, int tx0, int 
           for (int i = 0; i < lo; i++)
             cols[i] = source_at (row, x + i, w, j->mode);
           memcpy (cols + lo, row + x + lo, sizeof (float) * (hi - lo));
-          for (int i = hi; i < 4 * VL; i++)
+          /* past the row only column w may be non-zero (reflection); at
+           * 32-64 px half a vector lies there, so zero the rest at once */
+          const int tail = MIN (4 * VL, MAX (hi, w + 1 - x));
+          for (int i = hi; i < tail; i++)
             cols[i] = source_at (row, x + i, w, j->mode);
+          memset (cols + tail, 0, sizeof (float) * (4 * VL - tail));
           split4 (p + q, QP, cols);
         }
       for (int f = 0; f < 4; f++)   /* the tile after the last vector's */
@@ -539,55 +556,103 @@ forward (float *out, const float *in, const float *w, const float *b,
  * -1 and h and columns -1 and w (image coordinates), each folded into the
  * pixel it mirrors.  Row -1 only sees kernel row 0 over dout's row 0, row h
  * kernel row 2 over row h - 1; columns likewise.  Each edge is a 1-D
- * correlation of an edge of dout (between zeros, copied once per image so
- * that the loops run on contiguous vectors) summed over the output
- * channels; one task per input channel, each writing its own plane. */
+ * correlation of an edge of dout (copied once per image between zeros, so
+ * that the loops run on contiguous vectors), summed over the output
+ * channels: a product of [ic][oc x 3 taps] weights by the shifted edges, in
+ * registers as products_at (OCB input channels x PX vectors).  One task
+ * per block of OCB input channels, each writing its own planes. */
 typedef struct
 {
   float *din, *sums;
-  const float *w, *rows, *cols;   /* rows[e][oc][w + 4], cols[e][oc][h + 2] */
+  const float *w, *edges;   /* edges[e][oc][pitch]: rows -1, h, columns -1, w */
   const NsConv2dShape *s;
-  size_t sums_len;
+  size_t pitch, sums_len;
 } Fold;
 
+/* sums[i][x] = Σ over oc and t < 3 of g(oc, ic0 + i, t) src[oc][x + 2 - t]
+ * for x in [x0, x0 + NV VL), g(oc, ic, t) = w[(oc C + ic) 9 + base + t tap] */
+ALWAYS_INLINE void
+fold_products (float *sums, const Fold *f, const float *src, int ic0, int n_ic,
+               int base, int tap, int x0, const int NV)
+{
+  const int C = f->s->in_c, O = f->s->out_c;
+  vf acc[OCB][PX];
+#pragma GCC unroll 16
+  for (int i = 0; i < OCB; i++)
+#pragma GCC unroll 16
+    for (int k = 0; k < NV; k++)
+      acc[i][k] = (vf) { };
+  for (int oc = 0; oc < O; oc++)
+    for (int t = 0; t < 3; t++)
+      {
+        vf a[PX];
+        const float *d = src + (size_t) oc * f->pitch + x0 + 2 - t;
+#pragma GCC unroll 16
+        for (int k = 0; k < NV; k++)
+          a[k] = load (d + k * VL);
+        const float *g = f->w + ((size_t) oc * C + ic0) * 9 + base + t * tap;
+#pragma GCC unroll 16
+        for (int i = 0; i < OCB; i++)
+          {
+            /* channels past the last repeat it; their sums are not used */
+            const float gv = g[MIN (i, n_ic - 1) * 9];
+#pragma GCC unroll 16
+            for (int k = 0; k < NV; k++)
+              acc[i][k] += a[k] * gv;
+          }
+      }
+#pragma GCC unroll 16
+  for (int i = 0; i < OCB; i++)
+#pragma GCC unroll 16
+    for (int k = 0; k < NV; k++)
+      store (sums + (size_t) i * f->pitch + x0 + k * VL, acc[i][k]);
+}
+
+/* the sums of one edge for n x positions */
 static void
-fold_task (gpointer data, int ic, int thread)
+fold_edge (float *sums, const Fold *f, int e, int ic0, int n_ic, int n)
+{
+  /* rows: t = kx over kernel row 0 or 2; columns: t = ky over column 0 or 2 */
+  const int base = e < 2 ? (e ? 6 : 0) : (e == 3 ? 2 : 0), tap = e < 2 ? 1 : 3;
+  const float *src = f->edges + (size_t) e * f->s->out_c * f->pitch;
+  const int nv = (n + VL - 1) / VL * VL;
+  int x = 0;
+  for (; x + PX * VL <= nv; x += PX * VL)
+    fold_products (sums, f, src, ic0, n_ic, base, tap, x, PX);
+  for (; x < nv; x += VL)
+    fold_products (sums, f, src, ic0, n_ic, base, tap, x, 1);
+}
+
+static void
+fold_task (gpointer data, int task, int thread)
 {
   const Fold *f = data;
-  const int h = f->s->h, wd = f->s->w, C = f->s->in_c, O = f->s->out_c;
-  float *plane = f->din + (size_t) ic * h * wd, *sums = f->sums + thread * f->sums_len;
+  const int h = f->s->h, wd = f->s->w, ic0 = task * OCB;
+  const int n_ic = MIN (OCB, f->s->in_c - ic0);
+  float *sums = f->sums + thread * f->sums_len;
   for (int e = 0; e < 2; e++)   /* rows -1 and h, columns -1 .. w */
     {
-      const int ky = e ? 2 : 0;
-      memset (sums, 0, sizeof (float) * (wd + 2));
-      for (int oc = 0; oc < O; oc++)
+      fold_edge (sums, f, e, ic0, n_ic, wd + 2);
+      const int iy = ns_reflect_index (e ? h : -1, h);
+      for (int i = 0; i < n_ic; i++)
         {
-          /* column px - 1 reads dout's column px - kx, d's px - kx + 2 */
-          const float *d = f->rows + (size_t) (e * O + oc) * (wd + 4);
-          const float *g = f->w + ((size_t) oc * C + ic) * 9 + ky * 3;
-          const float g0 = g[0], g1 = g[1], g2 = g[2];
+          float *dst = f->din + ((size_t) (ic0 + i) * h + iy) * wd;
+          const float *sum = sums + (size_t) i * f->pitch;
           for (int px = 0; px < wd + 2; px++)
-            sums[px] += g0 * d[px + 2] + g1 * d[px + 1] + g2 * d[px];
+            dst[ns_reflect_index (px - 1, wd)] += sum[px];
         }
-      float *dst = plane + (size_t) ns_reflect_index (e ? h : -1, h) * wd;
-      for (int px = 0; px < wd + 2; px++)
-        dst[ns_reflect_index (px - 1, wd)] += sums[px];
     }
-  for (int e = 0; e < 2; e++)   /* columns -1 and w, rows 0 .. h - 1 */
+  for (int e = 2; e < 4; e++)   /* columns -1 and w, rows 0 .. h - 1 */
     {
-      const int kx = e ? 2 : 0, ix = ns_reflect_index (e ? wd : -1, wd);
-      memset (sums, 0, sizeof (float) * h);
-      for (int oc = 0; oc < O; oc++)
+      fold_edge (sums, f, e, ic0, n_ic, h);
+      const int ix = ns_reflect_index (e == 3 ? wd : -1, wd);
+      for (int i = 0; i < n_ic; i++)
         {
-          /* row iy reads dout's row iy + 1 - ky, c's iy + 2 - ky */
-          const float *c = f->cols + (size_t) (e * O + oc) * (h + 2);
-          const float *g = f->w + ((size_t) oc * C + ic) * 9 + kx;
-          const float g0 = g[0], g1 = g[3], g2 = g[6];
+          float *plane = f->din + (size_t) (ic0 + i) * h * wd;
+          const float *sum = sums + (size_t) i * f->pitch;
           for (int iy = 0; iy < h; iy++)
-            sums[iy] += g0 * c[iy + 2] + g1 * c[iy + 1] + g2 * c[iy];
+            plane[(size_t) iy * wd + ix] += sum[iy];
         }
-      for (int iy = 0; iy < h; iy++)
-        plane[(size_t) iy * wd + ix] += sums[iy];
     }
 }
 
@@ -596,23 +661,27 @@ fold_border (float *din, const float *dout, const float *w, const NsConv2dShape 
              float *ws)
 {
   const int h = s->h, wd = s->w, O = s->out_c;
-  float *rows = ws, *cols = rows + (size_t) 2 * O * (wd + 4);
-  Fold f = { .din = din, .w = w, .rows = rows, .cols = cols, .s = s,
-             .sums = ws + round16 ((size_t) O * 2 * (wd + 4 + h + 2)),
-             .sums_len = fold_sums_len (s) };
-  for (int e = 0; e < 2; e++)
-    for (int oc = 0; oc < O; oc++)
-      {
-        const float *plane = dout + (size_t) oc * h * wd;
-        float *r = rows + (size_t) (e * O + oc) * (wd + 4);
-        float *c = cols + (size_t) (e * O + oc) * (h + 2);
-        r[0] = r[1] = r[wd + 2] = r[wd + 3] = 0.0f;
-        memcpy (r + 2, plane + (size_t) (e ? h - 1 : 0) * wd, sizeof (float) * wd);
-        c[0] = c[h + 1] = 0.0f;
-        for (int y = 0; y < h; y++)
-          c[y + 1] = plane[(size_t) y * wd + (e ? wd - 1 : 0)];
-      }
-  ns_tasks_run (s->in_c, fold_task, &f);
+  const size_t pitch = fold_pitch (s);
+  Fold f = { .din = din, .w = w, .edges = ws, .s = s, .pitch = pitch,
+             .sums = ws + round16 ((size_t) 4 * O * pitch),
+             .sums_len = (size_t) OCB * pitch };
+  /* edge e of channel oc at ws[e][oc]: values from index 2 (rows) or 1
+   * (columns), so that output x reads x + 2 - t */
+  memset (ws, 0, sizeof (float) * 4 * O * pitch);
+  for (int oc = 0; oc < O; oc++)
+    {
+      const float *plane = dout + (size_t) oc * h * wd;
+      memcpy (ws + (size_t) oc * pitch + 2, plane, sizeof (float) * wd);
+      memcpy (ws + (size_t) (O + oc) * pitch + 2, plane + (size_t) (h - 1) * wd,
+              sizeof (float) * wd);
+      float *c0 = ws + (size_t) (2 * O + oc) * pitch + 1, *c1 = c0 + (size_t) O * pitch;
+      for (int y = 0; y < h; y++)
+        {
+          c0[y] = plane[(size_t) y * wd];
+          c1[y] = plane[(size_t) y * wd + wd - 1];
+        }
+    }
+  ns_tasks_run ((s->in_c + OCB - 1) / OCB, fold_task, &f);
 }
 
 static void
@@ -638,28 +707,29 @@ backward_data (float *din, const float *dout, const float *w, const NsConv2dShap
  * product with the tiles as the inner dimension: v is transposed to
  * [ξ][tile][c] so that input channels lie along the vector. */
 
-/* ph[r][f][q] = dout row 4 ty + r, column 4 (tx0 + q) + f (zeros outside),
- * through a zero-padded copy of the row's span: dW runs at the training's
- * 32-128 px, where most vectors reach the row's end (split_phases, which
- * the 1 MP forward runs too, splits interior vectors straight from the row) */
+/* ph[r][f][q] = dout row 4 ty + r, column 4 tx + f of tile first + q
+ * (zeros outside the image), for the block's n tiles, which may span tile
+ * rows: at the training's 32-64 px a tile row is 8-16 tiles, half a
+ * vector or one, so a vector per tile row would waste half of it.  Each
+ * row goes through a zero-padded copy of its tiles' spans. */
 static void
-split_dout (float *ph, const float *plane, int h, int w, int ty, int tx0, int nq)
+split_dout (float *ph, const float *plane, const Job *j, int first, int n)
 {
-  const int nv = (nq + VL - 1) / VL * VL, x0 = 4 * tx0, len = 4 * nv;
-  const int inside = MIN (len, w - x0);
+  const int h = j->h, w = j->w, tw = j->tw, nv = (n + VL - 1) / VL * VL;
   float span[4 * TILES];
   for (int r = 0; r < 4; r++)
     {
       float *p = ph + r * 4 * QP;
-      const int y = 4 * ty + r;
-      if (y >= h)
+      memset (span, 0, sizeof (float) * 4 * nv);
+      for (int t = first; t < first + n;)
         {
-          for (int f = 0; f < 4; f++)
-            memset (p + f * QP, 0, sizeof (float) * nv);
-          continue;
+          const int ty = t / tw, tx0 = t % tw, nq = MIN (tw - tx0, first + n - t);
+          const int y = 4 * ty + r, x0 = 4 * tx0;
+          if (y < h)
+            memcpy (span + 4 * (t - first), plane + (size_t) y * w + x0,
+                    sizeof (float) * MIN (4 * nq, w - x0));
+          t += nq;
         }
-      memcpy (span, plane + (size_t) y * w + x0, sizeof (float) * inside);
-      memset (span + inside, 0, sizeof (float) * (len - inside));
       for (int q = 0; q < nv; q += VL)
         split4 (p + q, QP, span + 4 * q);
     }
@@ -678,11 +748,11 @@ dout_1d (vf o[6], vf y0, vf y1, vf y2, vf y3)
   o[5] = y3;
 }
 
-/* dm[xi][o][t0 + q] = (A dY Aᵀ)[xi] for the nq tiles of ph */
+/* dm[xi][o][q] = (A dY Aᵀ)[xi] for the n tiles of ph */
 static void
-transform_dout (float *dm, const float *ph, int op, int o, int t0, int nq)
+transform_dout (float *dm, const float *ph, int op, int o, int n)
 {
-  for (int q = 0; q < nq; q += VL)
+  for (int q = 0; q < n; q += VL)
     {
       vf t[4][6];
       for (int r = 0; r < 4; r++)
@@ -695,25 +765,26 @@ transform_dout (float *dm, const float *ph, int op, int o, int t0, int nq)
           vf m[6];
           dout_1d (m, t[0][x], t[1][x], t[2][x], t[3][x]);
           for (int y = 0; y < 6; y++)
-            store (dm + ((size_t) (y * 6 + x) * op + o) * TP + t0 + q, m[y]);
+            store (dm + ((size_t) (y * 6 + x) * op + o) * TP + q, m[y]);
         }
     }
 }
 
-/* du[xi][o][c] (=, or += with add) Σ over t < n of dm[xi][o][t] vt[xi][t][c] */
-static void
-dw_products (float *du, const float *vt, const float *dm, int n, int op, int cp,
-             gboolean add)
+/* du[xi][o][c] (=, or += with add) Σ over t < n of dm[xi][o][t] vt[xi][t][c],
+ * in register blocks of OB output channels x CV vectors of input channels */
+ALWAYS_INLINE void
+dw_products_by (float *du, const float *vt, const float *dm, int n, int op, int cp,
+                gboolean add, const int OB, const int CV)
 {
   for (int xi = 0; xi < POS; xi++)
-    for (int ob = 0; ob < op; ob += DW_O)
-      for (int cb = 0; cb < cp; cb += DW_CV * VL)
+    for (int ob = 0; ob < op; ob += OB)
+      for (int cb = 0; cb < cp; cb += CV * VL)
         {
-          vf acc[DW_O][DW_CV];
+          vf acc[2 * DW_O][DW_CV];
 #pragma GCC unroll 16
-          for (int o = 0; o < DW_O; o++)
+          for (int o = 0; o < OB; o++)
 #pragma GCC unroll 16
-            for (int k = 0; k < DW_CV; k++)
+            for (int k = 0; k < CV; k++)
               acc[o][k] = (vf) { };
           const float *vx = vt + (size_t) xi * TILES * cp + cb;
           const float *dx = dm + ((size_t) xi * op + ob) * TP;
@@ -721,26 +792,36 @@ dw_products (float *du, const float *vt, const float *dm, int n, int op, int cp,
             {
               vf a[DW_CV];
 #pragma GCC unroll 16
-              for (int k = 0; k < DW_CV; k++)
+              for (int k = 0; k < CV; k++)
                 a[k] = load (vx + (size_t) t * cp + k * VL);
 #pragma GCC unroll 16
-              for (int o = 0; o < DW_O; o++)
+              for (int o = 0; o < OB; o++)
                 {
                   const float b = dx[(size_t) o * TP + t];
 #pragma GCC unroll 16
-                  for (int k = 0; k < DW_CV; k++)
+                  for (int k = 0; k < CV; k++)
                     acc[o][k] += a[k] * b;
                 }
             }
 #pragma GCC unroll 16
-          for (int o = 0; o < DW_O; o++)
+          for (int o = 0; o < OB; o++)
 #pragma GCC unroll 16
-            for (int k = 0; k < DW_CV; k++)
+            for (int k = 0; k < CV; k++)
               {
                 float *d = du + ((size_t) xi * op + ob + o) * cp + cb + k * VL;
                 store (d, add ? load (d) + acc[o][k] : acc[o][k]);
               }
         }
+}
+
+static void
+dw_products (float *du, const float *vt, const float *dm, int n, int op, int cp,
+             gboolean add, int C)
+{
+  if (dw_cv (C) == DW_CV)
+    dw_products_by (du, vt, dm, n, op, cp, add, DW_O, DW_CV);
+  else
+    dw_products_by (du, vt, dm, n, op, cp, add, 2 * DW_O, DW_CV / 2);
 }
 
 /* r[i][k] becomes r[k][i]: log2 (VL) rounds of interleaving rows i and
@@ -797,24 +878,21 @@ dw_block (float *du, float *v, float *vt, float *dm, float *ph, const Job *j, in
 {
   const int img = block / j->blocks, first = (block % j->blocks) * TILES;
   const int tiles = (j->h + 3) / 4 * j->tw, n = MIN (TILES, tiles - first);
-  const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O);
+  const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O, C);
   const size_t hw = (size_t) j->h * j->w;
 
   transform_block (v, ph, j->in + (size_t) img * C * hw, hw, j, first, n);
   transpose_v (vt, v, C, cp, n);
   const float *dout = j->dout + (size_t) img * O * hw;
   for (int o = 0; o < O; o++)
-    for (int t = first; t < first + n;)
-      {
-        const int ty = t / j->tw, tx0 = t % j->tw, nq = MIN (j->tw - tx0, first + n - t);
-        split_dout (ph, dout + (size_t) o * hw, j->h, j->w, ty, tx0, nq);
-        transform_dout (dm, ph, op, o, t - first, nq);
-        t += nq;
-      }
+    {
+      split_dout (ph, dout + (size_t) o * hw, j, first, n);
+      transform_dout (dm, ph, op, o, n);
+    }
   for (int xi = 0; xi < POS; xi++)
     for (int o = O; o < op; o++)
       memset (dm + ((size_t) xi * op + o) * TP, 0, sizeof (float) * n);
-  dw_products (du, vt, dm, n, op, cp, add);
+  dw_products (du, vt, dm, n, op, cp, add, C);
 }
 
 /* part `task` of dW: Gᵀ du G over its blocks */
@@ -822,7 +900,7 @@ static void
 dw_task (gpointer data, int task, int thread)
 {
   const Job *j = data;
-  const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O);
+  const int C = j->C, O = j->O, cp = dw_round_c (C), op = dw_round_o (O, C);
   float *v = j->ws + thread * j->thread_len;
   float *vt = v + round16 ((size_t) POS * C * TP);
   float *dm = vt + round16 ((size_t) POS * TILES * cp);
@@ -837,31 +915,26 @@ dw_task (gpointer data, int task, int thread)
     }
   for (int b = task; b < j->all_blocks; b += DW_PARTS)
     dw_block (du, v, vt, dm, ph, j, b, b != task);
-  /* on vectors of up to 64 input channels */
+  /* on vectors of VL input channels, in registers (du is zero for the
+   * padding channels past C, so whole vectors can be read) */
   for (int o = 0; o < O; o++)
-    for (int c0 = 0; c0 < C; c0 += 64)
+    for (int c0 = 0; c0 < C; c0 += VL)
       {
-        const int nc = MIN (64, C - c0);
-        float t[3][6][64], d[9][64];
-        for (int a = 0; a < 3; a++)
-          for (int x = 0; x < 6; x++)
-            {
-              for (int c = 0; c < nc; c++)
-                t[a][x][c] = 0.0f;
-              for (int i = 0; i < 6; i++)
-                {
-                  const float *src = du + ((size_t) (i * 6 + x) * op + o) * cp + c0;
-                  for (int c = 0; c < nc; c++)
-                    t[a][x][c] += G[i][a] * src[c];
-                }
-            }
+        vf t[3][6], d[9];
+        for (int x = 0; x < 6; x++)
+          {
+            vf g[6];
+            for (int i = 0; i < 6; i++)
+              g[i] = load (du + ((size_t) (i * 6 + x) * op + o) * cp + c0);
+            for (int a = 0; a < 3; a++)
+              t[a][x] = G[0][a] * g[0] + G[1][a] * g[1] + G[2][a] * g[2]
+                        + G[3][a] * g[3] + G[4][a] * g[4] + G[5][a] * g[5];
+          }
         for (int a = 0; a < 3; a++)
           for (int b = 0; b < 3; b++)
-            for (int c = 0; c < nc; c++)
-              d[a * 3 + b][c] = t[a][0][c] * G[0][b] + t[a][1][c] * G[1][b]
-                                + t[a][2][c] * G[2][b] + t[a][3][c] * G[3][b]
-                                + t[a][4][c] * G[4][b] + t[a][5][c] * G[5][b];
-        for (int c = 0; c < nc; c++)
+            d[a * 3 + b] = t[a][0] * G[0][b] + t[a][1] * G[1][b] + t[a][2] * G[2][b]
+                           + t[a][3] * G[3][b] + t[a][4] * G[4][b] + t[a][5] * G[5][b];
+        for (int c = 0; c < MIN (VL, C - c0); c++)
           for (int k = 0; k < 9; k++)
             part[((size_t) o * C + c0 + c) * 9 + k] = d[k][c];
       }

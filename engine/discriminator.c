@@ -258,8 +258,9 @@ ns_discriminator_forward (NsDiscriminator *d, const float *in, int n, int h,
   return prev;
 }
 
-void
-ns_discriminator_backward (NsDiscriminator *d, float *din, const float *dlogits)
+/* dL/dparams into the grads block (when params), dL/din into din */
+static void
+backward (NsDiscriminator *d, float *din, const float *dlogits, gboolean params)
 {
   g_return_if_fail (d->plan_n > 0);
   float *G = ns_discriminator_grads (d);
@@ -278,9 +279,21 @@ ns_discriminator_backward (NsDiscriminator *d, float *din, const float *dlogits)
                          NS_ACT_LEAKY_RELU, LEAKY_SLOPE);
       const float *in = i > 0 ? d->acts + d->layers[i - 1].z_off : d->input_copy;
       float *dprev = i > 0 ? d->dacts + d->layers[i - 1].z_off : din;
-      ns_conv2d_backward (dprev, G + l->w_off, G + l->b_off, d->dacts + l->y_off,
-                          in, d->block + l->w_off, &l->shape, d->ws);
+      ns_conv2d_backward (dprev, params ? G + l->w_off : NULL, params ? G + l->b_off : NULL,
+                          d->dacts + l->y_off, in, d->block + l->w_off, &l->shape, d->ws);
     }
+}
+
+void
+ns_discriminator_backward (NsDiscriminator *d, float *din, const float *dlogits)
+{
+  backward (d, din, dlogits, TRUE);
+}
+
+void
+ns_discriminator_input_grad (NsDiscriminator *d, float *din, const float *dlogits)
+{
+  backward (d, din, dlogits, FALSE);
 }
 
 /* ---- losses --------------------------------------------------------------- */

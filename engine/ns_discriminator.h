@@ -41,6 +41,10 @@ const float *ns_discriminator_forward (NsDiscriminator *d, const float *in,
  * into din, given dlogits = dL/dlogits of the last forward. */
 void         ns_discriminator_backward (NsDiscriminator *d, float *din,
                                         const float *dlogits);
+/* The same din alone, the grads block untouched: what the generator's
+ * adversarial term needs (the weights' gradients would be half the work). */
+void         ns_discriminator_input_grad (NsDiscriminator *d, float *din,
+                                          const float *dlogits);
 
 /* ---- adversarial losses -------------------------------------------------- */
 typedef enum

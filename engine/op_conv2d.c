@@ -137,6 +137,32 @@ im2col_band (float *col, const float *img, const NsConv2dShape *s, int y0, int y
     }
 }
 
+/* dst[ix] += src[ox] for the columns of kernel column kx outside
+ * [skip_lo, skip_hi), where ix = ox st - p + kx (mirrored for reflection) */
+static inline void
+col2im_row_add (float *dst, const float *src, const NsConv2dShape *s, int kx,
+                int skip_lo, int skip_hi)
+{
+  const int st = s->stride, p = s->k / 2, ow = s->out_w;
+  int lo, hi;
+  interior_columns (s, kx, &lo, &hi);
+  for (int ox = 0; ox < ow; ox++)
+    {
+      if (ox == skip_lo)
+        ox = MAX (ox, skip_hi);
+      if (ox >= ow)
+        break;
+      if (ox >= lo && ox < hi)
+        {
+          dst[ox * st - p + kx] += src[ox];
+          continue;
+        }
+      int ix = source_index (ox * st - p + kx, s->w, s->pad);
+      if (ix >= 0)
+        dst[ix] += src[ox];
+    }
+}
+
 /* The adjoint of im2col_band: adds every column entry back into the pixel it
  * was read from (for reflection, the mirrored source pixel). */
 static void
@@ -144,37 +170,47 @@ col2im_band_add (float *img, const float *col, const NsConv2dShape *s, int y0, i
 {
   const int k = s->k, st = s->stride, p = k / 2, ow = s->out_w;
   const size_t band_n = (size_t) (y1 - y0) * ow;
+  /* 3x3 stride 2: where all three columns lie inside, output ox adds to
+   * 2ox - 1, 2ox and 2ox + 1, so pixel 2ox + 1 takes kx = 2 of ox and kx = 0
+   * of ox + 1: pairs of pixels in one pass on unit strides, instead of
+   * three strided passes (~1.5 % of a training step) */
+  int in_lo = 0, in_hi = 0;
+  if (k == 3 && st == 2)
+    for (int kx = 0; kx < 3; kx++)
+      {
+        int lo, hi;
+        interior_columns (s, kx, &lo, &hi);
+        in_lo = kx ? MAX (in_lo, lo) : lo;
+        in_hi = kx ? MIN (in_hi, hi) : hi;
+      }
+  in_hi = MAX (in_lo, in_hi);
 
   for (int c = 0; c < s->in_c; c++)
     {
       float *plane = img + (size_t) c * s->h * s->w;
       for (int ky = 0; ky < k; ky++)
-        for (int kx = 0; kx < k; kx++)
+        for (int oy = y0; oy < y1; oy++)
           {
-            const float *row = col + ((size_t) (c * k + ky) * k + kx) * band_n;
-            int lo, hi;
-            interior_columns (s, kx, &lo, &hi);
-            for (int oy = y0; oy < y1; oy++)
+            int iy = source_index (oy * st - p + ky, s->h, s->pad);
+            if (iy < 0)
+              continue;
+            float *dst = plane + (size_t) iy * s->w;
+            const float *src = col + ((size_t) (c * k + ky) * k) * band_n
+                               + (size_t) (oy - y0) * ow;
+            for (int kx = 0; kx < k; kx++)
+              col2im_row_add (dst, src + kx * band_n, s, kx, in_lo, in_hi);
+            if (in_hi > in_lo)
               {
-                const float *src = row + (size_t) (oy - y0) * ow;
-                int iy = source_index (oy * st - p + ky, s->h, s->pad);
-                if (iy < 0)
-                  continue;
-                float *dst = plane + (size_t) iy * s->w;
-                for (int ox = 0; ox < lo; ox++)
+                const float *s0 = src, *s1 = src + band_n, *s2 = src + 2 * band_n;
+                float *d = dst + 2 * in_lo - 1;
+                d[0] += s0[in_lo];
+                for (int ox = in_lo; ox < in_hi - 1; ox++)
                   {
-                    int ix = source_index (ox * st - p + kx, s->w, s->pad);
-                    if (ix >= 0)
-                      dst[ix] += src[ox];
+                    d[2 * (ox - in_lo) + 1] += s1[ox];
+                    d[2 * (ox - in_lo) + 2] += s2[ox] + s0[ox + 1];
                   }
-                for (int ox = lo; ox < hi; ox++)
-                  dst[ox * st - p + kx] += src[ox];
-                for (int ox = hi; ox < ow; ox++)
-                  {
-                    int ix = source_index (ox * st - p + kx, s->w, s->pad);
-                    if (ix >= 0)
-                      dst[ix] += src[ox];
-                  }
+                d[2 * (in_hi - 1 - in_lo) + 1] += s1[in_hi - 1];
+                d[2 * (in_hi - 1 - in_lo) + 2] += s2[in_hi - 1];
               }
           }
     }

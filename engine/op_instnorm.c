@@ -145,6 +145,16 @@ plane_grad_sums (const float *x, const float *g, float m, int hw,
   *sum_gd = ns_reduce_lanes (sgd) + tgd;
 }
 
+/* dx += scale (g - mean_g - ((x - m) - delta) r mean_gx): the same bits in
+ * every clone (nothing contracts), ~1.5 % of a training step on SSE2 */
+WIDE_CLONES static void
+plane_din_add (float *dx, const float *x, const float *g, float m, float delta,
+               float r, float scale, float mean_g, float mean_gx, int hw)
+{
+  for (int j = 0; j < hw; j++)
+    dx[j] += scale * (g[j] - mean_g - ((x[j] - m) - delta) * r * mean_gx);
+}
+
 /* With xhat = (x - mean) * rstd and g = dout:
  *   dbeta  = sum g,  dgamma = sum g * xhat,
  *   din    = gamma * rstd * (g - mean(g) - xhat * mean(g * xhat)).
@@ -164,9 +174,7 @@ ns_instnorm_plane_backward (float *dx, const float *x, const float *g, float m,
     return;
   float scale = gamma * r;
   float mean_g = (float) (*sum_g / hw), mean_gx = (float) (*sum_gx / hw);
-  float fdelta = (float) delta;
-  for (int j = 0; j < hw; j++)
-    dx[j] += scale * (g[j] - mean_g - ((x[j] - m) - fdelta) * r * mean_gx);
+  plane_din_add (dx, x, g, m, (float) delta, r, scale, mean_g, mean_gx, hw);
 }
 
 void

@@ -147,6 +147,15 @@ ns_upsample2x_bilinear_forward (float *out, const float *in, int n, int c, int h
   run_planes (forward_plane, &job, n * c);
 }
 
+/* input columns per pass of backward_plane */
+#define BACKWARD_CHUNK 512
+
+/* The adjoint, separable: output rows 2i and 2i+1 read input row i with
+ * 3/4, rows 2i-1 and 2i+2 with 1/4 (or, at a border, the row itself);
+ * columns likewise.  So each input row gathers its four output rows into
+ * v (a pass on contiguous vectors), then v's columns; adding each output
+ * pixel's four products into the input one by one was ~2 % of a training
+ * step. */
 static void
 backward_plane (gpointer data, int plane, int thread)
 {
@@ -154,20 +163,24 @@ backward_plane (gpointer data, int plane, int thread)
   const int h = j->h, w = j->w, ow = 2 * w;
   float *dst = j->out + (size_t) plane * h * w;
   const float *src = j->in + (size_t) plane * 4 * h * w;
+  float v[2 * BACKWARD_CHUNK + 2];   /* output columns from 2 x0 - 1 */
   (void) thread;
-  for (int oy = 0; oy < 2 * h; oy++)
+  for (int i = 0; i < h; i++)
     {
-      float *r0 = dst + (size_t) (oy / 2) * w;
-      float *r1 = dst + (size_t) neighbour (oy / 2, oy & 1, h) * w;
-      const float *row = src + (size_t) oy * ow;
-      for (int ox = 0; ox < ow; ox++)
+      const float *a = src + (size_t) 2 * i * ow, *b = a + ow;
+      const float *above = i > 0 ? a - ow : a, *below = i + 1 < h ? b + ow : b;
+      float *row = dst + (size_t) i * w;
+      for (int x0 = 0; x0 < w; x0 += BACKWARD_CHUNK)
         {
-          int x0 = ox / 2, x1 = neighbour (x0, ox & 1, w);
-          float g = row[ox];
-          r0[x0] += 0.5625f * g;
-          r0[x1] += 0.1875f * g;
-          r1[x0] += 0.1875f * g;
-          r1[x1] += 0.0625f * g;
+          const int x1 = MIN (w, x0 + BACKWARD_CHUNK), c0 = 2 * x0 - 1;
+          for (int ox = MAX (0, c0); ox < MIN (ow, 2 * x1 + 1); ox++)
+            v[ox - c0] = 0.75f * (a[ox] + b[ox]) + 0.25f * (above[ox] + below[ox]);
+          for (int x = x0; x < x1; x++)
+            {
+              const float *c = v + 2 * (x - x0) + 1;   /* output column 2x */
+              const float left = x > 0 ? c[-1] : c[0], right = x + 1 < w ? c[2] : c[1];
+              row[x] += 0.75f * (c[0] + c[1]) + 0.25f * (left + right);
+            }
         }
     }
 }

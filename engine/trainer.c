@@ -1,6 +1,7 @@
 /* The generator's trainer: data sampling, the four-term objective, Adam on
  * the models' parallel blocks, validation, checkpoints.  See ns_trainer.h. */
 #include "ns_trainer.h"
+#include "ns_blas.h"
 #include "ns_arch.h"
 #include "ns_error.h"
 #include "ns_generator.h"
@@ -708,7 +709,7 @@ train_step (Trainer *tr, Terms *terms, GError **error)
         return FALSE;
       terms->adv = ns_gan_loss (p->gan_loss, logits, n_logits, TRUE, tr->dlogits,
                                 (float) p->lambda_adv);
-      ns_discriminator_backward (d, tr->dy, tr->dlogits);
+      ns_discriminator_input_grad (d, tr->dy, tr->dlogits);
     }
 
   Terms sum = { 0 };
@@ -1030,6 +1031,13 @@ ns_train (const NsTrainParams *p, const NsProgress *progress,
     return FALSE;
   Trainer tr = { .p = p, .identity = p->identity && !p->add_to };
   gboolean ok = FALSE;
+  /* One BLAS thread: the few GEMMs of a step (enc3, the discriminator's
+   * last convs, the sliced Wasserstein projections) are too small for a
+   * second, whose spinning between calls cost ~0.03 CPU-s a step on an
+   * idle 2-core machine for no wall time; and the weights then do not
+   * depend on the core count.  The conv kernels' pool still uses every
+   * core. */
+  const int blas_threads = ns_blas_threads (1);
   ns_rng_init (&tr.rng, p->seed);
   if (!prepare_data (&tr, error) || !prepare_models (&tr, error))
     goto out;
@@ -1088,5 +1096,6 @@ ns_train (const NsTrainParams *p, const NsProgress *progress,
        && (!p->checkpoint || save_checkpoint (&tr, error));
 out:
   trainer_clear (&tr);
+  ns_blas_threads (blas_threads);
   return ok;
 }

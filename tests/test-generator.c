@@ -465,6 +465,14 @@ test_discriminator_backward (void)
   double worst = check_param_tensors (&p, view, params, grads, np);
   worst = MAX (worst, check_tensor (&p, p.in, din, len, norm2 (din, len), "input"));
   g_test_message ("worst discriminator gradient error %.3g", worst);
+
+  /* the input gradient alone: the same din, bit for bit, and the grads
+   * block as it was */
+  float *din2 = g_new0 (float, len);
+  ns_discriminator_input_grad (d, din2, p.weight);
+  g_assert_cmpmem (din2, sizeof (float) * len, din, sizeof (float) * len);
+  g_assert_cmpmem (ns_discriminator_grads (d), sizeof (float) * np, grads, sizeof (float) * np);
+  g_free (din2);
   g_free (grads);
   g_free (din);
   g_free (p.in);

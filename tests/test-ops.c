@@ -238,6 +238,18 @@ test_conv2d (void)
             check_conv2d_case (&rng, &s, bias, &fwd, &g_in, &g_w, &g_b, &accum);
             cases++;
           }
+  /* 3x3 stride 2 (enc2, enc3, the discriminator) wider than the sizes
+   * above, so that din's paired interior columns span several outputs;
+   * odd and even sides */
+  static const int sides[][2] = { { 13, 11 }, { 12, 16 }, { 5, 17 } };
+  for (guint i = 0; i < G_N_ELEMENTS (sides); i++)
+    for (int pad = NS_PAD_ZERO; pad <= NS_PAD_REFLECT; pad++)
+      {
+        NsConv2dShape s;
+        ns_conv2d_shape (&s, 2, 2, sides[i][0], sides[i][1], 3, 3, 2, pad);
+        check_conv2d_case (&rng, &s, TRUE, &fwd, &g_in, &g_w, &g_b, &accum);
+        cases++;
+      }
   g_test_message ("conv2d: %d shapes", cases);
   gc_worst_report (&fwd, "conv2d forward violation of 1e-5*sum|w*x| + 1e-6 (<= 1 passes)", 1.0);
   gc_worst_report (&accum, "conv2d accumulation error (second backward vs 2x first)", 1e-5);

@@ -200,7 +200,10 @@ test_loss_falls (Fixture *f, gconstpointer data)
   g_autoptr (GError) error = NULL;
   Fractions fractions = { .monotonic = TRUE };
   NsProgress progress = ns_progress_whole (record_fraction, &fractions, NULL);
+  /* the run takes one BLAS thread and gives the caller's count back */
+  const int blas_threads = ns_blas_threads (2);
   gboolean ok = ns_train (&p, &progress, record_step, &r, &error);
+  g_assert_cmpint (ns_blas_threads (blas_threads), ==, 2);
   g_assert_no_error (error);
   g_assert_true (ok);
   g_assert_cmpuint (r.losses->len, ==, STEPS);
