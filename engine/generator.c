@@ -651,10 +651,17 @@ typedef struct
   int planes, dh, dw, sh, sw;
 } Rows;
 
+/* parts of ROWS_PART rows in one destination plane */
+static int
+rows_parts (const Rows *r)
+{
+  return (r->dh + ROWS_PART - 1) / ROWS_PART;
+}
+
 static int
 rows_tasks (const Rows *r)
 {
-  return r->planes * ((r->dh + ROWS_PART - 1) / ROWS_PART);
+  return r->planes * rows_parts (r);
 }
 
 /* rows of a padded plane: the photo's, the bottom and right by reflection */
@@ -662,7 +669,7 @@ static void
 pad_rows (gpointer data, int task, int thread)
 {
   const Rows *r = data;
-  const int parts = (r->dh + ROWS_PART - 1) / ROWS_PART, p = task / parts;
+  const int parts = rows_parts (r), p = task / parts;
   const int y0 = task % parts * ROWS_PART, y1 = MIN (y0 + ROWS_PART, r->dh);
   (void) thread;
   for (int y = y0; y < y1; y++)
@@ -680,7 +687,7 @@ static void
 crop_rows (gpointer data, int task, int thread)
 {
   const Rows *r = data;
-  const int parts = (r->dh + ROWS_PART - 1) / ROWS_PART, p = task / parts;
+  const int parts = rows_parts (r), p = task / parts;
   const int y0 = task % parts * ROWS_PART, y1 = MIN (y0 + ROWS_PART, r->dh);
   (void) thread;
   for (int y = y0; y < y1; y++)
