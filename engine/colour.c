@@ -232,8 +232,7 @@ ns_colour_transfer_map (const double mean_a[3], const double cov_a[9],
                           + m[r * 3 + 2] * mean_a[2]);
 }
 
-/* pixels a task maps: a megapixel photo's map runs on every core */
-#define APPLY_PART (1 << 15)
+/* NS_TASK_PART pixels a task: a megapixel photo's map runs on every core */
 
 typedef struct
 {
@@ -248,9 +247,9 @@ apply_part (gpointer data, int part, int thread)
   const ApplyJob *j = data;
   const float *m = j->m, *of = j->off;
   float *r = j->rgb, *g = r + j->n, *b = g + j->n;
-  const size_t end = MIN ((size_t) part * APPLY_PART + APPLY_PART, j->n);
+  const size_t end = MIN ((size_t) part * NS_TASK_PART + NS_TASK_PART, j->n);
   (void) thread;
-  for (size_t i = (size_t) part * APPLY_PART; i < end; i++)
+  for (size_t i = (size_t) part * NS_TASK_PART; i < end; i++)
     {
       float x = r[i], y = g[i], z = b[i];
       r[i] = m[0] * x + m[1] * y + m[2] * z + of[0];
@@ -267,7 +266,7 @@ ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[3])
     j.m[i] = (float) m[i];
   for (int i = 0; i < 3; i++)
     j.off[i] = (float) off[i];
-  ns_tasks_run ((int) ((n + APPLY_PART - 1) / APPLY_PART), apply_part, &j);
+  ns_tasks_run ((int) ((n + NS_TASK_PART - 1) / NS_TASK_PART), apply_part, &j);
 }
 
 void

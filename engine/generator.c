@@ -695,10 +695,9 @@ crop_rows (gpointer data, int task, int thread)
             r->src + ((size_t) p * r->sh + y) * r->sw, sizeof (float) * r->dw);
 }
 
-/* Floats of the output layer a task takes: its 3 planes by parts, so that
- * both cores have work to the end (one task a plane left one of two cores
- * idle for a third of the layer) */
-#define OUT_PART (1 << 15)
+/* The output layer's tasks take its 3 planes by NS_TASK_PART floats, so
+ * that both cores have work to the end (one task a plane left one of two
+ * cores idle for a third of the layer). */
 
 typedef struct
 {
@@ -713,7 +712,7 @@ static void
 out_part (gpointer data, int part, int thread)
 {
   const OutJob *o = data;
-  const size_t off = (size_t) part * OUT_PART, len = MIN (OUT_PART, o->len - off);
+  const size_t off = (size_t) part * NS_TASK_PART, len = MIN (NS_TASK_PART, o->len - off);
   float *y = o->y + off;
   const float *x = o->x + off;
   (void) thread;
@@ -801,7 +800,7 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
         {
           /* the output layer: a change over the photo's logit */
           OutJob job = { y, z, x, len };
-          ns_tasks_run ((int) ((len + OUT_PART - 1) / OUT_PART), out_part, &job);
+          ns_tasks_run ((int) ((len + NS_TASK_PART - 1) / NS_TASK_PART), out_part, &job);
         }
       if (l->residual_layer >= 0)
         ns_add_forward (act (g, l->out_slot), z,

@@ -4,8 +4,7 @@
 #include "ns_ops.h"
 #include "tasks.h"
 
-/* floats a task adds; below two parts, all here */
-#define PART (1 << 15)
+/* NS_TASK_PART floats a task adds; below two parts, all here */
 
 typedef struct
 {
@@ -18,7 +17,7 @@ static void
 add_part (gpointer data, int part, int thread)
 {
   const AddJob *j = data;
-  const size_t off = (size_t) part * PART, end = MIN (off + PART, j->len);
+  const size_t off = (size_t) part * NS_TASK_PART, end = MIN (off + NS_TASK_PART, j->len);
   (void) thread;
   for (size_t i = off; i < end; i++)
     j->out[i] = j->a[i] + j->b[i];
@@ -28,7 +27,7 @@ void
 ns_add_forward (float *out, const float *a, const float *b, size_t len)
 {
   AddJob j = { out, a, b, len };
-  ns_tasks_run ((int) ((len + PART - 1) / PART), add_part, &j);
+  ns_tasks_run ((int) ((len + NS_TASK_PART - 1) / NS_TASK_PART), add_part, &j);
 }
 
 void

@@ -11,6 +11,10 @@ G_BEGIN_DECLS
  * core runs a task then never changes a result. */
 typedef void (*NsTaskFunc) (gpointer data, int task, int thread);
 void ns_tasks_run (int n_tasks, NsTaskFunc func, gpointer data);
+/* Elements one task of a flat pass over planes takes: a megapixel's
+ * planes are then ~100 tasks, so both cores finish together. */
+#define NS_TASK_PART (1 << 15)
+
 /* threads the pool may use, so scratch for every `thread` can be sized */
 int  ns_tasks_threads (void);
 
