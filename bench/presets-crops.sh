@@ -4,7 +4,8 @@
 #
 # usage: bench/presets-crops.sh BEFORE.nsw AFTER.nsw OUT.jpg [STYLE]
 #   STYLE defaults to vangogh-harvest; needs ImageMagick (convert, montage).
-#   Work files go to ${WORK:-/tmp/presets-crops}.
+#   Work files go to ${WORK:-/tmp/presets-crops}; NS_BEFORE runs BEFORE.nsw
+#   when it needs the binary it was trained with (default: NS).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 before=$(realpath "${1:?usage: $0 BEFORE.nsw AFTER.nsw OUT.jpg [STYLE]}")
@@ -12,6 +13,7 @@ after=$(realpath "${2:?AFTER.nsw}")
 out=${3:?OUT.jpg}
 style=${4:-vangogh-harvest}
 ns=${NS:-$here/build/cli/neural-style}
+ns_before=${NS_BEFORE:-$ns}
 work=${WORK:-/tmp/presets-crops}
 splash=/usr/share/gimp/2.0/images/gimp-splash.png
 mkdir -p "$work"
@@ -21,8 +23,8 @@ tiles=()
 for s in 1mp 12mp; do
   convert "$splash" -resize "${size[$s]}!" "$work/photo-$s.png"
   for which in before after; do
-    w=$before; [ $which = after ] && w=$after
-    "$ns" stylize "$work/photo-$s.png" "$work/$which-$s.png" --weights "$w" --style "$style"
+    w=$before run=$ns_before; [ $which = after ] && w=$after run=$ns
+    "$run" stylize "$work/photo-$s.png" "$work/$which-$s.png" --weights "$w" --style "$style"
   done
   for which in photo before after; do
     convert "$work/$which-$s.png" -crop "${crop[$s]}" +repage "$work/crop-$which-$s.png"
