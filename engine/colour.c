@@ -2,6 +2,7 @@
 #include "ns_imgproc.h"
 #include "ns_error.h"
 #include "tasks.h"
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -269,6 +270,48 @@ ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[3])
   ns_tasks_run ((int) ((n + NS_TASK_PART - 1) / NS_TASK_PART), apply_part, &j);
 }
 
+/* The palette map stretches the photo's contrast along any colour axis by at
+ * most this much: an unbounded map multiplies a dark or near-grey photo's
+ * JPEG chroma noise into coloured fringes (gains of 5 and more; thousands
+ * for a grey photo) and pushes its highlights far past white. */
+#define NS_PALETTE_MAX_GAIN 2.0
+/* Values beyond [toe, knee] = [s t, 1 - s t] roll off smoothly towards 0 and
+ * 1 instead of clipping flat (s = this, t the map's strength): highlights
+ * keep their shading, and at t = 0 nothing in [0, 1] moves. */
+#define NS_PALETTE_SHOULDER 0.2
+
+/* The map y = m x + off of ns_colour_transfer_map (m symmetric) with its
+ * eigenvalues, the gains along its axes, cut to at most max_gain; the mean
+ * still lands on mean. */
+static void
+cap_gain (double m[9], double off[3], const double mean_x[3], const double mean[3],
+          double max_gain)
+{
+  double e[3], v[9];
+  sym3_eigen (m, e, v);
+  if (MAX (MAX (e[0], e[1]), e[2]) <= max_gain)
+    return;   /* as it is, to the bit */
+  for (int i = 0; i < 3; i++)
+    e[i] = MIN (e[i], max_gain);
+  sym3_rebuild (e, v, m);
+  for (int r = 0; r < 3; r++)
+    off[r] = mean[r] - (m[r * 3] * mean_x[0] + m[r * 3 + 1] * mean_x[1]
+                        + m[r * 3 + 2] * mean_x[2]);
+}
+
+/* x inside [toe, 1 - toe] as it is; beyond, a tanh that meets it with the
+ * same slope and tends to 0 or 1: monotonic, never outside (0, 1) */
+static inline float
+soft_range (float x, float toe)
+{
+  const float knee = 1.0f - toe;
+  if (x > knee)
+    return knee + toe * tanhf ((x - knee) / toe);
+  if (x < toe)
+    return toe - toe * tanhf ((toe - x) / toe);
+  return x;
+}
+
 void
 ns_palette_map (float *x, size_t n, const double mean_x[3], const double cov_x[9],
                 const double mean[3], const double cov[9], double t)
@@ -276,7 +319,9 @@ ns_palette_map (float *x, size_t n, const double mean_x[3], const double cov_x[9
   double map[9], off[3];
   if (t <= 0)
     return;
+  t = MIN (t, 1.0);
   ns_colour_transfer_map (mean_x, cov_x, mean, cov, map, off);
+  cap_gain (map, off, mean_x, mean, NS_PALETTE_MAX_GAIN);
   for (int i = 0; i < 3; i++)
     {
       for (int j = 0; j < 3; j++)
@@ -284,8 +329,9 @@ ns_palette_map (float *x, size_t n, const double mean_x[3], const double cov_x[9
       off[i] *= t;
     }
   ns_colour_apply (x, n, map, off);
+  const float toe = MAX ((float) (NS_PALETTE_SHOULDER * t), FLT_MIN);
   for (size_t j = 0; j < 3 * n; j++)
-    x[j] = CLAMP (x[j], 0.0f, 1.0f);
+    x[j] = soft_range (x[j], toe);
 }
 
 void

@@ -59,7 +59,8 @@ void ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[
 
 /* The presets' palette map: moves the colours of the n RGB-plane pixels of
  * x, whose distribution is (mean_x, cov_x), onto (mean, cov) at strength t
- * in [0, 1] (0 leaves x as it is), clamped to [0, 1]. */
+ * in [0, 1] (0 leaves x as it is), with the contrast along any colour axis
+ * stretched at most 2x and the values rolled off softly into (0, 1). */
 void ns_palette_map (float *x, size_t n, const double mean_x[3], const double cov_x[9],
                      const double mean[3], const double cov[9], double t);
 

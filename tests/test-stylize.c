@@ -660,6 +660,117 @@ test_colour_apply_parts (void)
   g_free (want);
 }
 
+/* n grey-ish pixels: 0.5 plus uniform noise of half-width lum on all three
+ * channels and chroma on red against blue */
+static float *
+make_planes (size_t n, float lum, float chroma, guint32 seed)
+{
+  NsRng rng;
+  ns_rng_init (&rng, seed);
+  float *rgb = g_new (float, 3 * n);
+  for (size_t i = 0; i < n; i++)
+    {
+      float l = lum * (2 * ns_rng_uniform (&rng) - 1);
+      float c = chroma * (2 * ns_rng_uniform (&rng) - 1);
+      rgb[i] = 0.5f + l + c;
+      rgb[n + i] = 0.5f + l;
+      rgb[2 * n + i] = 0.5f + l - c;
+    }
+  return rgb;
+}
+
+/* A near-grey photo moved onto a colourful painting: the unbounded map would
+ * multiply its faint chroma noise ~20x (coloured fringes); no two pixels may
+ * move apart by more than twice their distance in the photo, and the mean
+ * still lands on the painting's. */
+static void
+test_palette_map_gain_capped (void)
+{
+  const size_t n = 4096;
+  float *x = make_planes (n, 0.02f, 0.002f, 5), *y = g_memdup2 (x, sizeof (float) * 3 * n);
+  double mx[3], cx[9];
+  ns_colour_stats (x, n, 1, mx, cx);
+  const double mean[3] = { 0.55, 0.45, 0.5 };
+  const double cov[9] = { 0.0025, 0.0005, 0, 0.0005, 0.0025, 0, 0, 0, 0.0025 };
+  ns_palette_map (y, n, mx, cx, mean, cov, 1);
+  double sum[3] = { 0 };
+  for (size_t i = 0; i < n; i++)
+    {
+      double dx = 0, dy = 0;
+      for (int c = 0; c < 3; c++)
+        {
+          dx += pow (x[c * n + i] - x[c * n], 2);
+          dy += pow (y[c * n + i] - y[c * n], 2);
+          sum[c] += y[c * n + i];
+        }
+      g_assert_cmpfloat (sqrt (dy), <=, 2 * sqrt (dx) * (1 + 1e-4) + 1e-6);
+    }
+  for (int c = 0; c < 3; c++)
+    g_assert_cmpfloat_with_epsilon (sum[c] / n, mean[c], 1e-4);
+  g_free (x);
+  g_free (y);
+}
+
+/* A grey ramp over [0, 1] moved 0.3 brighter at gain 1: the top third
+ * rolls off towards white instead of clipping flat, so the ramp stays
+ * strictly increasing and inside (0, 1). */
+static void
+test_palette_map_soft_range (void)
+{
+  const size_t n = 1000;
+  float *x = g_new (float, 3 * n);
+  for (size_t i = 0; i < n; i++)
+    for (int c = 0; c < 3; c++)
+      x[c * n + i] = (float) i / (n - 1);
+  double mx[3], cx[9], mean[3];
+  ns_colour_stats (x, n, 1, mx, cx);
+  for (int c = 0; c < 3; c++)
+    mean[c] = mx[c] + 0.3;
+  ns_palette_map (x, n, mx, cx, mean, cx, 1);
+  for (size_t i = 0; i < n; i++)
+    for (int c = 0; c < 3; c++)
+      {
+        g_assert_cmpfloat (x[c * n + i], >, 0.0f);
+        g_assert_cmpfloat (x[c * n + i], <, 1.0f);
+        if (i > 0)
+          g_assert_cmpfloat (x[c * n + i], >, x[c * n + i - 1]);
+      }
+  /* the middle, inside [toe, knee], is the plain shift */
+  g_assert_cmpfloat_with_epsilon (x[n / 4], 0.25f + 0.3f, 2e-3);
+  g_free (x);
+}
+
+/* Within the gain cap and away from 0 and 1 the map is the plain affine
+ * colour transfer at strength t, to the bit. */
+static void
+test_palette_map_affine_in_range (void)
+{
+  const size_t n = 4096;
+  const double t = 0.7;
+  NsRng rng;
+  ns_rng_init (&rng, 6);
+  float *x = g_new (float, 3 * n);
+  for (size_t j = 0; j < 3 * n; j++)
+    x[j] = 0.4f + 0.2f * ns_rng_uniform (&rng);
+  float *want = g_memdup2 (x, sizeof (float) * 3 * n);
+  double mx[3], cx[9], m[9], off[3];
+  ns_colour_stats (x, n, 1, mx, cx);
+  const double mean[3] = { 0.52, 0.5, 0.47 };
+  const double cov[9] = { 0.006, 0.002, 0, 0.002, 0.005, 0.001, 0, 0.001, 0.004 };
+  ns_colour_transfer_map (mx, cx, mean, cov, m, off);
+  for (int i = 0; i < 3; i++)
+    {
+      for (int j = 0; j < 3; j++)
+        m[3 * i + j] = t * m[3 * i + j] + (1 - t) * (i == j);
+      off[i] *= t;
+    }
+  ns_colour_apply (want, n, m, off);
+  ns_palette_map (x, n, mx, cx, mean, cov, t);
+  g_assert_cmpmem (x, sizeof (float) * 3 * n, want, sizeof (float) * 3 * n);
+  g_free (x);
+  g_free (want);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -667,6 +778,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/stylize/colours-move-to-style", test_colours_move_to_style);
   g_test_add_func ("/stylize/colour-apply-parts", test_colour_apply_parts);
+  g_test_add_func ("/stylize/palette-map-gain-capped", test_palette_map_gain_capped);
+  g_test_add_func ("/stylize/palette-map-soft-range", test_palette_map_soft_range);
+  g_test_add_func ("/stylize/palette-map-affine-in-range", test_palette_map_affine_in_range);
   g_test_add_func ("/stylize/alpha-untouched-grey-stays-grey",
                    test_alpha_untouched_and_grey_stays_grey);
   g_test_add_func ("/stylize/error-leaves-image-untouched",
