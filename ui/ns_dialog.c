@@ -18,6 +18,7 @@
 #include "ns_presets.h"
 #include "ns_preview.h"
 #include "ns_style_source.h"
+#include "ns_zoom_source.h"
 
 #define RESPONSE_RESET   1
 #define PREVIEW_SIZE     256   /* the preview area, in screen pixels */
@@ -390,25 +391,16 @@ set_status (Dialog *d, double fraction, const gchar *text)
 static gboolean
 fetch_source (Dialog *d)
 {
-  gint    width, height, bpp;
-  guchar *pixels;
   GError *error = NULL;
 
   g_clear_pointer (&d->source, ns_image_free);
-  pixels = gimp_zoom_preview_get_source (GIMP_ZOOM_PREVIEW (d->preview),
-                                         &width, &height, &bpp);
-  if (!pixels)
-    return FALSE;
-  /* 8-bit gray, gray+alpha, RGB or RGBA: the engine's 1 to 4 channels */
-  d->source = ns_preview_image_from_bytes (pixels, width, height, bpp, &error);
-  g_free (pixels);
-  if (!d->source)
+  d->source = ns_zoom_preview_source (GIMP_ZOOM_PREVIEW (d->preview), &error);
+  if (error)
     {
       set_status (d, 0.0, error->message);
       g_error_free (error);
-      return FALSE;
     }
-  return TRUE;
+  return d->source != NULL;
 }
 
 static void
