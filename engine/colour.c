@@ -267,7 +267,7 @@ ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[3])
     j.m[i] = (float) m[i];
   for (int i = 0; i < 3; i++)
     j.off[i] = (float) off[i];
-  ns_tasks_run ((int) ((n + NS_TASK_PART - 1) / NS_TASK_PART), apply_part, &j);
+  ns_tasks_run (ns_task_parts (n), apply_part, &j);
 }
 
 /* The palette map stretches the photo's contrast along any colour axis by at

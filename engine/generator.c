@@ -664,13 +664,23 @@ rows_tasks (const Rows *r)
   return r->planes * rows_parts (r);
 }
 
+/* task's plane p and its rows [y0, y1) of the destination */
+static void
+rows_span (const Rows *r, int task, int *p, int *y0, int *y1)
+{
+  const int parts = rows_parts (r);
+  *p = task / parts;
+  *y0 = task % parts * ROWS_PART;
+  *y1 = MIN (*y0 + ROWS_PART, r->dh);
+}
+
 /* rows of a padded plane: the photo's, the bottom and right by reflection */
 static void
 pad_rows (gpointer data, int task, int thread)
 {
   const Rows *r = data;
-  const int parts = rows_parts (r), p = task / parts;
-  const int y0 = task % parts * ROWS_PART, y1 = MIN (y0 + ROWS_PART, r->dh);
+  int p, y0, y1;
+  rows_span (r, task, &p, &y0, &y1);
   (void) thread;
   for (int y = y0; y < y1; y++)
     {
@@ -687,8 +697,8 @@ static void
 crop_rows (gpointer data, int task, int thread)
 {
   const Rows *r = data;
-  const int parts = rows_parts (r), p = task / parts;
-  const int y0 = task % parts * ROWS_PART, y1 = MIN (y0 + ROWS_PART, r->dh);
+  int p, y0, y1;
+  rows_span (r, task, &p, &y0, &y1);
   (void) thread;
   for (int y = y0; y < y1; y++)
     memcpy (r->dst + ((size_t) p * r->dh + y) * r->dw,
@@ -800,7 +810,7 @@ ns_generator_forward (NsGenerator *g, float *out, const float *in,
         {
           /* the output layer: a change over the photo's logit */
           OutJob job = { y, z, x, len };
-          ns_tasks_run ((int) ((len + NS_TASK_PART - 1) / NS_TASK_PART), out_part, &job);
+          ns_tasks_run (ns_task_parts (len), out_part, &job);
         }
       if (l->residual_layer >= 0)
         ns_add_forward (act (g, l->out_slot), z,

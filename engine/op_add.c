@@ -27,7 +27,7 @@ void
 ns_add_forward (float *out, const float *a, const float *b, size_t len)
 {
   AddJob j = { out, a, b, len };
-  ns_tasks_run ((int) ((len + NS_TASK_PART - 1) / NS_TASK_PART), add_part, &j);
+  ns_tasks_run (ns_task_parts (len), add_part, &j);
 }
 
 void

@@ -14,6 +14,12 @@ void ns_tasks_run (int n_tasks, NsTaskFunc func, gpointer data);
 /* Elements one task of a flat pass over planes takes: a megapixel's
  * planes are then ~100 tasks, so both cores finish together. */
 #define NS_TASK_PART (1 << 15)
+/* the tasks of NS_TASK_PART elements that cover len */
+static inline int
+ns_task_parts (size_t len)
+{
+  return (int) ((len + NS_TASK_PART - 1) / NS_TASK_PART);
+}
 
 /* threads the pool may use, so scratch for every `thread` can be sized */
 int  ns_tasks_threads (void);
