@@ -144,6 +144,16 @@ void   ns_content_target (float *target, const float *rgb, int h, int w,
 double ns_loss_content   (float *grad, float scale, const float *x, int h, int w,
                           const float *target, float sigma, NsLossWork *work);
 
+/* ---- colour layout (loss_chroma.c) -------------------------------------- *
+ * L = mean over pixels and planes of (blur(chroma(x)) - target)^2, chroma =
+ * each RGB plane minus the luminance, target = the photo's blurred chroma
+ * (3 planes): keeps where the photo's colours are at the scale of sigma,
+ * leaves brightness to the structure loss and strokes' colour free. */
+void   ns_chroma_target (float *target, const float *rgb, int h, int w,
+                         float sigma, NsLossWork *work);
+double ns_loss_chroma   (float *grad, float scale, const float *x, int h, int w,
+                         const float *target, float sigma, NsLossWork *work);
+
 /* ---- total variation (loss_tv.c) ---------------------------------------- *
  * L = sum of squared differences of horizontal and vertical neighbours,
  * divided by c * h * w. */

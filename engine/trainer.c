@@ -22,6 +22,7 @@
 #define SWD_PROJECTIONS 32
 #define SWD_SAMPLES     4096    /* patches per side and call */
 #define STROKE_SIGMA    1.5f    /* px: the stroke loss sees detail below this */
+#define CHROMA_SIGMA    3.0f    /* px: colour moves freely below this (strokes) */
 /* Adam: GANs train more stably with a short first-moment memory */
 #define ADAM_BETA1      0.5f
 #define ADAM_BETA2      0.999f
@@ -41,7 +42,7 @@ ns_train_params_init (NsTrainParams *p)
     .steps = 2000, .batch = 4, .crop = 128, .photo_size = 256, .style_size = 512,
     .lr = 1e-3f, .lr_disc = 1e-3f,
     .lambda_adv = 0.02, .lambda_content = 1.0, .lambda_style = 1.0,
-    .lambda_stroke = 5.0, .lambda_tv = 0.02,
+    .lambda_stroke = 5.0, .lambda_chroma = 0.0, .lambda_tv = 0.02,
     .gan_loss = NS_GAN_LSGAN,
     .disc_channels = NS_DISCRIMINATOR_BASE_CHANNELS,
     .disc_layers = NS_DISCRIMINATOR_LAYERS,
@@ -82,7 +83,7 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
   if (!(p->lr > 0 && p->lr < 1) || !(p->lr_disc > 0 && p->lr_disc < 1))
     return invalid (error, "learning rates must be in (0, 1)");
   double l[] = { p->lambda_adv, p->lambda_content, p->lambda_style, p->lambda_stroke,
-                 p->lambda_tv };
+                 p->lambda_chroma, p->lambda_tv };
   for (int i = 0; i < (int) G_N_ELEMENTS (l); i++)
     if (!(l[i] >= 0) || !isfinite (l[i]))
       return invalid (error, "loss weights must be finite and >= 0");
@@ -461,7 +462,7 @@ prepare_models (Trainer *tr, GError **error)
   tr->dy = g_try_new (float, img);
   tr->real = g_try_new (float, img);
   tr->dlogits = g_try_new (float, img);   /* logits are fewer than pixels */
-  tr->target = g_try_new (float, (size_t) p->crop * p->crop);
+  tr->target = g_try_new (float, (size_t) 3 * p->crop * p->crop);   /* chroma: 3 planes */
   if (!tr->x || !tr->y || !tr->dy || !tr->real || !tr->dlogits || !tr->target)
     return out_of_memory (error);
   for (int k = 1; k < tr->n_scales; k++)
@@ -513,7 +514,7 @@ centre_crop (float *dst, const NsPlanes *src, int size)
 
 typedef struct
 {
-  double adv, content, style, stroke, tv, disc;
+  double adv, content, style, stroke, chroma, tv, disc;
 } Terms;
 
 /* Content, style and TV of one output image against its photo and style s;
@@ -530,6 +531,13 @@ image_losses (Trainer *tr, const float *photo, const float *out, float *grad,
       terms->content += ns_loss_content (grad, (float) (weight * p->lambda_content),
                                          out, size, size, tr->target,
                                          CONTENT_SIGMA, &tr->work);
+    }
+  if (p->lambda_chroma > 0)
+    {
+      ns_chroma_target (tr->target, photo, size, size, CHROMA_SIGMA, &tr->work);
+      terms->chroma += ns_loss_chroma (grad, (float) (weight * p->lambda_chroma),
+                                       out, size, size, tr->target,
+                                       CHROMA_SIGMA, &tr->work);
     }
   if (p->lambda_style > 0 || p->lambda_stroke > 0)
     {
@@ -719,6 +727,7 @@ train_step (Trainer *tr, Terms *terms, GError **error)
   terms->content = sum.content / B;
   terms->style = sum.style / B;
   terms->stroke = sum.stroke / B;
+  terms->chroma = sum.chroma / B;
   terms->tv = sum.tv / B;
   if (tr->work.out_of_memory)
     return out_of_memory (error);
@@ -732,7 +741,7 @@ objective (const NsTrainParams *p, const Terms *t)
 {
   return p->lambda_adv * (isnan (t->adv) ? 0 : t->adv) + p->lambda_content * t->content
          + p->lambda_style * t->style + p->lambda_stroke * t->stroke
-         + p->lambda_tv * t->tv;
+         + p->lambda_chroma * t->chroma + p->lambda_tv * t->tv;
 }
 
 /* Content and style of the held-out photos' centre crops under the first
@@ -758,7 +767,8 @@ validate (Trainer *tr, double *score, GError **error)
       image_losses (tr, tr->x, tr->y, NULL, 0, 1.0f, &rng, &sum);
     }
   *score = (p->lambda_content * sum.content + p->lambda_style * sum.style
-            + p->lambda_stroke * sum.stroke + p->lambda_tv * sum.tv) / tr->n_val;
+            + p->lambda_stroke * sum.stroke + p->lambda_chroma * sum.chroma
+            + p->lambda_tv * sum.tv) / tr->n_val;
   return TRUE;
 }
 
@@ -786,6 +796,8 @@ fingerprint (const Trainer *tr)
                           p->validation_fraction, p->n_photos, p->noise,
                           p->identity, p->lambda_identity,
                           tr->palette_before ? " palette-before" : "");
+  if (p->lambda_chroma > 0)   /* absent at 0: older checkpoints keep their print */
+    g_string_append_printf (s, " chroma=%g", p->lambda_chroma);
   for (int i = 0; i < p->n_styles; i++)
     g_string_append_printf (s, " style:%s", p->style_names[i]);
   return g_string_free (s, FALSE);
@@ -987,6 +999,7 @@ write_output (Trainer *tr, GError **error)
   ns_weights_set_double (w, "train.lambda_content", p->lambda_content);
   ns_weights_set_double (w, "train.lambda_style", p->lambda_style);
   ns_weights_set_double (w, "train.lambda_stroke", p->lambda_stroke);
+  ns_weights_set_double (w, "train.lambda_chroma", p->lambda_chroma);
   ns_weights_set_double (w, "train.lambda_tv", p->lambda_tv);
   if (tr->identity)
     ns_weights_set_double (w, "train.lambda_identity", p->lambda_identity);
@@ -1083,6 +1096,7 @@ ns_train (const NsTrainParams *p, const NsProgress *progress,
           info.content = terms.content;
           info.style = terms.style;
           info.stroke = terms.stroke;
+          info.chroma = terms.chroma;
           info.tv = terms.tv;
           info.disc = terms.disc;
           info.elapsed_s = (g_get_monotonic_time () - start) / 1e6;

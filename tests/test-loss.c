@@ -607,6 +607,67 @@ test_content_gradient (void)
   ns_loss_work_clear (&work);
 }
 
+/* ---- colour layout: blurred chroma ------------------------------------------ */
+
+static double
+chroma_ref_loss (gpointer data)
+{
+  ContentRef *c = data;
+  size_t n = (size_t) c->h * c->w;
+  double *ch = g_new (double, n), *bch = g_new (double, n);
+  double loss = 0;
+  for (int k = 0; k < 3; k++)
+    {
+      for (size_t i = 0; i < n; i++)
+        ch[i] = c->x[k * n + i]
+                - (0.299 * c->x[i] + 0.587 * c->x[n + i] + 0.114 * c->x[2 * n + i]);
+      ref_blur (bch, ch, c->h, c->w, c->sigma);
+      for (size_t i = 0; i < n; i++)
+        loss += (bch[i] - c->target[k * n + i]) * (bch[i] - c->target[k * n + i]);
+    }
+  g_free (ch);
+  g_free (bch);
+  return loss / (3 * n);
+}
+
+static void
+test_chroma_gradient (void)
+{
+  int h = 9, w = 11;
+  float sigma = 3.0f;
+  size_t n = (size_t) h * w, len = 3 * n;
+  g_autofree float *x = g_new (float, len);
+  g_autofree float *photo = g_new (float, len);
+  g_autofree float *target = g_new (float, len);
+  g_autofree float *grad = g_new0 (float, len);
+  fill_random (x, len, 41);
+  fill_random (photo, len, 42);
+  NsLossWork work = { 0 };
+  ns_chroma_target (target, photo, h, w, sigma, &work);
+  double loss = ns_loss_chroma (grad, 1.0f, x, h, w, target, sigma, &work);
+  g_assert_false (work.out_of_memory);
+  g_autofree double *xd = g_new (double, len);
+  g_autofree double *num = g_new (double, len);
+  to_double (xd, x, len);
+  ContentRef ref = { xd, target, h, w, sigma };
+  g_assert_cmpfloat (fabs (loss - chroma_ref_loss (&ref)), <=, 1e-4 * loss);
+  gc_numeric_grad (num, xd, len, chroma_ref_loss, &ref);
+  double err = gc_rel_error (grad, num, len);
+  g_test_message ("chroma: loss %.6g, gradient error %.2e", loss, err);
+  g_assert_cmpfloat (err, <, GC_TOLERANCE);
+
+  /* brightness is the structure loss's: the photo made lighter or darker
+   * by the same amount in every plane costs nothing ... */
+  for (size_t i = 0; i < len; i++)
+    x[i] = photo[i] + (i % n < n / 2 ? 0.2f : -0.1f);
+  g_assert_cmpfloat (ns_loss_chroma (NULL, 1.0f, x, h, w, target, sigma, &work), <, 1e-12);
+  /* ... a shift of hue does */
+  for (size_t i = 0; i < n; i++)
+    x[i] = photo[i] + 0.1f;
+  g_assert_cmpfloat (ns_loss_chroma (NULL, 1.0f, x, h, w, target, sigma, &work), >, 1e-4);
+  ns_loss_work_clear (&work);
+}
+
 /* ---- strokes: SWD of high-passed luminance patches ------------------------ */
 
 typedef struct
@@ -855,6 +916,7 @@ main (int argc, char **argv)
   g_test_add_func ("/loss/random-features-gradient", test_random_features_gradient);
   g_test_add_func ("/loss/gram-gradient", test_gram_gradient);
   g_test_add_func ("/loss/content-gradient", test_content_gradient);
+  g_test_add_func ("/loss/chroma-gradient", test_chroma_gradient);
   g_test_add_func ("/loss/stroke-gradient", test_stroke_gradient);
   g_test_add_func ("/loss/stroke-ignores-recolour", test_stroke_ignores_recolour);
   g_test_add_func ("/loss/tv-gradient", test_tv_gradient);

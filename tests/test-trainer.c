@@ -259,6 +259,7 @@ test_resume (Fixture *f, gconstpointer data)
   tiny_params (&p, f, whole);
   p.steps = 20;
   p.noise = 0.05f;    /* variations follow the seed as well */
+  p.lambda_chroma = 0.5;
   g_assert_true (ns_train (&p, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
 
@@ -266,6 +267,7 @@ test_resume (Fixture *f, gconstpointer data)
   tiny_params (&p, f, parts);
   p.steps = 20;
   p.noise = 0.05f;
+  p.lambda_chroma = 0.5;
   p.checkpoint = ckpt;
   p.resume = TRUE;
   Record r = { .losses = g_array_new (FALSE, FALSE, sizeof (double)), .cancel_at = 13 };
@@ -291,7 +293,16 @@ test_resume (Fixture *f, gconstpointer data)
   g_assert_true (w && ns_weights_get_double (w, "noise", &noise));
   g_assert_cmpfloat_with_epsilon (noise, 0.05, 1e-6);
 
+  double chroma;
+  g_assert_true (ns_weights_get_double (w, "train.lambda_chroma", &chroma));
+  g_assert_cmpfloat (chroma, ==, 0.5);
+
   /* a checkpoint of other parameters is refused, not silently mixed */
+  p.lambda_chroma = 1.0;
+  g_assert_false (ns_train (&p, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  p.lambda_chroma = 0.5;
   p.lr = 5e-3f;
   g_assert_false (ns_train (&p, NULL, NULL, NULL, &error));
   g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
@@ -433,6 +444,20 @@ test_bad_params (void)
   g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
 }
 
+static void
+test_bad_weight (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *out = g_build_filename (f->dir, "never.nsw", NULL);
+  NsTrainParams p;
+  tiny_params (&p, f, out);
+  p.lambda_chroma = -1;
+  g_autoptr (GError) error = NULL;
+  g_assert_false (ns_train (&p, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "loss weights"));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -447,5 +472,7 @@ main (int argc, char **argv)
   g_test_add ("/trainer/add-style-damaged", Fixture, NULL, fixture_setup,
               test_add_style_damaged, fixture_teardown);
   g_test_add_func ("/trainer/bad-params", test_bad_params);
+  g_test_add ("/trainer/bad-weight", Fixture, NULL, fixture_setup, test_bad_weight,
+              fixture_teardown);
   return g_test_run ();
 }
