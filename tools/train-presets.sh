@@ -17,7 +17,12 @@
 #   overrides the one above).  The variation noise (--noise) gives the
 #   network a texture source of its own, so it need not echo edges into flat
 #   areas; the doubled content weight buys back the structure the noise
-#   costs (docs/generator.md, "Variation noise").
+#   costs (docs/generator.md, "Variation noise").  The colour layout loss
+#   (--lambda-chroma) keeps the palette-mapped photo's colours where they
+#   are above the brush scale, so the patch losses cannot paint the
+#   painting's other colours as blotches into flat areas; the doubled style
+#   weight buys back the stroke colour it costs (docs/generator.md, "The
+#   colour layout loss").
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 data=${DATA:-$here/../shared/data}
@@ -60,4 +65,5 @@ for ((i = 0; i < ${#styles[@]}; i += 2)); do
 done
 exec "$ns" train --photos "$photos" "${args[@]}" -o "$out" \
   --checkpoint "$out.ckpt" --resume --steps 10000 --seed 1 --photo-size 384 \
-  --lambda-stroke 20 --noise 0.1 --lambda-content 2 --log-every 97 "$@"
+  --lambda-stroke 20 --noise 0.1 --lambda-content 2 --lambda-chroma 2 --lambda-style 2 \
+  --log-every 97 "$@"
