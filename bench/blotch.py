@@ -18,12 +18,13 @@ taken out; what is left is local colour change:
 0 for any global recolour, however strong; luminance changes (strokes'
 shading, the structure loss's business) do not count.
 """
-import glob
 import os
 import sys
 
 import numpy as np
 from PIL import Image
+
+from photo_pairs import photo_pairs
 
 SIGMA = 4.0          # px: above a brush stroke at the eval pairs' size
 WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float64)
@@ -58,11 +59,7 @@ def blotch(photo, out):
 
 
 def main(argv):
-    if len(argv) == 2 and argv[0] == "--eval":
-        jobs = [(c, c[:-len(".content.png")] + ".png")
-                for c in sorted(glob.glob(os.path.join(argv[1], "*.content.png")))]
-    else:
-        jobs = list(zip(argv[0::2], argv[1::2]))
+    jobs = photo_pairs(argv)
     print(f"{'output':52s} {'blotch':>7s}")
     rows = []
     for photo, out in jobs:

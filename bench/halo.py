@@ -18,12 +18,13 @@ its energy far from any (>= FAR px):
 The photo's own figures are printed beside (its flat areas have little
 texture anywhere, and a little blur of the edge still reaches NEAR).
 """
-import glob
 import os
 import sys
 
 import numpy as np
 from PIL import Image
+
+from photo_pairs import photo_pairs
 
 FLAT = 0.02          # local deviation of the photo's luminance, sigma 2 px
 NEAR = (3, 10)       # px from the nearest strong edge
@@ -90,11 +91,7 @@ def energies(photo, out):
 
 
 def main(argv):
-    if len(argv) == 2 and argv[0] == "--eval":
-        jobs = [(c, c[:-len(".content.png")] + ".png")
-                for c in sorted(glob.glob(os.path.join(argv[1], "*.content.png")))]
-    else:
-        jobs = list(zip(argv[0::2], argv[1::2]))
+    jobs = photo_pairs(argv)
     print(f"{'output':44s} {'echo':>6s} {'near':>7s} {'far':>7s}   photo: {'echo':>6s} {'near':>6s}")
     rows = []
     for photo, out in jobs:
