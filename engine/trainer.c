@@ -517,8 +517,9 @@ typedef struct
   double adv, content, style, stroke, chroma, tv, disc;
 } Terms;
 
-/* Content, style and TV of one output image against its photo and style s;
- * when grad is not NULL, adds weight * their weighted gradient. */
+/* Content, colour layout, style, stroke and TV of one output image against
+ * its photo and style s; when grad is not NULL, adds weight * their
+ * weighted gradient. */
 static void
 image_losses (Trainer *tr, const float *photo, const float *out, float *grad,
               int s, float weight, NsRng *rng, Terms *terms)
@@ -766,9 +767,7 @@ validate (Trainer *tr, double *score, GError **error)
         return FALSE;
       image_losses (tr, tr->x, tr->y, NULL, 0, 1.0f, &rng, &sum);
     }
-  *score = (p->lambda_content * sum.content + p->lambda_style * sum.style
-            + p->lambda_stroke * sum.stroke + p->lambda_chroma * sum.chroma
-            + p->lambda_tv * sum.tv) / tr->n_val;
+  *score = objective (p, &sum) / tr->n_val;   /* sum.adv is 0: no critic here */
   return TRUE;
 }
 
