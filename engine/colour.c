@@ -312,9 +312,111 @@ soft_range (float x, float toe)
   return x;
 }
 
+/* BT.601, as ns_rgb_to_ycc */
+static const float luma_weights[3] = { 0.299f, 0.587f, 0.114f };
+
+void
+ns_luma_histogram (const float *rgb, size_t n, size_t step, double hist[NS_LUMA_BINS])
+{
+  const float *r = rgb, *g = rgb + n, *b = rgb + 2 * n;
+  size_t count = 0;
+  memset (hist, 0, sizeof (double) * NS_LUMA_BINS);
+  for (size_t i = 0; i < n; i += step, count++)
+    {
+      float y = luma_weights[0] * r[i] + luma_weights[1] * g[i] + luma_weights[2] * b[i];
+      hist[CLAMP ((int) (y * NS_LUMA_BINS), 0, NS_LUMA_BINS - 1)] += 1;
+    }
+  for (int k = 0; k < NS_LUMA_BINS; k++)
+    hist[k] /= MAX (count, 1);
+}
+
+/* The tone curve's knots: the luminance at these many evenly spaced
+ * quantiles, and the share of the way from x's towards the painting's
+ * (all of the way cost style where the painting's tones are far from the
+ * photo's; docs/generator.md, "The tone curve"). */
+#define NS_TONE_KNOTS  32
+#define NS_TONE_WEIGHT 0.5
+
+/* the u-quantile of a histogram, linear inside its bin */
+static double
+histogram_quantile (const double hist[NS_LUMA_BINS], double u)
+{
+  double below = 0;
+  for (int k = 0; k < NS_LUMA_BINS; k++)
+    {
+      if (below + hist[k] >= u && hist[k] > 0)
+        return (k + (u - below) / hist[k]) / NS_LUMA_BINS;
+      below += hist[k];
+    }
+  return 1;
+}
+
+/* y = f(v), piecewise linear through the knots, slope 1 beyond them */
+static inline float
+tone_curve (float v, const float *kx, const float *ky)
+{
+  if (v <= kx[0])
+    return ky[0] + (v - kx[0]);
+  if (v >= kx[NS_TONE_KNOTS - 1])
+    return ky[NS_TONE_KNOTS - 1] + (v - kx[NS_TONE_KNOTS - 1]);
+  int lo = 0, hi = NS_TONE_KNOTS - 1;
+  while (hi - lo > 1)
+    {
+      int mid = (lo + hi) / 2;
+      if (v < kx[mid])
+        hi = mid;
+      else
+        lo = mid;
+    }
+  float span = kx[hi] - kx[lo];
+  return span > 0 ? ky[lo] + (v - kx[lo]) * (ky[hi] - ky[lo]) / span : ky[lo];
+}
+
+/* Adds to each pixel's R, G and B the change t * NS_TONE_WEIGHT * (f(y) - y)
+ * of its luminance y, f mapping x's luminance quantiles onto luma's with
+ * the slope between knots held within [1 / max_gain, max_gain] (built
+ * outwards from the median, which lands on the painting's). */
+static void
+tone_map (float *x, size_t n, const double luma[NS_LUMA_BINS], double max_gain, double t)
+{
+  double from[NS_LUMA_BINS];
+  ns_luma_histogram (x, n, MAX (1, n >> 18), from);
+  float kx[NS_TONE_KNOTS], ky[NS_TONE_KNOTS];
+  double want[NS_TONE_KNOTS];
+  for (int k = 0; k < NS_TONE_KNOTS; k++)
+    {
+      double u = (k + 0.5) / NS_TONE_KNOTS;
+      kx[k] = (float) histogram_quantile (from, u);
+      want[k] = histogram_quantile (luma, u);
+    }
+  const int mid = NS_TONE_KNOTS / 2;
+  ky[mid] = (float) want[mid];
+  for (int k = mid + 1; k < NS_TONE_KNOTS; k++)
+    {
+      double dx = kx[k] - kx[k - 1];
+      ky[k] = ky[k - 1] + (float) CLAMP (want[k] - want[k - 1], dx / max_gain, dx * max_gain);
+    }
+  for (int k = mid - 1; k >= 0; k--)
+    {
+      double dx = kx[k + 1] - kx[k];
+      ky[k] = ky[k + 1] - (float) CLAMP (want[k + 1] - want[k], dx / max_gain, dx * max_gain);
+    }
+  const float w = (float) (t * NS_TONE_WEIGHT);
+  float *r = x, *g = x + n, *b = x + 2 * n;
+  for (size_t i = 0; i < n; i++)
+    {
+      float y = luma_weights[0] * r[i] + luma_weights[1] * g[i] + luma_weights[2] * b[i];
+      float d = w * (tone_curve (y, kx, ky) - y);
+      r[i] += d;
+      g[i] += d;
+      b[i] += d;
+    }
+}
+
 void
 ns_palette_map (float *x, size_t n, const double mean_x[3], const double cov_x[9],
-                const double mean[3], const double cov[9], double t)
+                const double mean[3], const double cov[9],
+                const double luma[NS_LUMA_BINS], double t)
 {
   double map[9], off[3];
   if (t <= 0)
@@ -329,6 +431,8 @@ ns_palette_map (float *x, size_t n, const double mean_x[3], const double cov_x[9
       off[i] *= t;
     }
   ns_colour_apply (x, n, map, off);
+  if (luma)
+    tone_map (x, n, luma, NS_PALETTE_MAX_GAIN, t);
   const float toe = MAX ((float) (NS_PALETTE_SHOULDER * t), FLT_MIN);
   for (size_t j = 0; j < 3 * n; j++)
     x[j] = soft_range (x[j], toe);
@@ -370,9 +474,6 @@ ns_keep_chroma (float *result, float *photo, size_t n)
   memcpy (result + n, photo + n, sizeof (float) * 2 * n);
   ns_ycc_to_rgb (result, n);
 }
-
-/* BT.601, as ns_rgb_to_ycc */
-static const float luma_weights[3] = { 0.299f, 0.587f, 0.114f };
 
 void
 ns_luma (float *y, const float *rgb, size_t n)

@@ -57,12 +57,23 @@ void ns_colour_transfer_map (const double mean_a[3], const double cov_a[9],
                              double m[9], double off[3]);
 void ns_colour_apply (float *rgb, size_t n, const double m[9], const double off[3]);
 
+/* A luminance histogram: NS_LUMA_BINS bins over [0, 1] (values outside go
+ * to the end bins), weights summing to 1; every step-th of n pixels. */
+#define NS_LUMA_BINS 256
+void ns_luma_histogram (const float *rgb, size_t n, size_t step,
+                        double hist[NS_LUMA_BINS]);
+
 /* The presets' palette map: moves the colours of the n RGB-plane pixels of
  * x, whose distribution is (mean_x, cov_x), onto (mean, cov) at strength t
  * in [0, 1] (0 leaves x as it is), with the contrast along any colour axis
- * stretched at most 2x and the values rolled off softly into (0, 1). */
+ * stretched at most 2x and the values rolled off softly into (0, 1).  With
+ * a painting's luminance histogram (luma, or NULL), a tone curve then moves
+ * x's luminance quantiles part of the way onto the painting's (a night
+ * scene stays dark where the mean and covariance alone lift it), its slope
+ * held within [1/2, 2], the chroma untouched. */
 void ns_palette_map (float *x, size_t n, const double mean_x[3], const double cov_x[9],
-                     const double mean[3], const double cov[9], double t);
+                     const double mean[3], const double cov[9],
+                     const double luma[NS_LUMA_BINS], double t);
 
 /* Luminance of 3 RGB planes of n pixels with the BT.601 weights, and its
  * adjoint (the backward pass: drgb += weights * dy). */

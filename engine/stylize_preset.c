@@ -164,14 +164,15 @@ take_from_model (const NsParams *p, NsPresetModel *model, NsGenerator **g,
   return TRUE;
 }
 
-/* Colour mean and covariance of a picture. */
+/* Colour mean, covariance and luminance histogram of a picture. */
 static gboolean
-picture_stats (const NsImage *img, double mean[3], double cov[9])
+picture_stats (const NsImage *img, double mean[3], double cov[9], double luma[NS_LUMA_BINS])
 {
   g_autoptr (NsPlanes) rgb = img ? ns_planes_from_image_rgb (img, NULL) : NULL;
   if (!rgb)
     return FALSE;
   ns_colour_stats (rgb->data, (size_t) rgb->h * rgb->w, 1, mean, cov);
+  ns_luma_histogram (rgb->data, (size_t) rgb->h * rgb->w, 1, luma);
   return TRUE;
 }
 
@@ -182,24 +183,24 @@ match_palette (NsPlanes *x, const NsImage *style_a, const NsImage *style_b, doub
                double t)
 {
   double ma[3], ca[9], mb[3], cb[9], ms[3], cs[9], mx[3], cx[9];
-  if (t <= 0 || !picture_stats (style_a, ma, ca))
+  double la[NS_LUMA_BINS], lb[NS_LUMA_BINS], ls[NS_LUMA_BINS];
+  if (t <= 0 || !picture_stats (style_a, ma, ca, la))
     return;
-  if (!style_b || m <= 0 || !picture_stats (style_b, mb, cb))
-    {
-      m = 0;
-      memcpy (mb, ma, sizeof mb);
-      memcpy (cb, ca, sizeof cb);
-    }
-  /* the moments of the mixture (1 - m) A + m B */
+  if (!style_b || m <= 0 || !picture_stats (style_b, mb, cb, lb))
+    m = 0;
+  /* the moments and the histogram of the mixture (1 - m) A + m B */
   for (int i = 0; i < 3; i++)
-    ms[i] = (1 - m) * ma[i] + m * mb[i];
+    ms[i] = m > 0 ? (1 - m) * ma[i] + m * mb[i] : ma[i];
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 3; j++)
-      cs[3 * i + j] = (1 - m) * (ca[3 * i + j] + ma[i] * ma[j])
-                      + m * (cb[3 * i + j] + mb[i] * mb[j]) - ms[i] * ms[j];
+      cs[3 * i + j] = m > 0 ? (1 - m) * (ca[3 * i + j] + ma[i] * ma[j])
+                              + m * (cb[3 * i + j] + mb[i] * mb[j]) - ms[i] * ms[j]
+                            : ca[3 * i + j];
+  for (int k = 0; k < NS_LUMA_BINS; k++)
+    ls[k] = m > 0 ? (1 - m) * la[k] + m * lb[k] : la[k];
   size_t n = (size_t) x->h * x->w;
   ns_colour_stats (x->data, n, MAX (1, n >> 20), mx, cx);
-  ns_palette_map (x->data, n, mx, cx, ms, cs, t);
+  ns_palette_map (x->data, n, mx, cx, ms, cs, ls, t);
 }
 
 /* Whether the file's network paints on the photo already moved onto the

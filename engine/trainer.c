@@ -120,10 +120,12 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
 
 /* ---- state ---------------------------------------------------------------- */
 
-/* The colour distribution of a picture, for the palette map. */
+/* The colour distribution of a picture, for the palette map (the
+ * luminance histogram only of the paintings, the map's targets). */
 typedef struct
 {
   double mean[3], cov[9];
+  double luma[NS_LUMA_BINS];
 } Colours;
 
 /* a style image at each scale of the style loss */
@@ -293,6 +295,7 @@ prepare_data (Trainer *tr, GError **error)
       tr->style[s].level[0] = pl;
       ns_colour_stats (pl->data, (size_t) pl->h * pl->w, 1, tr->style[s].colours.mean,
                        tr->style[s].colours.cov);
+      ns_luma_histogram (pl->data, (size_t) pl->h * pl->w, 1, tr->style[s].colours.luma);
       for (int k = 1; k < tr->n_scales; k++)
         {
           const NsPlanes *up = tr->style[s].level[k - 1];
@@ -604,7 +607,7 @@ palette_map_crop (Trainer *tr, float *crop, const Colours *photo, int s)
   const Colours *to = &tr->style[s].colours;
   if (tr->palette_before)
     ns_palette_map (crop, (size_t) tr->p->crop * tr->p->crop, photo->mean, photo->cov,
-                    to->mean, to->cov, 1.0);
+                    to->mean, to->cov, to->luma, 1.0);
 }
 
 /* Random crops of the photos; on style s's turn (s < 0: the identity's)
@@ -1023,7 +1026,7 @@ snapshot (Trainer *tr)
       size_t n = (size_t) rgb->h * rgb->w;
       ns_colour_stats (rgb->data, n, 1, photo.mean, photo.cov);
       ns_palette_map (rgb->data, n, photo.mean, photo.cov, tr->style[0].colours.mean,
-                      tr->style[0].colours.cov, 1.0);
+                      tr->style[0].colours.cov, tr->style[0].colours.luma, 1.0);
     }
   g_autoptr (NsPlanes) out = ns_planes_new (3, rgb->h, rgb->w, NULL);
   if (!out || !ns_generator_forward (tr->g, out->data, rgb->data, tr->mix, 1, rgb->h,

@@ -692,7 +692,7 @@ test_palette_map_gain_capped (void)
   ns_colour_stats (x, n, 1, mx, cx);
   const double mean[3] = { 0.55, 0.45, 0.5 };
   const double cov[9] = { 0.0025, 0.0005, 0, 0.0005, 0.0025, 0, 0, 0, 0.0025 };
-  ns_palette_map (y, n, mx, cx, mean, cov, 1);
+  ns_palette_map (y, n, mx, cx, mean, cov, NULL, 1);
   double sum[3] = { 0 };
   for (size_t i = 0; i < n; i++)
     {
@@ -726,7 +726,7 @@ test_palette_map_soft_range (void)
   ns_colour_stats (x, n, 1, mx, cx);
   for (int c = 0; c < 3; c++)
     mean[c] = mx[c] + 0.3;
-  ns_palette_map (x, n, mx, cx, mean, cx, 1);
+  ns_palette_map (x, n, mx, cx, mean, cx, NULL, 1);
   for (size_t i = 0; i < n; i++)
     for (int c = 0; c < 3; c++)
       {
@@ -765,10 +765,100 @@ test_palette_map_affine_in_range (void)
       off[i] *= t;
     }
   ns_colour_apply (want, n, m, off);
-  ns_palette_map (x, n, mx, cx, mean, cov, t);
+  ns_palette_map (x, n, mx, cx, mean, cov, NULL, t);
   g_assert_cmpmem (x, sizeof (float) * 3 * n, want, sizeof (float) * 3 * n);
   g_free (x);
   g_free (want);
+}
+
+/* Pixels whose luminance runs evenly over [lo, hi] in a random order, with
+ * a little chroma (R and B apart by +-0.05 around G). */
+static float *
+luma_ramp (size_t n, float lo, float hi, guint64 seed)
+{
+  NsRng rng;
+  ns_rng_init (&rng, seed);
+  float *rgb = g_new (float, 3 * n);
+  for (size_t i = 0; i < n; i++)
+    {
+      float c = 0.05f * (2 * ns_rng_uniform (&rng) - 1);
+      float y = lo + (hi - lo) * ns_rng_uniform (&rng);
+      /* luma (0.299, 0.587, 0.114) of (y + c, y + k c, y - c) is y for
+       * k = -(0.299 - 0.114) / 0.587 */
+      rgb[i] = y + c;
+      rgb[n + i] = y - c * (0.299f - 0.114f) / 0.587f;
+      rgb[2 * n + i] = y - c;
+    }
+  return rgb;
+}
+
+static float
+luma_of (const float *rgb, size_t n, size_t i)
+{
+  return 0.299f * rgb[i] + 0.587f * rgb[n + i] + 0.114f * rgb[2 * n + i];
+}
+
+/* The tone step alone (the painting's mean and covariance are the photo's,
+ * so the affine step leaves it): a painting whose luminance runs over
+ * [0.2, 0.6] takes a photo's over [0.3, 0.7] half of the way down, every
+ * pixel by 0.05, and each pixel's chroma (R - G, B - G) stays. */
+static void
+test_palette_map_tone_moves_quantiles (void)
+{
+  const size_t n = 20000;
+  float *x = luma_ramp (n, 0.3f, 0.7f, 8), *y = g_memdup2 (x, sizeof (float) * 3 * n);
+  float *painting = luma_ramp (n, 0.2f, 0.6f, 9);
+  double mx[3], cx[9], luma[NS_LUMA_BINS];
+  ns_colour_stats (x, n, 1, mx, cx);
+  ns_luma_histogram (painting, n, 1, luma);
+  ns_palette_map (y, n, mx, cx, mx, cx, luma, 1);
+  for (size_t i = 0; i < n; i++)
+    {
+      g_assert_cmpfloat_with_epsilon (luma_of (y, n, i), luma_of (x, n, i) - 0.05f, 4e-3);
+      g_assert_cmpfloat_with_epsilon (y[i] - y[n + i], x[i] - x[n + i], 1e-5);
+      g_assert_cmpfloat_with_epsilon (y[2 * n + i] - y[n + i], x[2 * n + i] - x[n + i], 1e-5);
+    }
+  g_free (x);
+  g_free (y);
+  g_free (painting);
+}
+
+/* A narrow photo (luminance over [0.4, 0.6]) towards a painting over all
+ * of [0, 1] would need its tones stretched 5x, and noise with them: the
+ * curve's slope is held at 2, so at the half-way weight the result's
+ * luminance differences grow at most 1.5x, and never reverse. */
+static void
+test_palette_map_tone_slope_capped (void)
+{
+  const size_t n = 20000;
+  float *x = luma_ramp (n, 0.4f, 0.6f, 10), *y = g_memdup2 (x, sizeof (float) * 3 * n);
+  float *painting = luma_ramp (n, 0.0f, 1.0f, 11);
+  double mx[3], cx[9], luma[NS_LUMA_BINS];
+  ns_colour_stats (x, n, 1, mx, cx);
+  ns_luma_histogram (painting, n, 1, luma);
+  ns_palette_map (y, n, mx, cx, mx, cx, luma, 1);
+  size_t lo = 0, hi = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      if (luma_of (x, n, i) < luma_of (x, n, lo))
+        lo = i;
+      if (luma_of (x, n, i) > luma_of (x, n, hi))
+        hi = i;
+    }
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j += 97)
+      {
+        float dx = luma_of (x, n, i) - luma_of (x, n, j);
+        float dy = luma_of (y, n, i) - luma_of (y, n, j);
+        g_assert_cmpfloat (fabsf (dy), <=, 1.5f * fabsf (dx) + 1e-4f);
+        g_assert_cmpfloat (dx * dy, >=, -1e-7f);
+      }
+  /* and it did stretch: the full 1.5x over the range */
+  float range = luma_of (y, n, hi) - luma_of (y, n, lo);
+  g_assert_cmpfloat_with_epsilon (range, 1.5f * 0.2f, 0.01f);
+  g_free (x);
+  g_free (y);
+  g_free (painting);
 }
 
 int
@@ -781,6 +871,9 @@ main (int argc, char **argv)
   g_test_add_func ("/stylize/palette-map-gain-capped", test_palette_map_gain_capped);
   g_test_add_func ("/stylize/palette-map-soft-range", test_palette_map_soft_range);
   g_test_add_func ("/stylize/palette-map-affine-in-range", test_palette_map_affine_in_range);
+  g_test_add_func ("/stylize/palette-map-tone-moves-quantiles",
+                   test_palette_map_tone_moves_quantiles);
+  g_test_add_func ("/stylize/palette-map-tone-slope-capped", test_palette_map_tone_slope_capped);
   g_test_add_func ("/stylize/alpha-untouched-grey-stays-grey",
                    test_alpha_untouched_and_grey_stays_grey);
   g_test_add_func ("/stylize/error-leaves-image-untouched",
