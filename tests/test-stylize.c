@@ -798,20 +798,30 @@ luma_of (const float *rgb, size_t n, size_t i)
   return 0.299f * rgb[i] + 0.587f * rgb[n + i] + 0.114f * rgb[2 * n + i];
 }
 
-/* The tone step alone (the painting's mean and covariance are the photo's,
- * so the affine step leaves it): a painting whose luminance runs over
+/* The tone step alone: a photo whose luminance runs over [lo, hi] (x),
+ * mapped towards a painting's over [painting_lo, painting_hi] (returned)
+ * with the photo's own mean and covariance, so the affine step leaves it. */
+static float *
+tone_map_ramp (size_t n, const float *x, float painting_lo, float painting_hi)
+{
+  float *y = g_memdup2 (x, sizeof (float) * 3 * n);
+  float *painting = luma_ramp (n, painting_lo, painting_hi, 9);
+  double mx[3], cx[9], luma[NS_LUMA_BINS];
+  ns_colour_stats (x, n, 1, mx, cx);
+  ns_luma_histogram (painting, n, 1, luma);
+  ns_palette_map (y, n, mx, cx, mx, cx, luma, 1);
+  g_free (painting);
+  return y;
+}
+
+/* A painting whose luminance runs over
  * [0.2, 0.6] takes a photo's over [0.3, 0.7] half of the way down, every
  * pixel by 0.05, and each pixel's chroma (R - G, B - G) stays. */
 static void
 test_palette_map_tone_moves_quantiles (void)
 {
   const size_t n = 20000;
-  float *x = luma_ramp (n, 0.3f, 0.7f, 8), *y = g_memdup2 (x, sizeof (float) * 3 * n);
-  float *painting = luma_ramp (n, 0.2f, 0.6f, 9);
-  double mx[3], cx[9], luma[NS_LUMA_BINS];
-  ns_colour_stats (x, n, 1, mx, cx);
-  ns_luma_histogram (painting, n, 1, luma);
-  ns_palette_map (y, n, mx, cx, mx, cx, luma, 1);
+  float *x = luma_ramp (n, 0.3f, 0.7f, 8), *y = tone_map_ramp (n, x, 0.2f, 0.6f);
   for (size_t i = 0; i < n; i++)
     {
       g_assert_cmpfloat_with_epsilon (luma_of (y, n, i), luma_of (x, n, i) - 0.05f, 4e-3);
@@ -820,7 +830,6 @@ test_palette_map_tone_moves_quantiles (void)
     }
   g_free (x);
   g_free (y);
-  g_free (painting);
 }
 
 /* A narrow photo (luminance over [0.4, 0.6]) towards a painting over all
@@ -831,12 +840,7 @@ static void
 test_palette_map_tone_slope_capped (void)
 {
   const size_t n = 20000;
-  float *x = luma_ramp (n, 0.4f, 0.6f, 10), *y = g_memdup2 (x, sizeof (float) * 3 * n);
-  float *painting = luma_ramp (n, 0.0f, 1.0f, 11);
-  double mx[3], cx[9], luma[NS_LUMA_BINS];
-  ns_colour_stats (x, n, 1, mx, cx);
-  ns_luma_histogram (painting, n, 1, luma);
-  ns_palette_map (y, n, mx, cx, mx, cx, luma, 1);
+  float *x = luma_ramp (n, 0.4f, 0.6f, 10), *y = tone_map_ramp (n, x, 0.0f, 1.0f);
   size_t lo = 0, hi = 0;
   for (size_t i = 0; i < n; i++)
     {
@@ -858,7 +862,6 @@ test_palette_map_tone_slope_capped (void)
   g_assert_cmpfloat_with_epsilon (range, 1.5f * 0.2f, 0.01f);
   g_free (x);
   g_free (y);
-  g_free (painting);
 }
 
 int
