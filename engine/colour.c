@@ -324,7 +324,8 @@ ns_luma_histogram (const float *rgb, size_t n, size_t step, double hist[NS_LUMA_
   for (size_t i = 0; i < n; i += step, count++)
     {
       float y = luma_weights[0] * r[i] + luma_weights[1] * g[i] + luma_weights[2] * b[i];
-      hist[CLAMP ((int) (y * NS_LUMA_BINS), 0, NS_LUMA_BINS - 1)] += 1;
+      /* compared before the cast: casting NaN or a huge float to int is undefined */
+      hist[y > 0 ? MIN ((int) (MIN (y, 1.0f) * NS_LUMA_BINS), NS_LUMA_BINS - 1) : 0] += 1;
     }
   for (int k = 0; k < NS_LUMA_BINS; k++)
     hist[k] /= MAX (count, 1);

@@ -864,6 +864,22 @@ test_palette_map_tone_slope_capped (void)
   g_free (y);
 }
 
+/* Values outside [0, 1], NaN and infinities land in the end bins: the
+ * weights still sum to 1 and no index leaves the histogram. */
+static void
+test_luma_histogram_out_of_range (void)
+{
+  const float v[6] = { -3, NAN, 0.5f, 2, INFINITY, -INFINITY };
+  float rgb[18];
+  for (int c = 0; c < 3; c++)
+    memcpy (rgb + 6 * c, v, sizeof v);
+  double hist[NS_LUMA_BINS];
+  ns_luma_histogram (rgb, 6, 1, hist);
+  g_assert_cmpfloat_with_epsilon (hist[0], 3.0 / 6, 1e-12);
+  g_assert_cmpfloat_with_epsilon (hist[NS_LUMA_BINS / 2], 1.0 / 6, 1e-12);
+  g_assert_cmpfloat_with_epsilon (hist[NS_LUMA_BINS - 1], 2.0 / 6, 1e-12);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -877,6 +893,7 @@ main (int argc, char **argv)
   g_test_add_func ("/stylize/palette-map-tone-moves-quantiles",
                    test_palette_map_tone_moves_quantiles);
   g_test_add_func ("/stylize/palette-map-tone-slope-capped", test_palette_map_tone_slope_capped);
+  g_test_add_func ("/stylize/luma-histogram-out-of-range", test_luma_histogram_out_of_range);
   g_test_add_func ("/stylize/alpha-untouched-grey-stays-grey",
                    test_alpha_untouched_and_grey_stays_grey);
   g_test_add_func ("/stylize/error-leaves-image-untouched",
