@@ -365,8 +365,17 @@ ns_generator_variation_noise (float *plane, int h, int w, float amplitude,
   for (size_t j = 0; j < len; j++)
     tmp[j] = ns_rng_normal (&rng);
   ns_blur_forward (plane, tmp, 1, h, w, NS_GENERATOR_NOISE_SIGMA, tmp + len);
-  /* a Gaussian of sigma s leaves white noise a deviation of 1 / (2 s sqrt pi) */
-  const float scale = amplitude * 2.0f * NS_GENERATOR_NOISE_SIGMA * sqrtf ((float) G_PI);
+  /* less its own wider blur: no blob wider than a stroke, which the network
+   * painted as dark clusters in flat skies (docs/generator.md,
+   * "Band-limited variation noise") */
+  ns_blur_forward (tmp, plane, 1, h, w, NS_GENERATOR_NOISE_BAND_SIGMA, tmp + len);
+  double sq = 0;
+  for (size_t j = 0; j < len; j++)
+    {
+      plane[j] -= tmp[j];
+      sq += plane[j] * plane[j];
+    }
+  const float scale = (float) (amplitude / sqrt (sq / (double) len + 1e-20));
   for (size_t j = 0; j < len; j++)
     plane[j] *= scale;
 }

@@ -97,12 +97,15 @@ void    ns_generator_style_mask (const NsGenerator *g, int style, guint8 *mask);
 void    ns_generator_set_noise (NsGenerator *g, float amplitude, guint64 seed);
 float   ns_generator_noise     (const NsGenerator *g);
 /* The variation noise, one h x w plane added to all three channels: white
- * Gaussian noise blurred over NS_GENERATOR_NOISE_SIGMA px and scaled to a
- * standard deviation of about amplitude.  The same in every channel and
- * smooth, so it can seed strokes in flat areas (what a painting has and a
- * photo's flat sky lacks) but not the per-pixel colour confetti that
- * independent noise per channel trained into.  tmp: 2 * h * w floats. */
-#define NS_GENERATOR_NOISE_SIGMA 1.0f
+ * Gaussian noise blurred over NS_GENERATOR_NOISE_SIGMA px, less its own
+ * blur over NS_GENERATOR_NOISE_BAND_SIGMA px, scaled to a standard
+ * deviation of amplitude.  The same in every channel and smooth, so it can
+ * seed strokes in flat areas (what a painting has and a photo's flat sky
+ * lacks) but not the per-pixel colour confetti that independent noise per
+ * channel trained into; band-limited, so it has no blobs wider than a
+ * stroke to be painted as dark clusters.  tmp: 2 * h * w floats. */
+#define NS_GENERATOR_NOISE_SIGMA      1.0f
+#define NS_GENERATOR_NOISE_BAND_SIGMA 2.0f
 void    ns_generator_variation_noise (float *plane, int h, int w, float amplitude,
                                       guint64 seed, float *tmp);
 

@@ -357,7 +357,7 @@ test_noise (void)
 }
 
 /* The variation noise is smooth (neighbours correlate, pixels 4 apart
- * hardly), about amplitude in deviation, and repeats for a seed. */
+ * hardly) without blobs, amplitude in deviation, and repeats for a seed. */
 static void
 test_variation_noise (void)
 {
@@ -373,7 +373,7 @@ test_variation_noise (void)
     sum += a[j], sq += (double) a[j] * a[j];
   double mean = sum / len, sd = sqrt (sq / len - mean * mean);
   g_assert_cmpfloat (fabs (mean), <, 0.01);
-  g_assert_cmpfloat (fabs (sd - 0.1), <, 0.015);
+  g_assert_cmpfloat (fabs (sqrt (sq / len) - 0.1), <, 1e-5);   /* scaled to it */   /* scaled to it */
   for (int lag = 1; lag <= 4; lag += 3)
     {
       double c = 0;
@@ -382,10 +382,24 @@ test_variation_noise (void)
           c += (a[y * w + x] - mean) * (a[y * w + x + lag] - mean);
       c /= (double) h * (w - lag) * sd * sd;
       if (lag == 1)
-        g_assert_cmpfloat (c, >, 0.6);   /* exp (-1/4) = 0.78 for sigma 1 */
+        g_assert_cmpfloat (c, >, 0.6);   /* 0.67 band-limited, 0.78 blurred only */
       else
         g_assert_cmpfloat (fabs (c), <, 0.15);
     }
+  /* no blobs: the means of 8 x 8 blocks vary by 0.16 sd band-limited
+   * (0.37 sd for the blurred noise alone) */
+  double block_sq = 0;
+  int blocks = 0;
+  for (int by = 0; by + 8 <= h; by += 8)
+    for (int bx = 0; bx + 8 <= w; bx += 8, blocks++)
+      {
+        double m = 0;
+        for (int y = by; y < by + 8; y++)
+          for (int x = bx; x < bx + 8; x++)
+            m += a[y * w + x] - mean;
+        block_sq += (m / 64) * (m / 64);
+      }
+  g_assert_cmpfloat (sqrt (block_sq / blocks), <, 0.25 * sd);
   ns_generator_variation_noise (b, h, w, 0.1f, 8, tmp);
   double diff = 0;
   for (size_t j = 0; j < len; j++)
