@@ -38,7 +38,8 @@
  * mirrored and cropped back.  The learned kernels are not symmetric, so a
  * mirror lays other strokes (mean |difference| 0.03-0.06 on the evaluation
  * pairs); a shift alone only moves them (0.01-0.02 with bilinear
- * upsampling).  64 variations; seed 0 is the picture as it is. */
+ * upsampling).  64 such layouts; the seed as a whole also draws the input
+ * noise of a network trained with it.  Seed 0 is the picture as it is. */
 typedef struct
 {
   gboolean flip_y, flip_x;

@@ -639,9 +639,9 @@ build_weights_frame (Dialog *d, GtkWidget *box)
   gtk_box_pack_start (GTK_BOX (hbox), d->seed_spin, TRUE, TRUE, 0);
   gimp_help_set_help_data (d->seed_spin,
                            "The same seed paints the same result; another "
-                           "seed paints a variation (a preset has 64: the "
-                           "network sees the photo mirrored and moved, so "
-                           "its strokes fall otherwise)", NULL);
+                           "seed paints a variation (a preset's network "
+                           "sees the photo mirrored and moved, with other "
+                           "noise, so its strokes fall otherwise)", NULL);
   button = gtk_button_new_with_mnemonic ("New _variation");
   gimp_help_set_help_data (button, "Pick a random seed", NULL);
   g_signal_connect (button, "clicked", G_CALLBACK (on_new_variation), d);
