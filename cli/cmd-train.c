@@ -199,6 +199,8 @@ print_step (const NsTrainStep *info, gpointer data)
                           info->style, info->stroke, info->tv);
   if (info->chroma > 0)
     g_string_append_printf (line, "  chroma %.5f", info->chroma);
+  if (info->variation > 0)
+    g_string_append_printf (line, "  variation %.6f", info->variation);
   if (!isnan (info->adv))
     g_string_append_printf (line, "  adv %.3f", info->adv);
   if (!isnan (info->disc))
@@ -242,6 +244,7 @@ ns_cli_train (int argc, char **argv)
     { "lambda-style", 0, 0, G_OPTION_ARG_DOUBLE, &p.lambda_style, "Style weight", "W" },
     { "lambda-stroke", 0, 0, G_OPTION_ARG_DOUBLE, &p.lambda_stroke, "Brush-stroke weight (patches of high-passed luminance)", "W" },
     { "lambda-chroma", 0, 0, G_OPTION_ARG_DOUBLE, &p.lambda_chroma, "Colour-layout weight (blurred chroma of the photo: no colour blotches)", "W" },
+    { "lambda-variation", 0, 0, G_OPTION_ARG_DOUBLE, &p.lambda_variation, "Variation weight (two noise draws of one crop alike above stroke size: no clusters of marks); needs an even batch", "W" },
     { "lambda-tv", 0, 0, G_OPTION_ARG_DOUBLE, &p.lambda_tv, "Total-variation weight", "W" },
     { "noise", 0, 0, G_OPTION_ARG_DOUBLE, &a.noise, "Variation noise amplitude (0: none)", "A" },
     { "gan", 0, 0, G_OPTION_ARG_STRING, &a.gan, "Adversarial loss: lsgan (default) or bce", "KIND" },
@@ -262,13 +265,13 @@ ns_cli_train (int argc, char **argv)
     "Defaults: --steps %d --batch %d --crop %d --photo-size %d --style-size %d\n"
     "  --channels %d --res-blocks %d --out-kernel %d --lr %g --lr-disc %g\n"
     "  --lambda-adv %g --lambda-content %g --lambda-style %g --lambda-stroke %g\n"
-    "  --lambda-chroma %g --lambda-tv %g --validation %g --validate-every %d --checkpoint-every %d --seed %" G_GUINT64_FORMAT "\n\n"
+    "  --lambda-chroma %g --lambda-variation %g --lambda-tv %g --validation %g --validate-every %d --checkpoint-every %d --seed %" G_GUINT64_FORMAT "\n\n"
     "Example: neural-style train --photos photos/ --style monet.jpg --name monet -o monet.nsw\n"
     "Ctrl-C stops after the current step (and writes --checkpoint).\n"
     "Exit status: 0 success, 1 runtime error or cancelled, 2 usage error.",
     p.steps, p.batch, p.crop, p.photo_size, p.style_size, p.base_channels,
     p.res_blocks, p.out_kernel, p.lr, p.lr_disc, p.lambda_adv, p.lambda_content,
-    p.lambda_style, p.lambda_stroke, p.lambda_chroma, p.lambda_tv, p.validation_fraction, p.validate_every,
+    p.lambda_style, p.lambda_stroke, p.lambda_chroma, p.lambda_variation, p.lambda_tv, p.validation_fraction, p.validate_every,
     p.checkpoint_every, p.seed);
   g_option_context_set_description (context, description);
   g_autoptr (GError) error = NULL;

@@ -154,6 +154,15 @@ void   ns_chroma_target (float *target, const float *rgb, int h, int w,
 double ns_loss_chroma   (float *grad, float scale, const float *x, int h, int w,
                          const float *target, float sigma, NsLossWork *work);
 
+/* ---- variation consistency (loss_variation.c) --------------------------- *
+ * L = mean over pixels and planes of blur(a - b)^2: two outputs of one photo
+ * under two noise draws may differ in single strokes (below sigma), not in
+ * the picture.  grad_a and grad_b (either may be NULL) get scale * dL/da
+ * and scale * dL/db added. */
+double ns_loss_variation (float *grad_a, float *grad_b, float scale, const float *a,
+                          const float *b, int c, int h, int w, float sigma,
+                          NsLossWork *work);
+
 /* ---- total variation (loss_tv.c) ---------------------------------------- *
  * L = sum of squared differences of horizontal and vertical neighbours,
  * divided by c * h * w. */

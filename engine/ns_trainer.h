@@ -2,7 +2,8 @@
  *
  *   loss = lambda_adv * L_adv + lambda_content * L_content
  *        + lambda_style * L_style + lambda_stroke * L_stroke
- *        + lambda_chroma * L_chroma + lambda_tv * L_tv
+ *        + lambda_chroma * L_chroma + lambda_variation * L_variation
+ *        + lambda_tv * L_tv
  *
  * L_content is the structure loss of ns_loss.h (blurred luminance of the
  * photo), L_style the multi-scale sliced Wasserstein distance between the
@@ -10,7 +11,9 @@
  * high-passed luminance (ns_loss_stroke: brush texture, which no recolour
  * can fake), L_chroma the colour layout loss (blurred chroma of the
  * photo, as the network sees it: strokes may carry colour, areas may not
- * change it), L_adv the generator's side of a
+ * change it), L_variation the variation consistency (ns_loss_variation:
+ * pairs of the batch hold one crop under two noise draws, whose outputs
+ * may differ in strokes, not above them), L_adv the generator's side of a
  * PatchGAN (one discriminator per trained style, updated from random crops
  * of the style image, throttled while it wins too easily).
  *
@@ -71,7 +74,7 @@ typedef struct
   int     style_size;             /* the style image to this long side */
   float   lr, lr_disc;
   double  lambda_adv, lambda_content, lambda_style, lambda_stroke, lambda_chroma,
-          lambda_tv;
+          lambda_variation, lambda_tv;
   NsGanLoss gan_loss;
   int     disc_channels, disc_layers;
   float   noise;                  /* variation noise amplitude (new network
@@ -102,7 +105,7 @@ typedef struct
 {
   int     step, steps;            /* steps done, total */
   double  loss;                   /* generator objective of the last step */
-  double  adv, content, style, stroke, chroma, tv;   /* its terms (unweighted) */
+  double  adv, content, style, stroke, chroma, variation, tv;   /* its terms (unweighted) */
   double  disc;                   /* discriminator loss (real + fake), or NaN */
   double  validation;             /* last held-out score (content + style, the
                                      first before step 1), NaN without one */
@@ -114,7 +117,7 @@ typedef void (*NsTrainStepFunc) (const NsTrainStep *step, gpointer data);
 
 /* Defaults: 16 channels, 5 res blocks, 3x3 out; 2000 steps of 4 crops of
  * 128 px from photos scaled to 256; lr 1e-3 / 1e-3; lambdas adv 0.02,
- * content 1, style 1, stroke 5, chroma 0, tv 0.02; LSGAN; 10% held out, scored every 100
+ * content 1, style 1, stroke 5, chroma 0, variation 0, tv 0.02; LSGAN; 10% held out, scored every 100
  * steps; checkpoint every 100 steps; identity row on, weight 10. */
 void     ns_train_params_init     (NsTrainParams *p);
 gboolean ns_train_params_validate (const NsTrainParams *p, GError **error);

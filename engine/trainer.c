@@ -23,6 +23,7 @@
 #define SWD_SAMPLES     4096    /* patches per side and call */
 #define STROKE_SIGMA    1.5f    /* px: the stroke loss sees detail below this */
 #define CHROMA_SIGMA    3.0f    /* px: colour moves freely below this (strokes) */
+#define VARIATION_SIGMA 4.0f    /* px: variations differ below this (strokes) */
 /* Adam: GANs train more stably with a short first-moment memory */
 #define ADAM_BETA1      0.5f
 #define ADAM_BETA2      0.999f
@@ -83,7 +84,7 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
   if (!(p->lr > 0 && p->lr < 1) || !(p->lr_disc > 0 && p->lr_disc < 1))
     return invalid (error, "learning rates must be in (0, 1)");
   double l[] = { p->lambda_adv, p->lambda_content, p->lambda_style, p->lambda_stroke,
-                 p->lambda_chroma, p->lambda_tv };
+                 p->lambda_chroma, p->lambda_variation, p->lambda_tv };
   for (int i = 0; i < (int) G_N_ELEMENTS (l); i++)
     if (!(l[i] >= 0) || !isfinite (l[i]))
       return invalid (error, "loss weights must be finite and >= 0");
@@ -96,6 +97,8 @@ ns_train_params_validate (const NsTrainParams *p, GError **error)
     return invalid (error, "style thumbnails need their lengths");
   if (!(p->noise >= 0 && p->noise < 1))
     return invalid (error, "noise must be in [0, 1)");
+  if (p->lambda_variation > 0 && (p->batch % 2 || p->noise <= 0))
+    return invalid (error, "the variation weight needs an even batch and noise > 0");
   if (!p->output || !p->output[0])
     return invalid (error, "no output file");
   if (p->resume && !p->checkpoint)
@@ -517,7 +520,7 @@ centre_crop (float *dst, const NsPlanes *src, int size)
 
 typedef struct
 {
-  double adv, content, style, stroke, chroma, tv, disc;
+  double adv, content, style, stroke, chroma, variation, tv, disc;
 } Terms;
 
 /* Content, colour layout, style, stroke and TV of one output image against
@@ -611,18 +614,23 @@ palette_map_crop (Trainer *tr, float *crop, const Colours *photo, int s)
 }
 
 /* Random crops of the photos; on style s's turn (s < 0: the identity's)
- * in that style's palette. */
+ * in that style's palette.  With the variation loss, the batch's second
+ * half repeats its first (under other noise: the generator draws each
+ * image's own). */
 static void
 random_photo_batch (Trainer *tr, int s)
 {
   const size_t plane = (size_t) 3 * tr->p->crop * tr->p->crop;
-  for (int b = 0; b < tr->p->batch; b++)
+  const int distinct = tr->p->lambda_variation > 0 && s >= 0 ? tr->p->batch / 2 : tr->p->batch;
+  for (int b = 0; b < distinct; b++)
     {
       int i = ns_rng_below (&tr->rng, tr->n_train);
       random_crop (tr->x + b * plane, tr->train[i], tr->p->crop, &tr->rng);
       if (s >= 0)
         palette_map_crop (tr, tr->x + b * plane, &tr->train_colours[i], s);
     }
+  for (int b = distinct; b < tr->p->batch; b++)
+    memcpy (tr->x + b * plane, tr->x + (b - distinct) * plane, sizeof (float) * plane);
 }
 
 static void
@@ -733,6 +741,14 @@ train_step (Trainer *tr, Terms *terms, GError **error)
   terms->stroke = sum.stroke / B;
   terms->chroma = sum.chroma / B;
   terms->tv = sum.tv / B;
+  terms->variation = 0;
+  if (p->lambda_variation > 0)   /* each pair of the batch: one crop, two noises */
+    for (int b = 0; b < B / 2; b++)
+      terms->variation += ns_loss_variation (tr->dy + b * plane, tr->dy + (b + B / 2) * plane,
+                                             (float) (p->lambda_variation / (B / 2)),
+                                             tr->y + b * plane, tr->y + (b + B / 2) * plane,
+                                             3, size, size, VARIATION_SIGMA, &tr->work)
+                          / (B / 2);
   if (tr->work.out_of_memory)
     return out_of_memory (error);
 
@@ -745,7 +761,8 @@ objective (const NsTrainParams *p, const Terms *t)
 {
   return p->lambda_adv * (isnan (t->adv) ? 0 : t->adv) + p->lambda_content * t->content
          + p->lambda_style * t->style + p->lambda_stroke * t->stroke
-         + p->lambda_chroma * t->chroma + p->lambda_tv * t->tv;
+         + p->lambda_chroma * t->chroma + p->lambda_variation * t->variation
+         + p->lambda_tv * t->tv;
 }
 
 /* Content and style of the held-out photos' centre crops under the first
@@ -800,6 +817,8 @@ fingerprint (const Trainer *tr)
                           tr->palette_before ? " palette-before" : "");
   if (p->lambda_chroma > 0)   /* absent at 0: older checkpoints keep their print */
     g_string_append_printf (s, " chroma=%g", p->lambda_chroma);
+  if (p->lambda_variation > 0)
+    g_string_append_printf (s, " variation=%g", p->lambda_variation);
   for (int i = 0; i < p->n_styles; i++)
     g_string_append_printf (s, " style:%s", p->style_names[i]);
   return g_string_free (s, FALSE);
@@ -1002,6 +1021,7 @@ write_output (Trainer *tr, GError **error)
   ns_weights_set_double (w, "train.lambda_style", p->lambda_style);
   ns_weights_set_double (w, "train.lambda_stroke", p->lambda_stroke);
   ns_weights_set_double (w, "train.lambda_chroma", p->lambda_chroma);
+  ns_weights_set_double (w, "train.lambda_variation", p->lambda_variation);
   ns_weights_set_double (w, "train.lambda_tv", p->lambda_tv);
   if (tr->identity)
     ns_weights_set_double (w, "train.lambda_identity", p->lambda_identity);
@@ -1099,6 +1119,7 @@ ns_train (const NsTrainParams *p, const NsProgress *progress,
           info.style = terms.style;
           info.stroke = terms.stroke;
           info.chroma = terms.chroma;
+          info.variation = terms.variation;
           info.tv = terms.tv;
           info.disc = terms.disc;
           info.elapsed_s = (g_get_monotonic_time () - start) / 1e6;

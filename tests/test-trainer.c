@@ -260,6 +260,7 @@ test_resume (Fixture *f, gconstpointer data)
   p.steps = 20;
   p.noise = 0.05f;    /* variations follow the seed as well */
   p.lambda_chroma = 0.5;
+  p.lambda_variation = 2.0;   /* and the pairs of the batch */
   g_assert_true (ns_train (&p, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
 
@@ -268,6 +269,7 @@ test_resume (Fixture *f, gconstpointer data)
   p.steps = 20;
   p.noise = 0.05f;
   p.lambda_chroma = 0.5;
+  p.lambda_variation = 2.0;
   p.checkpoint = ckpt;
   p.resume = TRUE;
   Record r = { .losses = g_array_new (FALSE, FALSE, sizeof (double)), .cancel_at = 13 };
@@ -297,12 +299,21 @@ test_resume (Fixture *f, gconstpointer data)
   g_assert_true (ns_weights_get_double (w, "train.lambda_chroma", &chroma));
   g_assert_cmpfloat (chroma, ==, 0.5);
 
+  double variation;
+  g_assert_true (ns_weights_get_double (w, "train.lambda_variation", &variation));
+  g_assert_cmpfloat (variation, ==, 2.0);
+
   /* a checkpoint of other parameters is refused, not silently mixed */
   p.lambda_chroma = 1.0;
   g_assert_false (ns_train (&p, NULL, NULL, NULL, &error));
   g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
   p.lambda_chroma = 0.5;
+  p.lambda_variation = 0;
+  g_assert_false (ns_train (&p, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  p.lambda_variation = 2.0;
   p.lr = 5e-3f;
   g_assert_false (ns_train (&p, NULL, NULL, NULL, &error));
   g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
@@ -458,6 +469,29 @@ test_bad_weight (Fixture *f, gconstpointer data)
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
+/* the variation loss compares the batch's halves under two noise draws:
+ * an odd batch or no noise is refused, not trained without it */
+static void
+test_bad_variation (Fixture *f, gconstpointer data)
+{
+  g_autofree gchar *out = g_build_filename (f->dir, "never.nsw", NULL);
+  NsTrainParams p;
+  tiny_params (&p, f, out);
+  p.lambda_variation = 1;
+  p.noise = 0.05f;
+  p.batch = 3;
+  g_autoptr (GError) error = NULL;
+  g_assert_false (ns_train (&p, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "even batch"));
+  g_clear_error (&error);
+  p.batch = 2;
+  p.noise = 0;
+  g_assert_false (ns_train (&p, NULL, NULL, NULL, &error));
+  g_assert_error (error, NS_ERROR, NS_ERROR_INVALID_ARGUMENT);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -472,6 +506,8 @@ main (int argc, char **argv)
   g_test_add ("/trainer/add-style-damaged", Fixture, NULL, fixture_setup,
               test_add_style_damaged, fixture_teardown);
   g_test_add_func ("/trainer/bad-params", test_bad_params);
+  g_test_add ("/trainer/bad-variation", Fixture, NULL, fixture_setup, test_bad_variation,
+              fixture_teardown);
   g_test_add ("/trainer/bad-weight", Fixture, NULL, fixture_setup, test_bad_weight,
               fixture_teardown);
   return g_test_run ();
