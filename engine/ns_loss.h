@@ -155,13 +155,14 @@ double ns_loss_chroma   (float *grad, float scale, const float *x, int h, int w,
                          const float *target, float sigma, NsLossWork *work);
 
 /* ---- variation consistency (loss_variation.c) --------------------------- *
- * L = mean over pixels and planes of blur(a - b)^2: two outputs of one photo
- * under two noise draws may differ in single strokes (below sigma), not in
- * the picture.  grad_a and grad_b (either may be NULL) get scale * dL/da
- * and scale * dL/db added. */
+ * L = mean over pixels of (r(a) - r(b))^2, r = the local contrast
+ * sqrt(blur_sigma(hp^2) + 1e-6), hp = luma less its blur over stroke_sigma:
+ * two outputs of one photo under two noise draws may lay their strokes
+ * elsewhere, not more or fewer of them in a place.  a and b are RGB;
+ * grad_a and grad_b (either may be NULL) get scale * dL/da and dL/db added. */
 double ns_loss_variation (float *grad_a, float *grad_b, float scale, const float *a,
-                          const float *b, int c, int h, int w, float sigma,
-                          NsLossWork *work);
+                          const float *b, int h, int w, float stroke_sigma,
+                          float sigma, NsLossWork *work);
 
 /* ---- total variation (loss_tv.c) ---------------------------------------- *
  * L = sum of squared differences of horizontal and vertical neighbours,

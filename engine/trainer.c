@@ -23,7 +23,7 @@
 #define SWD_SAMPLES     4096    /* patches per side and call */
 #define STROKE_SIGMA    1.5f    /* px: the stroke loss sees detail below this */
 #define CHROMA_SIGMA    3.0f    /* px: colour moves freely below this (strokes) */
-#define VARIATION_SIGMA 4.0f    /* px: variations differ below this (strokes) */
+#define VARIATION_SIGMA 4.0f    /* px: variations' local contrast is compared over this */
 /* Adam: GANs train more stably with a short first-moment memory */
 #define ADAM_BETA1      0.5f
 #define ADAM_BETA2      0.999f
@@ -747,7 +747,8 @@ train_step (Trainer *tr, Terms *terms, GError **error)
       terms->variation += ns_loss_variation (tr->dy + b * plane, tr->dy + (b + B / 2) * plane,
                                              (float) (p->lambda_variation / (B / 2)),
                                              tr->y + b * plane, tr->y + (b + B / 2) * plane,
-                                             3, size, size, VARIATION_SIGMA, &tr->work)
+                                             size, size, STROKE_SIGMA, VARIATION_SIGMA,
+                                             &tr->work)
                           / (B / 2);
   if (tr->work.out_of_memory)
     return out_of_memory (error);
